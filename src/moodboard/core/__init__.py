@@ -1,0 +1,1 @@
+"""Core types shared by every layer: settings, errors, records and array aliases."""

@@ -1,0 +1,111 @@
+"""Typed records passed between layers: pins, boards, users, events and candidates."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+
+class EventType(enum.StrEnum):
+    """Kinds of engagement a user can have with a pin."""
+
+    VIEW = "view"
+    CLICK = "click"
+    SAVE = "save"
+    HIDE = "hide"
+    PURCHASE = "purchase"
+
+
+class Availability(enum.StrEnum):
+    """Stock state of a product."""
+
+    IN_STOCK = "in_stock"
+    OUT_OF_STOCK = "out_of_stock"
+    PREORDER = "preorder"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    """The shoppable side of a pin: price, currency, merchant, link, availability."""
+
+    price: Decimal | None = None
+    currency: str | None = None
+    merchant: str | None = None
+    url: str | None = None
+    availability: Availability = Availability.UNKNOWN
+
+
+@dataclass(frozen=True, slots=True)
+class ImageInfo:
+    """What ingest learned about a pin's image."""
+
+    content_hash: str
+    width: int
+    height: int
+    phash: str
+    thumbnail_path: str
+    format: str
+    duplicate_of: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Pin:
+    """A pin as stored in the catalog."""
+
+    id: int
+    external_id: str
+    title: str
+    description: str = ""
+    category: str | None = None
+    color: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    product: Product = field(default_factory=Product)
+    image: ImageInfo | None = None
+    source_uri: str | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Board:
+    """A named collection of pins owned by a user."""
+
+    id: int
+    user_id: int
+    name: str
+    pin_ids: tuple[int, ...] = ()
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A shopper known to the catalog."""
+
+    id: int
+    external_id: str
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One engagement: a user did something to a pin at a time, in a context."""
+
+    user_id: int
+    pin_id: int
+    type: EventType
+    ts: datetime
+    context: dict[str, Any] = field(default_factory=dict)
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A pin proposed by a candidate source, with the score and reasons that led to it."""
+
+    pin_id: int
+    score: float
+    source: str
+    reasons: tuple[str, ...] = ()

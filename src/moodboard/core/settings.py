@@ -1,0 +1,208 @@
+"""One typed `Settings` object, read from `MOODBOARD_*` variables and an optional TOML file.
+
+Nested sections are set with a double underscore, e.g. `MOODBOARD_INGEST__MAX_PIXELS=50000000`.
+A TOML file named by `MOODBOARD_CONFIG` (or passed to `load_settings`) is read first; variables win.
+Components receive only their own section; nothing reads settings globally.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from moodboard.core.errors import ConfigError
+
+
+class DatabaseSettings(BaseModel):
+    """Where the catalog lives. Empty `url` means SQLite under `MOODBOARD_HOME`."""
+
+    url: str = ""
+    echo: bool = False
+    pool_size: int = Field(5, ge=1, le=200)
+
+
+class IngestSettings(BaseModel):
+    """Limits and behaviour of catalog ingestion."""
+
+    batch_size: int = Field(256, ge=1, le=100_000)
+    workers: int = Field(0, ge=0, le=256, description="image decode workers; 0 = number of CPUs")
+    max_pixels: int = Field(40_000_000, ge=1, description="decompression-bomb guard")
+    max_file_bytes: int = Field(25 * 1024 * 1024, ge=1)
+    thumbnail_px: int = Field(256, ge=16, le=2048)
+    near_duplicate_distance: int = Field(4, ge=0, le=64, description="max pHash Hamming distance")
+    allow_private_urls: bool = False
+    url_timeout_s: float = Field(10.0, gt=0, le=300)
+    url_max_redirects: int = Field(3, ge=0, le=20)
+    default_currency: str | None = None
+
+
+class EmbedSettings(BaseModel):
+    """Which embedding model to use and how to run it."""
+
+    backend: Literal["lite", "open_clip", "fake"] = "lite"
+    model: str = "ViT-B-32"
+    pretrained: str = "laion2b_s34b_b79k"
+    checkpoint: str = ""
+    device: Literal["auto", "cpu", "cuda", "mps", "neuron"] = "auto"
+    batch_size: int = Field(64, ge=1, le=4096)
+    dim: int = Field(256, ge=8, le=4096, description="output dimension of the lite adapters")
+
+
+class IndexSettings(BaseModel):
+    """Vector and lexical index behaviour."""
+
+    backend: Literal["faiss", "exact"] = "faiss"
+    exact_threshold: int = Field(20_000, ge=0)
+    hybrid_vector_weight: float = Field(1.0, ge=0)
+    hybrid_lexical_weight: float = Field(1.0, ge=0)
+    rrf_k: int = Field(60, ge=1)
+    max_k: int = Field(1000, ge=1, le=100_000)
+
+
+class GraphSettings(BaseModel):
+    """Taste-graph build and walk parameters."""
+
+    walk_steps: int = Field(20_000, ge=100)
+    restart_prob: float = Field(0.5, gt=0, lt=1)
+    n_p: int = Field(200, ge=1)
+    n_v: int = Field(4, ge=1)
+    half_life_days: float = Field(90.0, gt=0)
+    board_entropy_prune_quantile: float = Field(0.99, gt=0, le=1)
+    filter_saved: bool = True
+    seed: int = 0
+
+
+class ApiSettings(BaseModel):
+    """HTTP server, auth and limits."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    api_keys: list[str] = Field(default_factory=list, description="operator keys for writes/admin")
+    cors_origins: list[str] = Field(default_factory=list)
+    max_body_bytes: int = Field(12 * 1024 * 1024, ge=1024)
+    max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    max_upload_pixels: int = Field(40_000_000, ge=1)
+    rate_limit_per_minute: int = Field(600, ge=1)
+    dev_mode: bool = True
+
+
+class AssistantSettings(BaseModel):
+    """Conversation behaviour and the optional OpenAI-compatible LLM backend."""
+
+    llm_base_url: str = ""
+    llm_model: str = ""
+    llm_api_key: str = ""
+    llm_timeout_s: float = Field(8.0, gt=0, le=120)
+    max_message_chars: int = Field(4000, ge=16)
+
+
+class Settings(BaseSettings):
+    """All moodboard settings. Build with `load_settings()`; pass sections down explicitly."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MOODBOARD_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    home: Path = Path(".moodboard")
+    data_dir: Path | None = Field(None, description="shared real datasets (read-only), e.g. ../shared/data")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    embed: EmbedSettings = Field(default_factory=EmbedSettings)
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    graph: GraphSettings = Field(default_factory=GraphSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    assistant: AssistantSettings = Field(default_factory=AssistantSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Read init kwargs, then environment, then the TOML file named by MOODBOARD_CONFIG."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_path = os.environ.get("MOODBOARD_CONFIG")
+        if toml_path:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_path)))
+        return tuple(sources)
+
+    @field_validator("home")
+    @classmethod
+    def _expand_home(cls, v: Path) -> Path:
+        return v.expanduser()
+
+    @model_validator(mode="after")
+    def _refuse_unsafe(self) -> Settings:
+        local = self.api.host in {"127.0.0.1", "localhost", "::1"}
+        if not self.api.dev_mode and not self.api.api_keys:
+            raise ValueError(
+                "api.dev_mode is off but no api.api_keys are set: set MOODBOARD_API__API_KEYS='[\"<key>\"]'"
+            )
+        if not local and self.api.dev_mode:
+            raise ValueError(
+                f"refusing to serve on {self.api.host} in dev mode (no auth on writes): "
+                "set MOODBOARD_API__DEV_MODE=false and MOODBOARD_API__API_KEYS"
+            )
+        if any(len(k) < 16 for k in self.api.api_keys):
+            raise ValueError("every api key must be at least 16 characters long")
+        return self
+
+    @property
+    def database_url(self) -> str:
+        """The SQLAlchemy URL of the catalog store (SQLite under home by default)."""
+        return self.database.url or f"sqlite:///{(self.home / 'catalog.db').resolve()}"
+
+    @property
+    def thumbnails_dir(self) -> Path:
+        """Folder for generated thumbnails."""
+        return self.home / "thumbnails"
+
+    @property
+    def snapshots_dir(self) -> Path:
+        """Folder for versioned snapshots (vectors, indexes, graphs, models)."""
+        return self.home / "snapshots"
+
+    def ensure_home(self) -> Path:
+        """Create the data directory tree if needed and return it."""
+        for d in (self.home, self.thumbnails_dir, self.snapshots_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        return self.home
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build settings from overrides, environment and an optional TOML file.
+
+    Raises:
+        ConfigError: when a value is invalid or unsafe; the message names the setting.
+    """
+    from pydantic import ValidationError
+
+    if config_file is not None:
+        if not config_file.is_file():
+            raise ConfigError(f"config file {config_file} not found", "pass an existing TOML file")
+        os.environ["MOODBOARD_CONFIG"] = str(config_file)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigError(
+            f"invalid setting {loc}: {first['msg']}",
+            f"fix MOODBOARD_{loc.upper().replace('.', '__')} or the config file",
+        ) from exc
