@@ -1,1 +1,1 @@
-"""api package."""
+"""HTTP API: the FastAPI app factory, per-resource routes, error mapping and the static web UI."""

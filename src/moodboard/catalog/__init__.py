@@ -1,1 +1,1 @@
-"""catalog package."""
+"""Catalog: the store of pins, images, products, boards, users and events, and ingestion into it."""

@@ -1,1 +1,1 @@
-"""cli package."""
+"""Command-line interface: thin Typer commands over jobs and services."""

@@ -55,6 +55,10 @@ class EmbedSettings(BaseModel):
     device: Literal["auto", "cpu", "cuda", "mps", "neuron"] = "auto"
     batch_size: int = Field(64, ge=1, le=4096)
     dim: int = Field(256, ge=8, le=4096, description="output dimension of the lite adapters")
+    aligner_version: str = Field("", description="aligner snapshot to use; empty = the current one")
+    open_clip_adapter: bool = Field(False, description="apply a trained aligner on top of open_clip")
+    feature_cache: bool = Field(True, description="cache frozen-tower features by content hash")
+    workers: int = Field(0, ge=0, le=256, description="image decode threads; 0 = number of CPUs")
 
 
 class IndexSettings(BaseModel):
@@ -66,6 +70,15 @@ class IndexSettings(BaseModel):
     hybrid_lexical_weight: float = Field(1.0, ge=0)
     rrf_k: int = Field(60, ge=1)
     max_k: int = Field(1000, ge=1, le=100_000)
+    hnsw_m: int = Field(16, ge=4, le=128, description="HNSW links per node (memory ~ 8*M bytes/item)")
+    hnsw_ef_construction: int = Field(64, ge=8, le=2048)
+    hnsw_ef_search: int = Field(64, ge=8, le=4096)
+    prefilter_max: int = Field(
+        20_000, ge=0, description="filtered sets up to this size are searched exactly (pre-filter)"
+    )
+    compact_dead_fraction: float = Field(0.2, gt=0, le=1, description="rebuild on save above this")
+    facet_pool: int = Field(200, ge=1, le=100_000, description="retrieved results that facets count")
+    calibration_queries: int = Field(200, ge=10, le=100_000)
 
 
 class GraphSettings(BaseModel):

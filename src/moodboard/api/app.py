@@ -1,0 +1,113 @@
+"""The FastAPI app factory: the API's one composition root.
+
+`create_app(settings)` opens the catalog store, builds the `Services` container, installs middleware and
+error handlers, and mounts every router in `ROUTERS`. Nothing is built at import time.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+
+from moodboard import __version__
+from moodboard.api import problems
+from moodboard.api.services import Services
+from moodboard.catalog.store import CatalogStore
+from moodboard.core.settings import Settings
+
+log = logging.getLogger("moodboard.api")
+
+# Route modules, each exposing `router`; add one line to mount a new resource.
+ROUTERS: list[str] = [
+    "moodboard.api.routes.health",
+    "moodboard.api.routes.catalog",
+]
+
+# Optional component registrars, each exposing `register(services)`; missing modules are skipped.
+COMPONENTS: list[str] = []
+
+
+def build_services(settings: Settings, store: CatalogStore | None = None) -> Services:
+    """Build the services container: the store now, heavier components lazily."""
+    settings.ensure_home()
+    store = store or CatalogStore.open(
+        settings.database_url, echo=settings.database.echo, pool_size=settings.database.pool_size
+    )
+    services = Services(settings, store)
+    for name in COMPONENTS:
+        importlib.import_module(name).register(services)
+    return services
+
+
+def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+    """Create the moodboard HTTP app for `settings` (or around prebuilt `services`, for tests)."""
+    services = services or build_services(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        services.close()
+
+    app = FastAPI(
+        title="moodboard",
+        version=__version__,
+        description="Conversational visual discovery: search, related pins, feeds, boards and an assistant.",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    problems.install(app)
+    _install_middleware(app, settings)
+    for name in ROUTERS:
+        app.include_router(importlib.import_module(name).router)
+    return app
+
+
+def _install_middleware(app: FastAPI, settings: Settings) -> None:
+    if settings.api.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.api.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["*"],
+        )
+
+    @app.middleware("http")
+    async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        rid = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+        request.state.request_id = rid
+        started = time.perf_counter()
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > settings.api.max_body_bytes:
+            response: Response = problems.problem(
+                413,
+                "Payload too large",
+                f"request body is {length} bytes; the limit is {settings.api.max_body_bytes}",
+                request,
+                code="too_large",
+                hint="send a smaller body or raise MOODBOARD_API__MAX_BODY_BYTES",
+            )
+        else:
+            response = await call_next(request)
+        response.headers["x-request-id"] = rid
+        response.headers.setdefault("x-content-type-options", "nosniff")
+        response.headers.setdefault("x-frame-options", "DENY")
+        response.headers.setdefault("referrer-policy", "same-origin")
+        log.info(
+            "request",
+            extra={
+                "request_id": rid,
+                "method": request.method,
+                "path": request.url.path,
+                "status": response.status_code,
+                "ms": round((time.perf_counter() - started) * 1000, 2),
+            },
+        )
+        return response

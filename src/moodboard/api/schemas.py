@@ -1,0 +1,67 @@
+"""Public response schemas shared by several routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from moodboard.core.records import Pin
+
+
+class PinOut(BaseModel):
+    """A pin as the public API shows it."""
+
+    id: int
+    external_id: str
+    title: str
+    description: str = ""
+    category: str | None = None
+    color: str | None = None
+    attributes: dict[str, Any] = {}
+    price: float | None = None
+    currency: str | None = None
+    merchant: str | None = None
+    url: str | None = None
+    availability: str = "unknown"
+    thumbnail_url: str | None = None
+    width: int | None = None
+    height: int | None = None
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "id": 1,
+                    "external_id": "10000",
+                    "title": "Palm Tree Girls White Skirt",
+                    "category": "Skirts",
+                    "color": "White",
+                    "price": 24.5,
+                    "currency": "USD",
+                    "thumbnail_url": "/pins/1/thumbnail",
+                }
+            ]
+        }
+    }
+
+
+def pin_out(pin: Pin) -> PinOut:
+    """Convert a stored pin to its public form."""
+    return PinOut(
+        id=pin.id,
+        external_id=pin.external_id,
+        title=pin.title,
+        description=pin.description,
+        category=pin.category,
+        color=pin.color,
+        attributes=pin.attributes,
+        price=float(pin.product.price) if pin.product.price is not None else None,
+        currency=pin.product.currency,
+        merchant=pin.product.merchant,
+        url=pin.product.url,
+        availability=pin.product.availability.value,
+        thumbnail_url=f"/pins/{pin.id}/thumbnail" if pin.image else None,
+        width=pin.image.width if pin.image else None,
+        height=pin.image.height if pin.image else None,
+    )

@@ -1,0 +1,169 @@
+"""Safe image decoding: size and pixel caps, format checks, thumbnails and perceptual hashes.
+
+Every failure is an `ImageError` whose message names the problem and whose hint says how to fix it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from moodboard.catalog.store import NewImage
+from moodboard.core.errors import ImageError
+
+SUPPORTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "HEIF", "AVIF", "MPO"})
+_heif_registered = False
+
+
+@dataclass(frozen=True, slots=True)
+class ImageLimits:
+    """Caps applied before and while decoding."""
+
+    max_file_bytes: int = 25 * 1024 * 1024
+    max_pixels: int = 40_000_000
+    thumbnail_px: int = 256
+
+
+def _register_heif() -> None:
+    global _heif_registered
+    if not _heif_registered:
+        try:
+            from pillow_heif import register_heif_opener
+
+            register_heif_opener()
+        except ImportError:  # pragma: no cover - pillow-heif is a hard dependency
+            pass
+        _heif_registered = True
+
+
+def read_capped(path: Path, max_bytes: int) -> bytes:
+    """Read a file, refusing it when it is larger than `max_bytes`."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ImageError(f"cannot read image {path.name}: {exc.strerror}", "check the path and permissions") from exc
+    if size > max_bytes:
+        raise ImageError(
+            f"image file is {size:,} bytes, over the {max_bytes:,}-byte limit",
+            "shrink the image or raise MOODBOARD_INGEST__MAX_FILE_BYTES",
+        )
+    if size == 0:
+        raise ImageError("image file is empty", "replace it with a real image")
+    return path.read_bytes()
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """A safely decoded RGB image with its original format and size."""
+
+    image: Image.Image
+    format: str
+    width: int
+    height: int
+
+
+def open_checked(data: bytes, limits: ImageLimits) -> Decoded:
+    """Open and fully decode image bytes with every safety check.
+
+    Raises:
+        ImageError: too large, not an image, unsupported format, decompression bomb, or corrupt.
+    """
+    _register_heif()
+    if len(data) > limits.max_file_bytes:
+        raise ImageError(
+            f"image is {len(data):,} bytes, over the {limits.max_file_bytes:,}-byte limit",
+            "shrink the image or raise the size limit",
+        )
+    try:
+        img = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError as exc:
+        raise ImageError(
+            "file is not a recognised image (its content is not JPEG, PNG, WebP, GIF, BMP, TIFF, HEIC or AVIF)",
+            "re-export it as JPEG or PNG; check it is not an HTML page or a text file",
+        ) from exc
+    except Image.DecompressionBombError as exc:
+        raise ImageError("image declares too many pixels (decompression bomb)", "downscale it") from exc
+    except OSError as exc:
+        raise ImageError(f"image header is unreadable: {exc}", "re-export the image") from exc
+    fmt = (img.format or "").upper()
+    if fmt not in SUPPORTED_FORMATS:
+        raise ImageError(
+            f"image format {fmt or 'unknown'} is not supported",
+            "convert it to JPEG, PNG, WebP, HEIC or AVIF",
+        )
+    w, h = img.size
+    if w <= 0 or h <= 0:
+        raise ImageError(f"image has impossible size {w}x{h}", "re-export the image")
+    if w * h > limits.max_pixels:
+        raise ImageError(
+            f"image is {w}x{h} = {w * h:,} pixels, over the "
+            f"{limits.max_pixels:,}-pixel limit (decompression-bomb guard)",
+            "downscale it or raise MOODBOARD_INGEST__MAX_PIXELS",
+        )
+    try:
+        if fmt == "JPEG":
+            img.draft("RGB", (limits.thumbnail_px * 2, limits.thumbnail_px * 2))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img.load()
+        img = ImageOps.exif_transpose(img) or img
+        return Decoded(img.convert("RGB"), fmt, w, h)
+    except (
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombWarning,
+        Image.DecompressionBombError,
+    ) as exc:
+        raise ImageError(f"image data is corrupt or truncated: {exc}", "re-download or re-export the image") from exc
+
+
+def phash(img: Image.Image) -> str:
+    """64-bit DCT perceptual hash as 16 hex digits."""
+    import imagehash
+
+    return str(imagehash.phash(img))
+
+
+def hamming(a: str, b: str) -> int:
+    """Bit distance between two hex perceptual hashes."""
+    return (int(a, 16) ^ int(b, 16)).bit_count()
+
+
+def process_image(data: bytes, limits: ImageLimits, thumbs_dir: Path) -> NewImage:
+    """Decode image bytes, write a JPEG thumbnail named by content hash, and describe the image.
+
+    Thumbnail writes are atomic (temp file + rename), so a killed run never leaves a half file.
+    """
+    digest = hashlib.sha256(data).hexdigest()
+    decoded = open_checked(data, limits)
+    img = decoded.image
+    rel = Path(digest[:2]) / f"{digest}.jpg"
+    out = thumbs_dir / rel
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        thumb = img.copy()
+        thumb.thumbnail((limits.thumbnail_px, limits.thumbnail_px))
+        tmp = out.with_suffix(f".{os.getpid()}.tmp")
+        thumb.save(tmp, "JPEG", quality=85, optimize=True)
+        os.replace(tmp, out)
+    return NewImage(
+        content_hash=digest,
+        width=decoded.width,
+        height=decoded.height,
+        format=decoded.format,
+        byte_size=len(data),
+        phash=phash(img),
+        thumbnail_path=str(rel),
+    )
+
+
+def process_image_file(path: Path, limits: ImageLimits, thumbs_dir: Path) -> NewImage:
+    """`process_image` for a file on disk, with the file-size cap checked before reading."""
+    return process_image(read_capped(path, limits.max_file_bytes), limits, thumbs_dir)

@@ -1,0 +1,287 @@
+"""The catalog store: typed reads and batched writes of pins, images and products over SQLAlchemy 2.
+
+Users, boards and events live in `engagement.py` as a mixin; this module owns pins and images.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from moodboard.catalog.engagement import EngagementMixin
+from moodboard.catalog.engine import make_engine, migrate
+from moodboard.catalog.tables import BoardRow, EventRow, ImageRow, PinRow, ProductRow, UserRow
+from moodboard.core.errors import NotFoundError
+from moodboard.core.records import Availability, ImageInfo, Pin, Product
+
+
+@dataclass(frozen=True, slots=True)
+class NewImage:
+    """An image decoded by ingest, ready to store."""
+
+    content_hash: str
+    width: int
+    height: int
+    format: str
+    byte_size: int
+    phash: str
+    thumbnail_path: str
+    duplicate_of_hash: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewPin:
+    """A validated pin ready to insert."""
+
+    external_id: str
+    title: str
+    description: str = ""
+    category: str | None = None
+    color: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    source_uri: str | None = None
+    image: NewImage | None = None
+    price: Decimal | None = None
+    currency: str | None = None
+    availability: Availability = Availability.UNKNOWN
+    merchant: str | None = None
+    url: str | None = None
+
+
+def _to_pin(pin: PinRow, img: ImageRow | None, prod: ProductRow | None) -> Pin:
+    product = Product()
+    if prod is not None:
+        product = Product(
+            price=prod.price,
+            currency=prod.currency,
+            merchant=prod.merchant,
+            url=prod.url,
+            availability=Availability(prod.availability),
+        )
+    image = None
+    if img is not None:
+        image = ImageInfo(
+            content_hash=img.content_hash,
+            width=img.width,
+            height=img.height,
+            phash=img.phash,
+            thumbnail_path=img.thumbnail_path,
+            format=img.format,
+            duplicate_of=img.duplicate_of,
+        )
+    return Pin(
+        id=pin.id,
+        external_id=pin.external_id,
+        title=pin.title,
+        description=pin.description or "",
+        category=pin.category,
+        color=pin.color,
+        attributes=dict(pin.attributes or {}),
+        product=product,
+        image=image,
+        source_uri=pin.source_uri,
+        created_at=pin.created_at,
+    )
+
+
+class CatalogStore(EngagementMixin):
+    """Read and write the catalog. Build it with `CatalogStore.open(url)`; it is thread-safe."""
+
+    def __init__(self, engine: Engine) -> None:
+        """Wrap an engine whose schema is already migrated."""
+        self.engine = engine
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str, *, echo: bool = False, pool_size: int = 5, run_migrations: bool = True) -> CatalogStore:
+        """Connect to the database at `url` and migrate it to the newest schema."""
+        engine = make_engine(url, echo=echo, pool_size=pool_size)
+        if run_migrations:
+            migrate(engine)
+        return cls(engine)
+
+    def close(self) -> None:
+        """Release all pooled connections."""
+        self.engine.dispose()
+
+    @property
+    def dialect(self) -> str:
+        """The database kind: "sqlite" or "postgresql"."""
+        return self.engine.dialect.name
+
+    # ---- pins -------------------------------------------------------------------------------------
+    def _pin_query(self) -> Any:
+        return (
+            select(PinRow, ImageRow, ProductRow)
+            .outerjoin(ImageRow, PinRow.image_id == ImageRow.id)
+            .outerjoin(ProductRow, ProductRow.pin_id == PinRow.id)
+        )
+
+    def get_pins(self, ids: Sequence[int]) -> list[Pin]:
+        """Pins for `ids`, in the given order; unknown ids are left out."""
+        if not ids:
+            return []
+        with self.sessions() as s:
+            rows = s.execute(self._pin_query().where(PinRow.id.in_(list(ids)))).all()
+        by_id = {r[0].id: _to_pin(*r) for r in rows}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def get_pin(self, pin_id: int) -> Pin:
+        """One pin by id.
+
+        Raises:
+            NotFoundError: no pin has this id.
+        """
+        pins = self.get_pins([pin_id])
+        if not pins:
+            raise NotFoundError(f"pin {pin_id} does not exist", "list pins with GET /pins or `moodboard catalog stats`")
+        return pins[0]
+
+    def get_pin_by_external_id(self, external_id: str) -> Pin:
+        """One pin by its external (catalog) id."""
+        with self.sessions() as s:
+            pid = s.scalar(select(PinRow.id).where(PinRow.external_id == external_id))
+        if pid is None:
+            raise NotFoundError(f"no pin has external id {external_id!r}", "check the id in your catalog file")
+        return self.get_pin(pid)
+
+    def iter_pins(self, batch_size: int = 1000, after_id: int = 0) -> Iterator[list[Pin]]:
+        """Yield all pins in id order, `batch_size` at a time (keyset pagination)."""
+        last = after_id
+        while True:
+            with self.sessions() as s:
+                rows = s.execute(self._pin_query().where(PinRow.id > last).order_by(PinRow.id).limit(batch_size)).all()
+            if not rows:
+                return
+            batch = [_to_pin(*r) for r in rows]
+            last = batch[-1].id
+            yield batch
+
+    def list_pins(self, offset: int = 0, limit: int = 50) -> list[Pin]:
+        """A page of pins in id order."""
+        with self.sessions() as s:
+            rows = s.execute(self._pin_query().order_by(PinRow.id).offset(offset).limit(limit)).all()
+        return [_to_pin(*r) for r in rows]
+
+    def count_pins(self) -> int:
+        """How many pins the catalog holds."""
+        with self.sessions() as s:
+            return int(s.scalar(select(func.count()).select_from(PinRow)) or 0)
+
+    def existing_external_ids(self, external_ids: Sequence[str]) -> set[str]:
+        """The subset of `external_ids` already stored."""
+        found: set[str] = set()
+        ids = list(dict.fromkeys(external_ids))
+        with self.sessions() as s:
+            for i in range(0, len(ids), 900):
+                chunk = ids[i : i + 900]
+                found.update(s.scalars(select(PinRow.external_id).where(PinRow.external_id.in_(chunk))))
+        return found
+
+    def image_phashes(self) -> list[tuple[str, str]]:
+        """(content_hash, phash) of every stored image that is not itself a near-duplicate."""
+        with self.sessions() as s:
+            rows = s.execute(select(ImageRow.content_hash, ImageRow.phash).where(ImageRow.duplicate_of.is_(None)))
+            return [(h, p) for h, p in rows]
+
+    def add_pins(self, pins: Sequence[NewPin]) -> int:
+        """Insert a batch of new pins with their images and products in ONE transaction.
+
+        Pins whose external id already exists are skipped, so a re-run after a crash adds nothing twice.
+
+        Returns:
+            How many pins were inserted.
+        """
+        if not pins:
+            return 0
+        with self.sessions.begin() as s:
+            return self._insert(s, pins)
+
+    def _insert(self, s: Session, pins: Sequence[NewPin]) -> int:
+        present = set(
+            s.scalars(select(PinRow.external_id).where(PinRow.external_id.in_([p.external_id for p in pins])))
+        )
+        fresh = [p for p in dict((p.external_id, p) for p in pins).values() if p.external_id not in present]
+        hashes = {p.image.content_hash for p in fresh if p.image} | {
+            p.image.duplicate_of_hash for p in fresh if p.image and p.image.duplicate_of_hash
+        }
+        found = s.execute(select(ImageRow.content_hash, ImageRow.id).where(ImageRow.content_hash.in_(hashes)))
+        image_ids: dict[str, int] = {h: i for h, i in found}
+        for p in fresh:
+            img = p.image
+            if img is None or img.content_hash in image_ids:
+                continue
+            row = ImageRow(
+                content_hash=img.content_hash,
+                width=img.width,
+                height=img.height,
+                format=img.format,
+                byte_size=img.byte_size,
+                phash=img.phash,
+                thumbnail_path=img.thumbnail_path,
+                duplicate_of=image_ids.get(img.duplicate_of_hash) if img.duplicate_of_hash else None,
+            )
+            s.add(row)
+            s.flush()
+            image_ids[img.content_hash] = row.id
+        for p in fresh:
+            pin = PinRow(
+                external_id=p.external_id,
+                title=p.title,
+                description=p.description,
+                category=p.category,
+                color=p.color,
+                attributes=p.attributes,
+                source_uri=p.source_uri,
+                image_id=image_ids.get(p.image.content_hash) if p.image else None,
+            )
+            s.add(pin)
+            s.flush()
+            if any(v is not None for v in (p.price, p.currency, p.merchant, p.url)) or (
+                p.availability is not Availability.UNKNOWN
+            ):
+                s.add(
+                    ProductRow(
+                        pin_id=pin.id,
+                        price=p.price,
+                        currency=p.currency,
+                        availability=p.availability.value,
+                        merchant=p.merchant,
+                        url=p.url,
+                    )
+                )
+        return len(fresh)
+
+    # ---- stats ------------------------------------------------------------------------------------
+    def stats(self) -> dict[str, Any]:
+        """Counts of every entity plus the top categories, for `moodboard catalog stats`."""
+        with self.sessions() as s:
+
+            def count(model: Any, *where: Any) -> int:
+                return int(s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+            top = s.execute(
+                select(PinRow.category, func.count())
+                .group_by(PinRow.category)
+                .order_by(func.count().desc(), PinRow.category)
+                .limit(10)
+            ).all()
+            return {
+                "pins": count(PinRow),
+                "images": count(ImageRow),
+                "near_duplicate_images": count(ImageRow, ImageRow.duplicate_of.is_not(None)),
+                "pins_with_thumbnail": count(PinRow, PinRow.image_id.is_not(None)),
+                "products": count(ProductRow),
+                "priced": count(ProductRow, ProductRow.price.is_not(None)),
+                "users": count(UserRow),
+                "boards": count(BoardRow),
+                "events": count(EventRow),
+                "top_categories": {str(c): int(n) for c, n in top},
+                "database": self.dialect,
+            }
