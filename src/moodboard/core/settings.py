@@ -92,6 +92,14 @@ class GraphSettings(BaseModel):
     board_entropy_prune_quantile: float = Field(0.99, gt=0, le=1)
     filter_saved: bool = True
     seed: int = 0
+    max_k: int = Field(500, ge=1, le=10_000, description="largest k a related/feed request may ask for")
+    max_query_pins: int = Field(50, ge=1, le=10_000, description="most recent engaged pins a feed walks from")
+    include_users: bool = Field(True, description="users' engagement histories are graph nodes too")
+    feature_bias: float = Field(0.5, ge=0, lt=1, description="chance to skip a pin off the user's features")
+    degree_penalty: float = Field(0.0, ge=0, le=2, description="divide walk scores by degree^this")
+    n_interests: int = Field(3, ge=1, le=50, description="taste-profile interests sampled per request")
+    max_interests: int = Field(8, ge=1, le=100)
+    profile_blend: float = Field(0.3, ge=0, le=1, description="weight of taste-profile similarity")
 
 
 class ApiSettings(BaseModel):

@@ -1,0 +1,143 @@
+"""The search index snapshot: vector index + lexical index + manifest (model id, calibration), swapped atomically.
+
+Layout of `<snapshots>/index/<version>/`: `vectors/` (the `VectorIndex` files), `lexical.sqlite`
+(FTS5) and `manifest.json`. `IndexHolder` serves the live version and swaps to a newer one when the
+`CURRENT` pointer moves, without ever exposing a half-loaded index.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from moodboard.core.errors import ModelMismatchError, SnapshotError
+from moodboard.core.settings import IndexSettings
+from moodboard.core.snapshot import current_snapshot, read_manifest, write_snapshot
+from moodboard.index.lexical import LEXICAL_FILE, LexicalDoc, LexicalIndex
+from moodboard.index.vector_index import VectorIndex, load_vector_index, save_vector_index
+
+KIND = "index"
+
+
+@dataclass
+class SearchIndex:
+    """A loaded index snapshot: vectors, lexical index and the manifest they were built with."""
+
+    vectors: VectorIndex
+    lexical: LexicalIndex | None
+    manifest: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def model_id(self) -> str:
+        """Embedding model the vectors came from."""
+        return self.vectors.model_id
+
+    @property
+    def calibration(self) -> dict[str, Any]:
+        """Relevance cutoffs per query modality (see `moodboard.rank.calibration`)."""
+        cal: dict[str, Any] = self.manifest.get("calibration", {})
+        return cal
+
+    def check_model(self, model_id: str) -> None:
+        """Refuse queries embedded by another model than the index's.
+
+        Raises:
+            ModelMismatchError: when `model_id` differs from the index's model.
+        """
+        if model_id != self.model_id:
+            raise ModelMismatchError(
+                f"the index was built with model {self.model_id!r} but the query uses {model_id!r}",
+                "run `moodboard index` with the current embedder, or switch the embedder back",
+            )
+
+
+def write_index_snapshot(
+    root: Path,
+    vectors: VectorIndex,
+    docs: Iterable[LexicalDoc],
+    manifest: dict[str, Any],
+    *,
+    batch_size: int = 2000,
+) -> Path:
+    """Write `vectors` and a lexical index of `docs` as a new `index` snapshot and make it current."""
+
+    def build(tmp: Path) -> dict[str, Any]:
+        meta = save_vector_index(vectors, tmp / "vectors")
+        lexical = LexicalIndex.create(tmp / LEXICAL_FILE)
+        n_docs = 0
+        batch: list[LexicalDoc] = []
+        try:
+            for doc in docs:
+                batch.append(doc)
+                if len(batch) >= batch_size:
+                    lexical.add(batch)
+                    n_docs += len(batch)
+                    batch = []
+            lexical.add(batch)
+            n_docs += len(batch)
+        finally:
+            lexical.close()
+        return {"vector_index": meta, "lexical_docs": n_docs, "model_id": vectors.model_id, "dim": vectors.dim}
+
+    return write_snapshot(root, KIND, build, manifest)
+
+
+def load_index_snapshot(path: Path, settings: IndexSettings) -> SearchIndex:
+    """Load the index snapshot in `path`."""
+    manifest = read_manifest(path)
+    vectors = load_vector_index(path / "vectors", settings)
+    lex_path = path / LEXICAL_FILE
+    lexical = LexicalIndex.open(lex_path) if lex_path.is_file() else None
+    return SearchIndex(vectors, lexical, manifest, path)
+
+
+def load_current_index(root: Path, settings: IndexSettings) -> SearchIndex:
+    """Load the live index snapshot under `root`.
+
+    Raises:
+        SnapshotError: when no index was built yet.
+    """
+    path = current_snapshot(root, KIND)
+    if path is None:
+        raise SnapshotError("no search index has been built yet", "run `moodboard index` first")
+    return load_index_snapshot(path, settings)
+
+
+class IndexHolder:
+    """Serves the live index; `get()` swaps to a newer snapshot atomically when `CURRENT` moves."""
+
+    def __init__(self, root: Path, settings: IndexSettings, check_every_s: float = 2.0) -> None:
+        """Watch `<root>/index/CURRENT`, checking at most every `check_every_s` seconds."""
+        self.root = root
+        self.settings = settings
+        self.check_every_s = check_every_s
+        self._lock = threading.Lock()
+        self._index: SearchIndex | None = None
+        self._checked = 0.0
+
+    def get(self) -> SearchIndex:
+        """The live index (loaded on first use, reloaded when a newer snapshot is current)."""
+        now = time.monotonic()
+        index = self._index
+        if index is not None and now - self._checked < self.check_every_s:
+            return index
+        with self._lock:
+            self._checked = now
+            path = current_snapshot(self.root, KIND)
+            if path is None:
+                raise SnapshotError("no search index has been built yet", "run `moodboard index` first")
+            if self._index is None or self._index.path != path:
+                # Fully loaded before it becomes visible; in-flight requests keep the old object.
+                self._index = load_index_snapshot(path, self.settings)
+            return self._index
+
+    def set(self, index: SearchIndex) -> None:
+        """Serve `index` directly (tests, or an index built in this process)."""
+        with self._lock:
+            self._index = index
+            self._checked = float("inf")

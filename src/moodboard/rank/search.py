@@ -1,0 +1,299 @@
+"""The search service: text, image, pin and vector queries with weights and negatives, filters, hybrid
+fusion, a calibrated relevance cutoff and facets.
+
+Query algebra (as in rclip): `q = normalise(sum_i w_i * e(positive_i) / sum_i w_i - w_neg * mean_j e(negative_j))`.
+Ranking uses `q`; relevance (the cutoff) is judged on the positive part alone, so a negative term
+reorders results but never makes an irrelevant pin pass. Lexical BM25 and vector results are fused
+with weighted reciprocal rank fusion; facets count the whole retrieved, filtered, relevant pool.
+
+Encoders are injected (`QueryEncoder` is structural: any embedder with these members fits), so this
+module does not import `moodboard.embed`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import numpy as np
+
+from moodboard.core.arrays import FloatArray, IntArray
+from moodboard.core.errors import DependencyError, InvalidInputError, ModelMismatchError
+from moodboard.core.records import Pin
+from moodboard.core.settings import IndexSettings
+from moodboard.index.attributes import FACET_FIELDS, Filter
+from moodboard.index.bundle import SearchIndex
+from moodboard.index.fusion import rrf
+
+Mode = Literal["hybrid", "vector", "lexical"]
+MODES: tuple[str, ...] = ("hybrid", "vector", "lexical")
+_MAX_TEXT = 1000
+
+
+class QueryEncoder(Protocol):
+    """What search needs from an embedder: L2-normalised (n, d) float32 batches and the model id."""
+
+    model_id: str
+    dim: int
+
+    def embed_texts(self, texts: list[str]) -> FloatArray:
+        """Embed texts."""
+        ...
+
+    def embed_images(self, images: list[Any]) -> FloatArray:
+        """Embed decoded images."""
+        ...
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """One query. At least one positive term (text, image, pin_id or vector) is required."""
+
+    text: str = ""
+    text_weight: float = 1.0
+    image: Any | None = None
+    image_weight: float = 1.0
+    pin_id: int | None = None
+    pin_weight: float = 1.0
+    vector: Sequence[float] | None = None
+    negative_text: tuple[str, ...] = ()
+    negative_pin_ids: tuple[int, ...] = ()
+    negative_weight: float = 0.5
+    filters: Filter = field(default_factory=Filter)
+    k: int = 20
+    mode: Mode = "hybrid"
+    cutoff: bool = True
+    facets: tuple[str, ...] = FACET_FIELDS
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One result: fused score, per-source rank and raw score, and the pin when a lookup was given."""
+
+    pin_id: int
+    score: float
+    sources: dict[str, dict[str, float]]
+    pin: Pin | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as the CLI/API print it."""
+        return {
+            "pin_id": self.pin_id,
+            "external_id": self.pin.external_id if self.pin else None,
+            "title": self.pin.title if self.pin else None,
+            "score": round(self.score, 6),
+            "sources": self.sources,
+        }
+
+
+@dataclass(frozen=True)
+class SearchResponse:
+    """Results best first, facets over the retrieved pool, and how the cutoff acted."""
+
+    hits: list[SearchHit]
+    facets: dict[str, dict[str, int]]
+    cutoff: float | None
+    below_cutoff: int
+    model_id: str
+
+    def to_json(self) -> dict[str, Any]:
+        """`{"results": [...], "facets": {...}, "cutoff": ..., "below_cutoff": n}`."""
+        return {
+            "results": [h.to_json() for h in self.hits],
+            "facets": self.facets,
+            "cutoff": self.cutoff,
+            "below_cutoff": self.below_cutoff,
+            "model_id": self.model_id,
+        }
+
+
+PinLookup = Callable[[list[int]], Mapping[int, Pin]]
+
+
+class SearchService:
+    """Answers `SearchRequest`s against the live index with an injected query encoder."""
+
+    def __init__(
+        self,
+        index: Callable[[], SearchIndex],
+        encoder: Callable[[], QueryEncoder] | None,
+        settings: IndexSettings,
+        pins: PinLookup | None = None,
+    ) -> None:
+        """Take providers for the index and encoder (called per request, so snapshots can swap)."""
+        self._index = index
+        self._encoder = encoder
+        self.settings = settings
+        self._pins = pins
+
+    # ---- validation and query algebra -------------------------------------------------------------
+    def _validate(self, req: SearchRequest) -> None:
+        text = req.text.strip()
+        if not (text or req.image is not None or req.pin_id is not None or req.vector is not None):
+            raise InvalidInputError(
+                "the query is empty", "give text, an image, a pin id or a vector to search for", field="text"
+            )
+        if len(req.text) > _MAX_TEXT:
+            raise InvalidInputError(f"query text is over {_MAX_TEXT} characters", "shorten it", field="text")
+        if not 1 <= req.k <= self.settings.max_k:
+            raise InvalidInputError(
+                f"k={req.k} is out of range", f"ask for 1..{self.settings.max_k} results", field="k"
+            )
+        if req.mode not in MODES:
+            raise InvalidInputError(f"unknown mode {req.mode!r}", f"use one of {', '.join(MODES)}", field="mode")
+        if req.mode == "lexical" and not text:
+            raise InvalidInputError("lexical search needs query text", "add text or use mode=vector", field="text")
+        for name in ("text_weight", "image_weight", "pin_weight", "negative_weight"):
+            w = getattr(req, name)
+            if not (np.isfinite(w) and 0 <= w <= 10):
+                raise InvalidInputError(f"{name}={w} must be within 0..10", "use e.g. 1.0", field=name)
+
+    def _encoder_for(self, index: SearchIndex) -> QueryEncoder:
+        if self._encoder is None:
+            raise DependencyError("no query encoder is configured", "configure an embedder (settings.embed)")
+        encoder = self._encoder()
+        index.check_model(encoder.model_id)
+        return encoder
+
+    def _check_dim(self, vecs: FloatArray, index: SearchIndex, what: str) -> FloatArray:
+        arr = np.asarray(vecs, dtype=np.float32)
+        if arr.ndim != 2 or arr.shape[1] != index.vectors.dim:
+            raise ModelMismatchError(
+                f"{what} has dimension {arr.shape[-1]}, the index has {index.vectors.dim}",
+                "rebuild the index with the current embedder",
+            )
+        return arr
+
+    def query_vectors(self, req: SearchRequest, index: SearchIndex) -> tuple[FloatArray | None, str]:
+        """(ranking vector, positive-only vector) as one (2, d) array, and the modality for the cutoff."""
+        parts: list[tuple[float, FloatArray]] = []
+        modality = "image"
+        text = req.text.strip()
+        if text and req.mode != "lexical":
+            enc = self._encoder_for(index)
+            parts.append((req.text_weight, self._check_dim(enc.embed_texts([text]), index, "text query")[0]))
+            modality = "text"
+        if req.image is not None:
+            enc = self._encoder_for(index)
+            parts.append((req.image_weight, self._check_dim(enc.embed_images([req.image]), index, "image")[0]))
+            modality = "image" if modality == "image" else "mixed"
+        if req.pin_id is not None:
+            parts.append((req.pin_weight, index.vectors.get_vectors(np.array([req.pin_id], dtype=np.int64))[0]))
+            modality = "pin" if not parts[:-1] else modality
+        if req.vector is not None:
+            vec = np.asarray(req.vector, dtype=np.float32)
+            if vec.ndim != 1 or vec.shape[0] != index.vectors.dim or not np.isfinite(vec).all():
+                raise InvalidInputError(
+                    f"query vector has shape {vec.shape}; the index expects {index.vectors.dim} finite floats",
+                    f"send a vector from model {index.model_id!r}",
+                    field="vector",
+                )
+            parts.append((1.0, vec / max(float(np.linalg.norm(vec)), 1e-12)))
+            modality = "vector"
+        if not parts:
+            return None, modality
+        total = sum(w for w, _ in parts)
+        if total <= 0:
+            raise InvalidInputError("all positive weights are zero", "give a positive term a weight > 0")
+        positive = sum(w * v for w, v in parts) / total
+        negatives: list[FloatArray] = []
+        if req.negative_text:
+            negatives.extend(self._encoder_for(index).embed_texts(list(req.negative_text)))
+        if req.negative_pin_ids:
+            negatives.extend(index.vectors.get_vectors(np.array(req.negative_pin_ids, dtype=np.int64)))
+        ranking = positive - req.negative_weight * np.mean(negatives, axis=0) if negatives else positive
+        out = np.stack([ranking, positive]).astype(np.float32)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        if (norms < 1e-6).any():
+            raise InvalidInputError("the query terms cancel out", "lower negative_weight or change the terms")
+        return out / norms, modality
+
+    # ---- search ------------------------------------------------------------------------------------
+    def _cutoff(self, index: SearchIndex, modality: str) -> float | None:
+        cal = index.calibration
+        if modality in ("pin", "vector"):
+            return None  # a catalog pin always has neighbours; raw vectors are the caller's business
+        names = ("text", "image") if modality == "mixed" else (modality,)
+        values = [float(cal[n]["cutoff"]) for n in names if n in cal and "cutoff" in cal[n]]
+        return min(values) if values else None
+
+    def search(self, req: SearchRequest) -> SearchResponse:
+        """Run one query.
+
+        Raises:
+            InvalidInputError: empty query, k out of range, bad weights or vector.
+            ModelMismatchError: the encoder or vector does not match the index's model.
+            NotFoundError: a query pin id is not indexed.
+        """
+        self._validate(req)
+        index = self._index()
+        queries, modality = self.query_vectors(req, index)
+        pool = min(max(req.k, self.settings.facet_pool), self.settings.max_k)
+        flt = None if req.filters.is_empty else req.filters
+        rankings: dict[str, tuple[IntArray, FloatArray]] = {}
+        if queries is not None:
+            ids, scores = index.vectors.search(queries[:1], pool, flt)
+            keep = ids[0] >= 0
+            rankings["vector"] = (ids[0][keep], scores[0][keep])
+        text = req.text.strip()
+        full_match: set[int] = set()
+        if text and req.mode != "vector" and index.lexical is not None:
+            lex_ids, lex_scores = index.lexical.search(text, max(4 * pool, 1000), exclude=" ".join(req.negative_text))
+            ok = index.vectors.allowed(lex_ids, req.filters)
+            lex_ids, lex_scores = lex_ids[ok][:pool], lex_scores[ok][:pool]
+            rankings["lexical"] = (lex_ids, lex_scores)
+            full_match = set(index.lexical.matches_all(text, lex_ids).tolist())
+        if req.mode == "vector":
+            rankings.pop("lexical", None)
+        if req.mode == "lexical":
+            rankings.pop("vector", None)
+        cutoff = self._cutoff(index, modality) if req.cutoff and queries is not None else None
+        below = 0
+        if cutoff is not None:
+            rankings, below = self._apply_cutoff(rankings, index, queries, cutoff, full_match)
+        fused = rrf(
+            rankings,
+            {"vector": self.settings.hybrid_vector_weight, "lexical": self.settings.hybrid_lexical_weight},
+            k=self.settings.rrf_k,
+        )
+        single = len(rankings) == 1
+        pool_ids = np.array([h.pin_id for h in fused], dtype=np.int64)
+        facets = index.vectors.facet_counts(pool_ids, req.facets) if req.facets else {}
+        top = fused[: req.k]
+        pins = self._pins([h.pin_id for h in top]) if self._pins and top else {}
+        hits = [
+            SearchHit(
+                h.pin_id,
+                next(iter(h.sources.values())).score if single else h.score,
+                {s: {"rank": hit.rank, "score": round(hit.score, 6)} for s, hit in h.sources.items()},
+                pins.get(h.pin_id),
+            )
+            for h in top
+        ]
+        return SearchResponse(hits, facets, cutoff, below, index.model_id)
+
+    @staticmethod
+    def _apply_cutoff(
+        rankings: dict[str, tuple[IntArray, FloatArray]],
+        index: SearchIndex,
+        queries: FloatArray | None,
+        cutoff: float,
+        full_match: set[int],
+    ) -> tuple[dict[str, tuple[IntArray, FloatArray]], int]:
+        """Drop candidates whose positive-only similarity is below `cutoff`, unless every query word
+        matched them lexically (an exact-words hit is relevant by construction)."""
+        assert queries is not None
+        candidates = np.unique(np.concatenate([ids for ids, _ in rankings.values()] or [np.zeros(0, np.int64)]))
+        if candidates.shape[0] == 0:
+            return rankings, 0
+        present = index.vectors.contains(candidates)
+        sims = np.full(candidates.shape[0], -np.inf, dtype=np.float32)
+        if present.any():
+            sims[present] = index.vectors.get_vectors(candidates[present]) @ queries[1]
+        relevant = set(candidates[sims >= cutoff].tolist()) | full_match
+        out = {}
+        for source, (ids, scores) in rankings.items():
+            keep = np.array([i in relevant for i in ids.tolist()], dtype=bool)
+            out[source] = (ids[keep], scores[keep])
+        return out, int(candidates.shape[0] - len(relevant & set(candidates.tolist())))
