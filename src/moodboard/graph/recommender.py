@@ -1,0 +1,353 @@
+"""Related pins and home feeds from the taste graph, with feedback hygiene and explicit fallbacks.
+
+`GraphRecommender` combines a Pixie walk (graph.random_walk) with PinnerSage interests (graph.taste) and
+the real-time overlay (graph.delta). Every result names the query pin and the collection that led to it;
+a cold-start answer says which fallback produced it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from moodboard.core.arrays import FloatArray, Int32Array
+from moodboard.core.errors import InvalidInputError, NotFoundError, SnapshotError
+from moodboard.core.settings import GraphSettings
+from moodboard.graph.csr import HIDDEN, PURCHASED, SAVED, TasteGraph
+from moodboard.graph.delta import DeltaOverlay
+from moodboard.graph.random_walk import FeatureBias, PixieWalker, WalkResult
+from moodboard.graph.taste import NeighbourhoodVectors, TasteProfile, build_profile, sample_interests
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One recommended pin and why: the query pin and collection that led to it, or the fallback."""
+
+    pin_id: int
+    score: float
+    source: str  # "walk", "profile" or "popular"
+    query_pin_id: int | None = None
+    via: str | None = None
+
+
+@dataclass(frozen=True)
+class RecommendationList:
+    """A ranked answer plus what it was computed from."""
+
+    items: list[Recommendation]
+    query_pin_ids: list[int] = field(default_factory=list)
+    interest_pin_ids: list[int] = field(default_factory=list)
+    fallback: str | None = None
+    steps: int = 0
+    elapsed_ms: float = 0.0
+
+
+@dataclass
+class _History:
+    pins: Int32Array
+    weights: FloatArray
+    exclude: set[int]
+
+
+class GraphRecommender:
+    """Answers related-pin and feed requests on one graph snapshot plus its real-time overlay."""
+
+    def __init__(
+        self,
+        graph: TasteGraph,
+        settings: GraphSettings,
+        *,
+        overlay: DeltaOverlay | None = None,
+        embeddings: FloatArray | None = None,
+    ) -> None:
+        """Wrap a snapshot.
+
+        Args:
+            graph: the taste graph snapshot.
+            settings: walk and hygiene parameters.
+            overlay: real-time events since the snapshot (a fresh one when None).
+            embeddings: optional (n_pins, d) L2-normalised content vectors aligned with `graph.pin_ids`;
+                used for taste profiles and for the content fallback of cold-start pins.
+        """
+        if embeddings is not None and len(embeddings) != graph.n_pins:
+            raise InvalidInputError(
+                f"embeddings have {len(embeddings)} rows for {graph.n_pins} graph pins",
+                "align embeddings with graph.pin_ids",
+            )
+        self.graph = graph
+        self.settings = settings
+        self.overlay = overlay or DeltaOverlay(graph)
+        self.walker = PixieWalker(graph)
+        self.embeddings = embeddings
+        self.neighbourhoods = NeighbourhoodVectors(graph, seed=settings.seed)
+        deg = np.diff(np.asarray(graph.pin_indptr))
+        self._popular = np.argsort(-deg, kind="stable")[: min(len(deg), 10 * settings.max_k)].astype(np.int32)
+        self._popular = self._popular[deg[self._popular] > 0]
+
+    # ---- public API -------------------------------------------------------------------------
+    def related(
+        self, pin_id: int, k: int, *, user_id: int | None = None, seed: int | None = None
+    ) -> RecommendationList:
+        """Pins related to `pin_id` by a walk from it; a content or popularity fallback for cold pins.
+
+        Raises:
+            NotFoundError: the pin is in neither the snapshot nor the overlay.
+            InvalidInputError: k out of range.
+        """
+        start = time.perf_counter()
+        self._check_k(k)
+        self._check_graph()
+        q = self.overlay.pin_index(pin_id)
+        if q < 0:
+            raise NotFoundError(
+                f"pin {pin_id} is not in the taste graph",
+                "check the id, or rebuild the graph with `moodboard graph build` after ingesting it",
+                field="pin_id",
+            )
+        exclude = {q} | (self._history(user_id).exclude if user_id is not None else set())
+        res = self._walk(np.array([q], np.int32), np.ones(1, np.float32), seed, None)
+        items = self._rank(res, np.array([q], np.int32), exclude, k, profile=None)
+        fallback = None
+        if len(items) < k:
+            fallback, extra = self._cold_pin_fallback(
+                q, exclude | {self._pin_idx(r.pin_id) for r in items}, k - len(items)
+            )
+            items += extra
+        return RecommendationList(items, [pin_id], [], fallback, res.steps, _ms(start))
+
+    def feed(
+        self,
+        user_id: int,
+        k: int,
+        *,
+        seed: int | None = None,
+        filter_saved: bool | None = None,
+        bias: FeatureBias | None = None,
+    ) -> RecommendationList:
+        """A home feed for a user: walks from recent engagement and sampled interests, blended.
+
+        Raises:
+            InvalidInputError: k out of range.
+        """
+        start = time.perf_counter()
+        self._check_k(k)
+        self._check_graph()
+        hist = self._history(user_id, filter_saved=filter_saved)
+        if not len(hist.pins):
+            items = self._popular_items(hist.exclude, k)
+            why = "cold-start user: no engagement yet, showing popular pins"
+            return RecommendationList(items, [], [], why, 0, _ms(start))
+        rng = np.random.default_rng(self._seed(seed))
+        profile = self.profile_of(hist.pins, hist.weights)
+        interests = sample_interests(profile, self.settings.n_interests, rng)
+        q_pins, q_w = self._queries(hist, interests)
+        res = self._walk(q_pins, q_w, seed, bias)
+        # the pins the walk started from are what the user just engaged with: never echo them back
+        seen = hist.exclude | set(q_pins.tolist())
+        items = self._rank(res, q_pins, seen, k, profile=(interests, hist))
+        fallback = None
+        if len(items) < k:
+            taken = {self._pin_idx(r.pin_id) for r in items}
+            extra = self._popular_items(seen | taken, k - len(items))
+            if extra:
+                fallback = f"walk found {len(items)} pins; {len(extra)} popular pins fill the rest"
+            items += extra
+        return RecommendationList(
+            items,
+            [self.overlay.pin_id(int(p)) for p in q_pins[: len(q_pins) - len(interests)]],
+            [self.overlay.pin_id(it.medoid) for it in interests],
+            fallback,
+            res.steps,
+            _ms(start),
+        )
+
+    def score_pins(
+        self, user_id: int, pin_ids: list[int], *, blend: float | None = None, seed: int | None = None
+    ) -> FloatArray:
+        """Score given pins for a user (0 where the walk never reached them); for offline evaluation."""
+        hist = self._history(user_id, filter_saved=False)
+        cand = np.array([self.overlay.pin_index(p) for p in pin_ids], dtype=np.int32)
+        if not len(hist.pins):
+            return np.zeros(len(cand), np.float32)
+        rng = np.random.default_rng(self._seed(seed))
+        lam = self.settings.profile_blend if blend is None else blend
+        interests = sample_interests(self.profile_of(hist.pins, hist.weights), self.settings.n_interests, rng)
+        q_pins, q_w = self._queries(hist, interests if lam > 0 else [])
+        res = self._walk(q_pins, q_w, seed, None)
+        walk = np.zeros(len(cand), np.float32)
+        pos = {int(p): i for i, p in enumerate(res.pins.tolist())}
+        scores = self._penalise(res.pins, res.scores)
+        for j, c in enumerate(cand.tolist()):
+            i = pos.get(c)
+            if i is not None:
+                walk[j] = scores[i]
+        if lam <= 0 or not interests:
+            return walk
+        walk = walk / max(float(walk.max()), 1e-12)
+        return (1 - lam) * walk + lam * self._profile_scores(cand, interests, hist)
+
+    def profile_of(self, pins: Int32Array, weights: FloatArray) -> TasteProfile:
+        """Cluster engaged pins into interests (embeddings when available, else neighbourhoods)."""
+        recent = np.argsort(-weights, kind="stable")[:200]
+        p, w = pins[recent], weights[recent]
+        vecs, space = self._vectors(p)
+        return build_profile(p, w, vecs, max_interests=self.settings.max_interests, space=space)
+
+    # ---- internals -------------------------------------------------------------------------
+    def _check_k(self, k: int) -> None:
+        if not 1 <= k <= self.settings.max_k:
+            raise InvalidInputError(f"k={k} is out of range", f"ask for 1 to {self.settings.max_k} results", field="k")
+
+    def _check_graph(self) -> None:
+        if self.graph.n_edges == 0 and len(self.overlay) == 0:
+            raise SnapshotError(
+                "the taste graph has no edges",
+                "record saves or board pins, then run `moodboard graph build`",
+            )
+
+    def _seed(self, seed: int | None) -> int:
+        return self.settings.seed if seed is None else int(seed)
+
+    def _pin_idx(self, pin_id: int) -> int:
+        return self.overlay.pin_index(pin_id)
+
+    def _vectors(self, pins: Int32Array) -> tuple[FloatArray, Any]:
+        if self.embeddings is not None:
+            inside = np.minimum(pins, self.graph.n_pins - 1)
+            vecs = np.where((pins < self.graph.n_pins)[:, None], self.embeddings[inside], 0.0)
+            return vecs.astype(np.float32), "embeddings"
+        return self.neighbourhoods.vectors(pins), "graph"
+
+    def _history(self, user_id: int | None, *, filter_saved: bool | None = None) -> _History:
+        """Engaged pins with decayed weights, plus pins to exclude (hidden, purchased, maybe saved)."""
+        g, empty = self.graph, _History(np.zeros(0, np.int32), np.zeros(0, np.float32), set())
+        if user_id is None:
+            return empty
+        fs = self.settings.filter_saved if filter_saved is None else filter_saved
+        u = int(g.user_index([user_id])[0])
+        pins: dict[int, float] = {}
+        exclude: set[int] = set()
+        if u >= 0:
+            nb, w = g.coll_neighbors(u)
+            pins = dict(zip(nb.tolist(), w.tolist(), strict=True))
+            hp, hf = g.hygiene(u)
+            mask = HIDDEN | PURCHASED | (SAVED if fs else 0)
+            exclude = set(hp[(hf & mask) > 0].tolist())
+        d = self.overlay.user_delta(user_id)
+        exclude -= d.unhidden
+        exclude |= d.hidden | d.purchased | (d.saved if fs else set())
+        for pin, weight, _ts in d.positives:  # real-time engagement outranks the snapshot's decayed edges
+            pins[pin] = max(pins.get(pin, 0.0), weight) + 1.0
+        for pin in d.hidden:
+            pins.pop(pin, None)
+        if not pins:
+            return _History(empty.pins, empty.weights, exclude)
+        arr = np.array(list(pins.items()), dtype=np.float64)
+        order = np.argsort(-arr[:, 1], kind="stable")
+        return _History(arr[order, 0].astype(np.int32), arr[order, 1].astype(np.float32), exclude)
+
+    def _queries(self, hist: _History, interests: list[Any]) -> tuple[Int32Array, FloatArray]:
+        m = self.settings.max_query_pins
+        q = hist.pins[:m]
+        w = hist.weights[:m] / max(float(hist.weights[:m].sum()), 1e-12)
+        if interests:
+            imp = np.array([it.importance for it in interests], np.float64)
+            med = np.array([it.medoid for it in interests], np.int32)
+            q = np.concatenate([q, med]).astype(np.int32)
+            w = np.concatenate([w, 0.5 * imp / imp.sum()]).astype(np.float32)
+        return q, w
+
+    def _walk(self, q: Int32Array, w: FloatArray, seed: int | None, bias: FeatureBias | None) -> WalkResult:
+        s = self.settings
+        return self.walker.walk(
+            q, w, steps=s.walk_steps, restart=s.restart_prob, n_p=s.n_p, n_v=s.n_v,
+            seed=self._seed(seed), bias=bias, overlay=self.overlay.arrays(),
+        )  # fmt: skip
+
+    def _penalise(self, pins: Int32Array, scores: FloatArray) -> FloatArray:
+        beta = self.settings.degree_penalty
+        if beta <= 0:
+            return scores
+        deg = np.ones(len(pins), np.float64)
+        inside = pins < self.graph.n_pins
+        deg[inside] = np.maximum(self.graph.pin_degree(pins[inside]), 1)
+        return (scores / deg**beta).astype(np.float32)
+
+    def _profile_scores(self, cand: Int32Array, interests: list[Any], hist: _History) -> FloatArray:
+        vecs, _ = self._vectors(cand)
+        med, _ = self._vectors(np.array([it.medoid for it in interests], np.int32))
+        return (vecs @ med.T).max(axis=1).astype(np.float32)
+
+    def _rank(
+        self, res: WalkResult, q: Int32Array, exclude: set[int], k: int, profile: tuple[list[Any], _History] | None
+    ) -> list[Recommendation]:
+        if not len(res.pins):
+            return []
+        keep = ~np.isin(res.pins, np.fromiter(exclude, np.int64, len(exclude)))
+        pins, q_of, via = res.pins[keep], res.query[keep], res.via[keep]
+        scores = self._penalise(pins, res.scores[keep]).astype(np.float64)
+        source = "walk"
+        if profile is not None and profile[0] and self.settings.profile_blend > 0 and len(pins):
+            lam = self.settings.profile_blend
+            pool = np.argsort(-scores, kind="stable")[: max(10 * k, 200)]
+            pins, q_of, via, scores = pins[pool], q_of[pool], via[pool], scores[pool]
+            prof = self._profile_scores(pins, profile[0], profile[1])
+            scores = (1 - lam) * scores / max(float(scores.max()), 1e-12) + lam * prof
+            source = "walk+profile"
+        top = np.argsort(-scores, kind="stable")[:k]
+        return [
+            Recommendation(
+                pin_id=self.overlay.pin_id(int(pins[i])),
+                score=float(scores[i]),
+                source=source,
+                query_pin_id=self.overlay.pin_id(int(q[q_of[i]])),
+                via=self._describe(int(via[i])),
+            )
+            for i in top
+        ]
+
+    def _describe(self, coll: int) -> str:
+        if coll < self.graph.n_colls:
+            return self.graph.describe_coll(coll)
+        return "user (real-time)"
+
+    def _popular_items(self, exclude: set[int], k: int) -> list[Recommendation]:
+        out: list[Recommendation] = []
+        deg = np.asarray(self.graph.pin_indptr)
+        for p in self._popular.tolist():
+            if p in exclude:
+                continue
+            score = float(deg[p + 1] - deg[p])
+            out.append(Recommendation(int(self.graph.pin_ids[p]), score, "popular"))
+            if len(out) == k:
+                break
+        return out
+
+    def _cold_pin_fallback(self, q: int, exclude: set[int], k: int) -> tuple[str | None, list[Recommendation]]:
+        """Content neighbours (embeddings) or same-category popular pins for a pin the walk cannot leave."""
+        g = self.graph
+        if self.embeddings is not None and q < g.n_pins:
+            sims = self.embeddings @ self.embeddings[q]
+            order = np.argsort(-sims, kind="stable")
+            items = [
+                Recommendation(int(g.pin_ids[p]), float(sims[p]), "content")
+                for p in order[: k + len(exclude) + 1].tolist()
+                if p not in exclude
+            ][:k]
+            return "few graph neighbours: content-similar pins (embeddings) fill the list", items
+        feats: NDArray[np.int16] = np.asarray(g.pin_feats)
+        if q < g.n_pins and feats.shape[1] and feats[q, 0] >= 0:
+            same = [p for p in self._popular.tolist() if feats[p, 0] == feats[q, 0] and p not in exclude][:k]
+            if same:
+                items = [Recommendation(int(g.pin_ids[p]), 0.0, "popular") for p in same]
+                return "few graph neighbours: popular pins of the same category fill the list", items
+        items = self._popular_items(exclude, k)
+        return ("few graph neighbours: popular pins fill the list" if items else None), items
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
