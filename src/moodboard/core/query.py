@@ -182,10 +182,11 @@ class Turn(_Frozen):
     section: str | None = Field(None, description="name of the section this turn refines, if any")
     unknown: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    source: Literal["builtin", "llm"] = "builtin"
 
     def is_noop(self) -> bool:
         """True when the turn changes nothing (e.g. only unknown words)."""
-        return self.model_copy(update={"text": "", "unknown": (), "notes": ()}) == Turn()
+        return self.model_copy(update={"text": "", "unknown": (), "notes": (), "source": "builtin"}) == Turn()
 
     def to_json(self) -> str:
         """Serialise to a JSON string."""

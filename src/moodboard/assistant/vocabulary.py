@@ -1,0 +1,332 @@
+"""What the built-in parser knows, learned from the catalog: category phrases, colours, synonyms, words.
+
+Nothing here is specific to one catalog. Phrases come from the values of `Pin.category`, `Pin.color`
+and every low-cardinality string attribute (Myntra's gender, masterCategory, subCategory, articleType,
+usage, season). Synonyms are learned from titles: a title word that nearly always co-occurs with one
+category value (precision >= 0.8 over >= 5 pins, e.g. "sneaker" -> Casual Shoes) points at it.
+A small lexicon of generic English words (colour aliases, materials, style words) is kept only where it
+resolves to something the catalog has, or is used as soft text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from moodboard.core.records import Pin
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+MAX_ATTRIBUTE_VALUES = 400
+"""Attributes with more distinct values than this are free text, not facets (ids, years, names)."""
+
+COLOUR_ALIASES: dict[str, tuple[str, ...]] = {
+    "gray": ("grey",),
+    "navy": ("navy blue",),
+    "golden": ("gold",),
+    "offwhite": ("off white",),
+    "ivory": ("off white", "cream"),
+    "violet": ("purple", "lavender"),
+    "burgundy": ("burgundy", "maroon"),
+    "wine": ("maroon", "burgundy"),
+    "turquoise": ("turquoise blue", "teal"),
+    "tan": ("tan",),
+    "khaki": ("khaki",),
+    "multicolour": ("multi",),
+    "multicolor": ("multi",),
+    "colourful": ("multi",),
+    "silverish": ("silver",),
+}
+"""English colour words mapped to colour names a catalog may use; kept only if the catalog has them."""
+
+MATERIALS: frozenset[str] = _words(
+    "acrylic bamboo brass canvas cashmere ceramic chiffon chrome concrete copper corduroy cotton denim "
+    "fleece glass iron jute knit knitted lace leather linen marble metal nickel nylon oak plastic "
+    "polyester porcelain rattan satin silk steel stone suede teak terracotta velvet walnut wicker wollen "
+    "wood wooden wool woollen "
+)
+STYLES: frozenset[str] = _words(
+    "bohemian boho bold breezy bright casual checked chic classic coastal contemporary cool cosy cozy "
+    "elegant farmhouse festive floral formal glam graphic industrial luxe luxury minimal minimalist "
+    "modern neutral oversized party pastel plain preppy printed relaxed retro rustic scandinavian sleek "
+    "slim smart solid sporty statement striped summery traditional trendy tropical vintage warm "
+)
+STOPWORDS: frozenset[str] = _words(
+    "a about again also am an and any anything are as at be best better bit but buy by can cheers cool "
+    "could did do does find for from get give go good great had has have he hello her here hey hi his "
+    "how i in instead into is it item items its just kind less let let's lets like likes look looking "
+    "lot lots maybe me more my need needs new nice no nope not now of ok okay on one ones only option "
+    "options or our over pair pairs perhaps please really same see set she shop shopping should show so "
+    "some something sort stuff style styles than thank thanks that the them then there these they thing "
+    "things this those to too type under very want wants we wear wearing what when where which who with "
+    "would yes you your "
+)
+AUDIENCE_WORDS: dict[str, str] = {
+    "men": "men",
+    "mens": "men",
+    "man": "men",
+    "male": "men",
+    "guys": "men",
+    "gents": "men",
+    "him": "men",
+    "husband": "men",
+    "boyfriend": "men",
+    "women": "women",
+    "womens": "women",
+    "woman": "women",
+    "female": "women",
+    "ladies": "women",
+    "lady": "women",
+    "her": "women",
+    "wife": "women",
+    "girlfriend": "women",
+    "kids": "kids",
+    "kid": "kids",
+    "children": "kids",
+    "child": "kids",
+    "boys": "kids",
+    "girls": "kids",
+    "toddler": "kids",
+    "baby": "kids",
+}
+AUDIENCE_VALUES: dict[str, tuple[str, ...]] = {
+    "men": ("men", "man", "male", "unisex"),
+    "women": ("women", "woman", "female", "unisex"),
+    "kids": ("boys", "girls", "kids", "children", "baby"),
+}
+"""Attribute values (lower case) that serve each audience; unisex serves both adults."""
+
+
+def normalise(text: str) -> str:
+    """Lower-case, NFKC-normalise and strip accents so 'Café' and 'cafe' match."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def words(text: str) -> list[str]:
+    """Split normalised text into word tokens."""
+    return WORD_RE.findall(normalise(text).replace("-", ""))
+
+
+def singular(word: str) -> str:
+    """Cheap English singular: 'dresses' -> 'dress', 'shoes' -> 'shoe', 'jeans' stays 'jean'."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("sses", "shes", "ches", "xes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def phrase_key(text: str) -> str:
+    """Canonical key of a phrase: singular words joined by spaces."""
+    return " ".join(singular(w) for w in words(text))
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A catalog value a phrase points at: `field` is 'category', 'color' or an attribute name."""
+
+    field: str
+    value: str
+    count: int
+
+
+@dataclass
+class Vocabulary:
+    """Phrases, colours and words a catalog knows about, built by `Vocabulary.from_pins`."""
+
+    phrases: dict[str, list[Match]] = field(default_factory=dict)
+    colours: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    known_words: set[str] = field(default_factory=set)
+    audience_field: str | None = None
+    audience_values: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    field_cardinality: dict[str, int] = field(default_factory=dict)
+    taxonomy_fields: frozenset[str] = frozenset({"category"})
+    under: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    value_counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    max_phrase_words: int = 1
+
+    @classmethod
+    def from_pins(cls, pins: Iterable[Pin]) -> Vocabulary:
+        """Learn the vocabulary of a catalog from its pins (one pass; memory ~ distinct values)."""
+        values: dict[str, Counter[str]] = defaultdict(Counter)
+        title_words: Counter[str] = Counter()
+        word_by_category: dict[str, Counter[str]] = defaultdict(Counter)
+        pairs: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
+        for pin in pins:
+            if pin.category:
+                values["category"][pin.category] += 1
+            if pin.color:
+                values["color"][pin.color] += 1
+            for key, val in pin.attributes.items():
+                if isinstance(val, str) and val and not val.isdigit():
+                    values[key][val] += 1
+                    if pin.category:
+                        pairs[key][(pin.category, val)] += 1
+            tokens = {singular(w) for w in words(f"{pin.title} {pin.description}")}
+            title_words.update(tokens)
+            if pin.category:
+                for t in tokens:
+                    word_by_category[t][pin.category] += 1
+        vocab = cls._build(values, title_words, word_by_category)
+        vocab.taxonomy_fields = frozenset({"category", *cls._taxonomy_fields(pairs)})
+        for fld in vocab.taxonomy_fields - {"category"}:
+            grouped: dict[str, list[str]] = defaultdict(list)
+            for (cat, val), _n in pairs[fld].most_common():
+                if cat not in {c for vals in grouped.values() for c in vals}:
+                    grouped[val].append(cat)
+            for val, cats in grouped.items():
+                vocab.under[(fld, val)] = tuple(sorted(cats))
+        return vocab
+
+    @staticmethod
+    def _taxonomy_fields(pairs: Mapping[str, Counter[tuple[str, str]]]) -> set[str]:
+        """Fields that the category determines (>= 95 % of pins): the catalog's own category tree."""
+        out: set[str] = set()
+        for fld, counter in pairs.items():
+            best: dict[str, int] = defaultdict(int)
+            for (cat, _val), n in counter.items():
+                best[cat] = max(best[cat], n)
+            total = sum(counter.values())
+            distinct = len({v for _c, v in counter})
+            if total and distinct > 1 and sum(best.values()) / total >= 0.95:
+                out.add(fld)
+        return out
+
+    @classmethod
+    def _build(
+        cls,
+        values: Mapping[str, Counter[str]],
+        title_words: Counter[str],
+        word_by_category: Mapping[str, Counter[str]],
+    ) -> Vocabulary:
+        vocab = cls()
+        facet_fields = {f: c for f, c in values.items() if 0 < len(c) <= MAX_ATTRIBUTE_VALUES}
+        vocab.field_cardinality = {f: len(c) for f, c in facet_fields.items()}
+        for fld, counter in facet_fields.items():
+            for val, n in counter.items():
+                vocab.value_counts[(fld, val)] = n
+                if fld == "color":
+                    continue
+                key = phrase_key(val)
+                if key and not key.isdigit() and key != "na":
+                    vocab.phrases.setdefault(key, []).append(Match(fld, val, n))
+                    # "T-shirts" also as "tshirt" and "t shirt"; "Flip Flops" also as "flipflop"
+                    vocab.phrases.setdefault(key.replace(" ", ""), []).append(Match(fld, val, n))
+        cls._learn_colours(vocab, values.get("color", Counter()))
+        cls._learn_synonyms(vocab, word_by_category)
+        cls._learn_audience(vocab, facet_fields)
+        vocab.known_words = {w for w, n in title_words.items() if n >= 1}
+        for key in list(vocab.phrases) + list(vocab.colours):
+            vocab.known_words.update(key.split())
+        vocab.max_phrase_words = max((len(k.split()) for k in [*vocab.phrases, *vocab.colours]), default=1)
+        return vocab
+
+    @staticmethod
+    def _learn_colours(vocab: Vocabulary, colours: Counter[str]) -> None:
+        by_key = {phrase_key(c): c for c in colours if phrase_key(c) not in {"", "na"}}
+        for key, val in by_key.items():
+            vocab.colours[key] = (val,)
+        for alias, targets in COLOUR_ALIASES.items():
+            hits = tuple(by_key[phrase_key(t)] for t in targets if phrase_key(t) in by_key)
+            if hits and phrase_key(alias) not in vocab.colours:
+                vocab.colours[phrase_key(alias)] = hits
+
+    @staticmethod
+    def _learn_synonyms(vocab: Vocabulary, word_by_category: Mapping[str, Counter[str]]) -> None:
+        for word, per_cat in word_by_category.items():
+            total = sum(per_cat.values())
+            cat, n = per_cat.most_common(1)[0]
+            if (
+                n >= 5
+                and n / total >= 0.8
+                and len(word) > 2
+                and word not in vocab.phrases
+                and word not in STOPWORDS
+                and word not in vocab.colours
+                and word not in MATERIALS
+                and word not in STYLES
+                and word not in AUDIENCE_WORDS
+            ):
+                vocab.phrases[word] = [Match("category", cat, n)]
+
+    @staticmethod
+    def _learn_audience(vocab: Vocabulary, facet_fields: Mapping[str, Counter[str]]) -> None:
+        best: tuple[int, str] | None = None
+        for fld, counter in facet_fields.items():
+            lowered = {v.lower() for v in counter}
+            hits = sum(1 for v in lowered if v in {"men", "women", "boys", "girls", "unisex", "kids"})
+            if hits >= 2 and (best is None or hits > best[0]):
+                best = (hits, fld)
+        if best is None:
+            return
+        fld = best[1]
+        vocab.audience_field = fld
+        present = {v.lower(): v for v in facet_fields[fld]}
+        for aud, wanted in AUDIENCE_VALUES.items():
+            vocab.audience_values[aud] = tuple(present[w] for w in wanted if w in present)
+        # audience words must not double as category phrases ("Men" is a gender, not a category)
+        for key in list(vocab.phrases):
+            vocab.phrases[key] = [m for m in vocab.phrases[key] if m.field != fld]
+            if not vocab.phrases[key]:
+                del vocab.phrases[key]
+
+    def lookup(self, phrase: str) -> list[Match]:
+        """Catalog values a phrase names, most specific field first (articleType before masterCategory)."""
+        matches = list(dict.fromkeys(self.phrases.get(phrase_key(phrase), [])))
+        return sorted(matches, key=lambda m: (-self.field_cardinality.get(m.field, 0), -m.count))
+
+    def best(self, phrase: str) -> list[Match]:
+        """The matches of the most specific field only (several values if the phrase is ambiguous)."""
+        found = self.lookup(phrase)
+        if not found:
+            return []
+        # prefer the category field itself when it matches: it is the one every backend can filter on
+        cats = [m for m in found if m.field == "category"]
+        if cats:
+            return cats
+        top = found[0].field
+        return [m for m in found if m.field == top]
+
+    def categories_of(self, match: Match) -> tuple[str, ...]:
+        """The `Pin.category` values a match covers ('subCategory=Shoes' -> the shoe categories)."""
+        if match.field == "category":
+            return (match.value,)
+        return self.under.get((match.field, match.value), ())
+
+    def colour(self, phrase: str) -> tuple[str, ...]:
+        """Catalog colour values a colour phrase names ('navy' -> ('Navy Blue',)), or ()."""
+        return self.colours.get(phrase_key(phrase), ())
+
+    def is_known(self, word: str) -> bool:
+        """Whether a word means something here (catalog text, lexicon or grammar)."""
+        w = singular(word)
+        return (
+            w in self.known_words
+            or word in self.known_words
+            or word in STOPWORDS
+            or w in MATERIALS
+            or w in STYLES
+            or word in AUDIENCE_WORDS
+            or word.isdigit()
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """Sizes of what was learned (for logs and debugging)."""
+        return {
+            "phrases": len(self.phrases),
+            "colours": len(self.colours),
+            "words": len(self.known_words),
+            "audience_field": self.audience_field,
+        }
