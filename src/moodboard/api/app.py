@@ -27,10 +27,14 @@ log = logging.getLogger("moodboard.api")
 ROUTERS: list[str] = [
     "moodboard.api.routes.health",
     "moodboard.api.routes.catalog",
+    "moodboard.api.routes.search",
+    "moodboard.api.routes.assistant",
 ]
 
 # Optional component registrars, each exposing `register(services)`; missing modules are skipped.
-COMPONENTS: list[str] = []
+COMPONENTS: list[str] = [
+    "moodboard.api.routes.search",
+]
 
 
 def build_services(settings: Settings, store: CatalogStore | None = None) -> Services:

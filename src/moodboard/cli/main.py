@@ -18,6 +18,7 @@ from moodboard.core.errors import ConfigError, InvalidInputError, MoodboardError
 REGISTRARS: list[str] = [
     "moodboard.cli.catalog",
     "moodboard.cli.serve",
+    "moodboard.cli.search",
 ]
 
 EXIT_ERROR = 1

@@ -1,0 +1,173 @@
+"""`POST /search`: text, image (upload or pin), text+image, negatives and filters in; ranked pins,
+their sources, scores and facets out. Accepts JSON, or multipart with an `image` file and an optional
+`query` field holding the same JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from moodboard.api.services import Services, ServicesDep
+from moodboard.core.errors import ImageError, InvalidInputError
+from moodboard.index.attributes import FACET_FIELDS, Filter
+from moodboard.rank.search import SearchRequest, SearchService
+
+router = APIRouter(tags=["search"])
+
+
+class SearchIn(BaseModel):
+    """A search query; at least one of text, pin_id, vector (or an uploaded image) is required."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field("", max_length=1000, description="free text")
+    text_weight: float = Field(1.0, ge=0, le=10)
+    image_weight: float = Field(1.0, ge=0, le=10, description="weight of the uploaded image")
+    pin_id: int | None = Field(None, description="search by a catalog pin's image")
+    pin_weight: float = Field(1.0, ge=0, le=10)
+    vector: list[float] | None = Field(None, description="a raw query embedding from the index's model")
+    negative_text: list[str] = Field(default_factory=list, max_length=20, description="terms to move away from")
+    negative_pin_ids: list[int] = Field(default_factory=list, max_length=50)
+    negative_weight: float = Field(0.5, ge=0, le=10)
+    filters: dict[str, Any] = Field(
+        default_factory=dict, description="price_min, price_max, category, color, availability, merchant"
+    )
+    k: int = Field(20, description="number of results (1..index.max_k)")
+    mode: Literal["hybrid", "vector", "lexical"] = "hybrid"
+    cutoff: bool = Field(True, description="drop results below the catalog's calibrated relevance cutoff")
+    facets: list[str] = Field(default_factory=lambda: list(FACET_FIELDS))
+
+
+class SearchHitOut(BaseModel):
+    """One result."""
+
+    pin_id: int
+    external_id: str | None
+    title: str | None
+    score: float
+    sources: dict[str, dict[str, float]]
+
+
+class SearchOut(BaseModel):
+    """Results best first, facet counts over the retrieved set, and the cutoff that was applied."""
+
+    results: list[SearchHitOut]
+    facets: dict[str, dict[str, int]]
+    cutoff: float | None
+    below_cutoff: int
+    model_id: str
+
+
+def to_request(body: SearchIn, image: Any | None = None) -> SearchRequest:
+    """Turn the validated body (and a decoded image) into the service's request."""
+    return SearchRequest(
+        text=body.text,
+        text_weight=body.text_weight,
+        image=image,
+        image_weight=body.image_weight,
+        pin_id=body.pin_id,
+        pin_weight=body.pin_weight,
+        vector=body.vector,
+        negative_text=tuple(body.negative_text),
+        negative_pin_ids=tuple(body.negative_pin_ids),
+        negative_weight=body.negative_weight,
+        filters=Filter.parse(body.filters),
+        k=body.k,
+        mode=body.mode,
+        cutoff=body.cutoff,
+        facets=tuple(body.facets),
+    )
+
+
+def build_search_service(services: Services) -> SearchService:
+    """The search service over the live index snapshot, the configured embedder and the store."""
+    from moodboard.embed.embedder import make_embedder
+    from moodboard.index.bundle import IndexHolder
+
+    settings = services.settings
+    holder = IndexHolder(settings.snapshots_dir, settings.index)
+    if not services.has("embedder"):
+        services.register("embedder", lambda s: make_embedder(s.settings.embed, s.settings.snapshots_dir))
+
+    def pins(ids: list[int]) -> dict[int, Any]:
+        return {p.id: p for p in services.store.get_pins(ids)}
+
+    return SearchService(holder.get, lambda: services.get("embedder"), settings.index, pins)
+
+
+def register(services: Services) -> None:
+    """Register the lazily built `search` component."""
+    services.register("search", build_search_service)
+
+
+async def _read_image(services: Services, upload: Any) -> Any:
+    from moodboard.catalog.images import ImageLimits, open_checked
+
+    limit = services.settings.api.max_upload_bytes
+    data = await upload.read(limit + 1)
+    if not data:
+        raise ImageError("the uploaded image is empty", "attach a JPEG or PNG file as `image`")
+    if len(data) > limit:
+        raise ImageError(f"the uploaded image is over {limit:,} bytes", "send a smaller image")
+    limits = ImageLimits(max_file_bytes=limit, max_pixels=services.settings.api.max_upload_pixels)
+    return (await run_in_threadpool(open_checked, data, limits)).image
+
+
+@router.post(
+    "/search",
+    response_model=SearchOut,
+    summary="Search pins by text, image, pin or vector",
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {"schema": SearchIn.model_json_schema()},
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "image": {"type": "string", "format": "binary"},
+                            "query": {"type": "string", "description": "SearchIn as JSON"},
+                            "text": {"type": "string"},
+                            "k": {"type": "integer"},
+                        },
+                    }
+                },
+            },
+            "required": True,
+        }
+    },
+)
+async def search(request: Request, services: ServicesDep) -> dict[str, Any]:
+    """Search the catalog; results carry fused scores, per-source ranks and scores, and facets."""
+    content_type = request.headers.get("content-type", "")
+    image = None
+    try:
+        if content_type.startswith("multipart/form-data"):
+            form = await request.form()
+            raw = form.get("query")
+            body = SearchIn.model_validate_json(raw) if isinstance(raw, str) and raw.strip() else SearchIn()
+            updates: dict[str, Any] = {}
+            if isinstance(form.get("text"), str):
+                updates["text"] = form.get("text")
+            if isinstance(form.get("k"), str):
+                updates["k"] = form.get("k")
+            if updates:
+                body = SearchIn.model_validate({**body.model_dump(), **updates})
+            upload = form.get("image")
+            if upload is not None and not isinstance(upload, str):
+                image = await _read_image(services, upload)
+        else:
+            body = SearchIn.model_validate_json(await request.body())
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise InvalidInputError(
+            f"{where}: {first['msg']}", "send a JSON body matching SearchIn (see /docs)", field=where
+        ) from exc
+    service: SearchService = services.get("search")
+    response = await run_in_threadpool(service.search, to_request(body, image))
+    return response.to_json()

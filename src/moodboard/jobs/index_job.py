@@ -1,0 +1,221 @@
+"""The index job (`moodboard index`): embed the catalog, build vector + lexical indexes, calibrate the
+relevance cutoff, and publish one `index` snapshot atomically.
+
+Steps: the embed job writes (or reuses, through its content-hash cache) a `vectors` snapshot; the
+vectors go into a `VectorIndex` with each pin's filter attributes; the lexical index is built from
+titles, descriptions and attributes; calibration measures matched-pair and null-query scores on this
+catalog (`moodboard.rank.calibration`); `write_index_snapshot` publishes everything under one manifest.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from moodboard.core.arrays import FloatArray, IntArray
+from moodboard.core.errors import InvalidInputError, MoodboardError
+from moodboard.core.records import Pin
+from moodboard.core.settings import IndexSettings, Settings
+from moodboard.index.attributes import ItemAttrs
+from moodboard.index.bundle import write_index_snapshot
+from moodboard.index.lexical import LexicalDoc
+from moodboard.index.vector_index import VectorIndex, make_index
+from moodboard.rank.calibration import choose_cutoff, null_texts
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from moodboard.catalog.store import CatalogStore
+    from moodboard.embed.embedder import Embedder
+
+ProgressFn = Callable[[str, int, int], None]
+"""progress(stage, done, total)"""
+
+
+@dataclass
+class IndexJobResult:
+    """What a run produced."""
+
+    snapshot: Path
+    model_id: str
+    count: int
+    embedded: int
+    cached: int
+    failed: int
+    calibration: dict[str, Any]
+    seconds: float
+
+
+def build_vector_index(
+    settings: IndexSettings, ids: IntArray, vectors: FloatArray, pins: dict[int, Pin], model_id: str
+) -> VectorIndex:
+    """A `VectorIndex` of the vectors whose pin still exists, with each pin's filter attributes."""
+    keep = np.array([int(i) in pins for i in ids], dtype=bool)
+    ids, vectors = ids[keep], vectors[keep]
+    index = make_index(settings, int(vectors.shape[1]) if vectors.ndim == 2 else 0, model_id)
+    index.add(ids, vectors, [ItemAttrs.from_pin(pins[int(i)]) for i in ids])
+    return index
+
+
+def _noise_images(n: int, seed: int) -> list[Image.Image]:
+    """Random-noise and random-gradient images: pictures of nothing a catalog sells."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        if i % 2:
+            arr = rng.integers(0, 256, (96, 96, 3), dtype=np.uint8)
+        else:
+            ramp = np.linspace(0, 1, 96)[None, :, None] * rng.random(3) + rng.random(3) * 0.3
+            arr = (np.clip(np.broadcast_to(ramp, (96, 96, 3)), 0, 1) * 255).astype(np.uint8)
+        out.append(Image.fromarray(arr))
+    return out
+
+
+def _augment(image: Image.Image) -> Image.Image:
+    """A flipped, 80 % centre crop of an image (a new photo of the same item, roughly)."""
+    from PIL import ImageOps
+
+    w, h = image.size
+    box = (int(0.1 * w), int(0.1 * h), max(int(0.9 * w), 1), max(int(0.9 * h), 1))
+    return ImageOps.mirror(image.convert("RGB").crop(box))
+
+
+def _top1(index: VectorIndex, queries: FloatArray) -> FloatArray:
+    _, scores = index.search(queries, 1)
+    top: FloatArray = scores[:, 0]
+    return top
+
+
+def calibrate(
+    encoder: Embedder,
+    index: VectorIndex,
+    pins: Sequence[Pin],
+    load_image: Callable[[Pin], Image.Image | None],
+    n: int,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Measure the text and image relevance cutoffs of this catalog (see `moodboard.rank.calibration`).
+
+    Args:
+        encoder: the embedder the index was built with.
+        index: the built vector index.
+        pins: the catalog's pins (a random sample of `n` is used).
+        load_image: returns a pin's decoded image, or None when unavailable.
+        n: matched pairs and null queries per modality.
+        seed: sampling seed.
+    """
+    rng = np.random.default_rng(seed)
+    present = index.contains(np.array([p.id for p in pins], dtype=np.int64))
+    indexed = [p for p, ok in zip(pins, present.tolist(), strict=True) if ok]
+    if not indexed:
+        return {}
+    sample = [indexed[i] for i in rng.choice(len(indexed), size=min(n, len(indexed)), replace=False)]
+    own = index.get_vectors(np.array([p.id for p in sample], dtype=np.int64))
+    out: dict[str, Any] = {}
+    titled = [(i, p.title) for i, p in enumerate(sample) if p.title.strip()]
+    if titled:
+        text_vecs = encoder.embed_texts([t for _, t in titled])
+        matched = np.einsum("nd,nd->n", text_vecs, own[[i for i, _ in titled]])
+        null = _top1(index, encoder.embed_texts(null_texts(n, seed)))
+        out["text"] = choose_cutoff(matched, null)
+    images = [(i, load_image(p)) for i, p in enumerate(sample)]
+    good = [(i, im) for i, im in images if im is not None]
+    if good:
+        img_vecs = encoder.embed_images([_augment(im) for _, im in good])
+        matched = np.einsum("nd,nd->n", img_vecs, own[[i for i, _ in good]])
+        null = _top1(index, encoder.embed_images(_noise_images(n, seed)))
+        out["image"] = choose_cutoff(matched, null)
+    out["seed"] = seed
+    return out
+
+
+def _all_pins(store: CatalogStore, batch_size: int = 1000) -> dict[int, Pin]:
+    return {p.id: p for batch in store.iter_pins(batch_size=batch_size) for p in batch}
+
+
+def _docs(pins: dict[int, Pin], ids: IntArray) -> Iterator[LexicalDoc]:
+    for i in ids.tolist():
+        yield LexicalDoc.from_pin(pins[i])
+
+
+def _pin_image_loader(settings: Settings) -> Callable[[Pin], Image.Image | None]:
+    from moodboard.catalog.images import ImageLimits, open_checked, read_capped
+
+    limits = ImageLimits(max_file_bytes=settings.ingest.max_file_bytes, max_pixels=settings.ingest.max_pixels)
+
+    def load(pin: Pin) -> Image.Image | None:
+        thumb = settings.thumbnails_dir / pin.image.thumbnail_path if pin.image else None
+        for path in (pin.source_uri, thumb):
+            if path and Path(path).is_file():
+                try:
+                    return open_checked(read_capped(Path(path), limits.max_file_bytes), limits).image
+                except MoodboardError:
+                    return None
+        return None
+
+    return load
+
+
+def run_index_job(
+    settings: Settings, store: CatalogStore, embedder: Embedder, *, progress: ProgressFn | None = None
+) -> IndexJobResult:
+    """Embed (cached), index, calibrate and publish the catalog in `settings.home`."""
+    from moodboard.embed.feature_cache import FeatureCache
+    from moodboard.jobs.embed_job import read_pins, run_embed_job
+
+    start = time.perf_counter()
+    settings.ensure_home()
+    items = list(read_pins(store))
+    if not items:
+        raise InvalidInputError("the catalog has no pins with images", "run `moodboard catalog ingest` first")
+    cache_path = settings.home / "cache" / "vectors.sqlite"
+    cache_path.parent.mkdir(parents=True, exist_ok=True)
+    embedded = run_embed_job(
+        items,
+        embedder,
+        settings.snapshots_dir,
+        cache=FeatureCache(cache_path),
+        batch_size=settings.embed.batch_size,
+        workers=settings.ingest.workers,
+        settings_manifest=settings.embed.model_dump(),
+        progress=(lambda done, total, _n: progress("embed", done, total)) if progress else None,
+    )
+    from moodboard.jobs.embed_job import read_vectors
+
+    ids, vectors, _ = read_vectors(embedded.snapshot)
+    if progress:
+        progress("index", 0, len(ids))
+    pins = _all_pins(store)
+    index = build_vector_index(settings.index, ids, vectors, pins, embedder.model_id)
+    if progress:
+        progress("index", len(ids), len(ids))
+        progress("calibrate", 0, 1)
+    calibration = calibrate(
+        embedder, index, list(pins.values()), _pin_image_loader(settings), settings.index.calibration_queries
+    )
+    if progress:
+        progress("calibrate", 1, 1)
+    live = ids[index.contains(ids)]
+    manifest = {
+        "vectors_snapshot": embedded.snapshot.name,
+        "settings": settings.index.model_dump(),
+        "calibration": calibration,
+    }
+    snap = write_index_snapshot(settings.snapshots_dir, index, _docs(pins, live), manifest)
+    return IndexJobResult(
+        snap,
+        embedder.model_id,
+        len(index),
+        embedded.embedded,
+        embedded.cached,
+        len(embedded.failed),
+        calibration,
+        time.perf_counter() - start,
+    )

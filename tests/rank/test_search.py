@@ -1,0 +1,193 @@
+"""The search service on a tiny generated catalog with the deterministic fake embedder.
+
+Item vectors live in a combined fake space, normalise(text(title) + image(picture)), so both text and
+image queries have obvious answers without a trained model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from moodboard.core.errors import DependencyError, InvalidInputError, ModelMismatchError, NotFoundError
+from moodboard.core.records import Pin, Product
+from moodboard.core.settings import IndexSettings
+from moodboard.embed.fake import FakeEmbedder
+from moodboard.index.attributes import Filter, ItemAttrs
+from moodboard.index.bundle import SearchIndex
+from moodboard.index.lexical import LexicalDoc, LexicalIndex
+from moodboard.index.vector_index import make_index
+from moodboard.jobs.index_job import calibrate
+from moodboard.rank.search import SearchRequest, SearchService
+
+COLOURS = {"red": (220, 20, 20), "blue": (20, 20, 220), "green": (20, 200, 20), "yellow": (230, 230, 20)}
+TYPES = ["dress", "shirt", "boots", "bag"]
+
+
+def picture(rgb: tuple[int, int, int], shade: int = 0) -> Image.Image:
+    """A solid-colour picture with a lighter top-left corner (so items are not identical)."""
+    arr = np.zeros((32, 32, 3), dtype=np.uint8) + np.array(rgb, dtype=np.uint8)
+    arr[:8, :8] = np.clip(np.array(rgb) + 30 + shade, 0, 255)
+    return Image.fromarray(arr)
+
+
+@pytest.fixture(scope="module")
+def catalog() -> tuple[list[Pin], dict[int, Image.Image]]:
+    pins, images = [], {}
+    pid = 1
+    for c, rgb in COLOURS.items():
+        for j, t in enumerate(TYPES):
+            pins.append(Pin(pid, f"ext-{pid}", f"{c} {t}", category=t, color=c, product=Product(price=10.0 * pid)))
+            images[pid] = picture(rgb, shade=5 * j)
+            pid += 1
+    return pins, images
+
+
+@pytest.fixture(scope="module")
+def encoder() -> FakeEmbedder:
+    return FakeEmbedder(dim=64)
+
+
+def _combined(encoder: FakeEmbedder, pins: list[Pin], images: dict[int, Image.Image]) -> np.ndarray:
+    x = encoder.embed_texts([p.title for p in pins]) + encoder.embed_images([images[p.id] for p in pins])
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def bundle(catalog, encoder, tmp_path_factory) -> SearchIndex:
+    pins, images = catalog
+    settings = IndexSettings(facet_pool=50)
+    vectors = make_index(settings, encoder.dim, encoder.model_id)
+    vectors.add(np.array([p.id for p in pins]), _combined(encoder, pins, images), [ItemAttrs.from_pin(p) for p in pins])
+    lex = LexicalIndex.create(tmp_path_factory.mktemp("lex") / "lex.sqlite")
+    lex.add(LexicalDoc.from_pin(p) for p in pins)
+    cal = calibrate(encoder, vectors, pins, lambda p: images[p.id], n=40)
+    return SearchIndex(vectors, lex, {"calibration": cal})
+
+
+@pytest.fixture
+def service(bundle, encoder, catalog) -> SearchService:
+    by_id = {p.id: p for p in catalog[0]}
+    return SearchService(lambda: bundle, lambda: encoder, IndexSettings(facet_pool=50), lambda ids: by_id)
+
+
+def titles(resp) -> list[str]:
+    return [h.pin.title for h in resp.hits]
+
+
+def test_text_query_hybrid(service: SearchService) -> None:
+    resp = service.search(SearchRequest(text="red dress", k=5))
+    assert titles(resp)[0] == "red dress"
+    assert set(resp.hits[0].sources) == {"vector", "lexical"}
+    out = resp.to_json()
+    assert out["results"][0]["external_id"] == resp.hits[0].pin.external_id
+    assert {"pin_id", "external_id", "title", "score", "sources"} <= set(out["results"][0])
+
+
+def test_image_query_finds_same_colour(service: SearchService) -> None:
+    resp = service.search(SearchRequest(image=picture(COLOURS["blue"], shade=3), k=4, cutoff=False))
+    assert {h.pin.color for h in resp.hits} == {"blue"}
+    assert list(resp.hits[0].sources) == ["vector"]
+
+
+def test_pin_query_returns_itself_first(service: SearchService) -> None:
+    resp = service.search(SearchRequest(pin_id=7, k=3))
+    assert resp.hits[0].pin_id == 7 and resp.hits[0].score == pytest.approx(1.0, abs=1e-5)
+
+
+def test_text_plus_image_weights(service: SearchService) -> None:
+    blue = picture(COLOURS["blue"])
+    resp = service.search(SearchRequest(text="dress", image=blue, image_weight=1.0, mode="vector", k=1))
+    assert titles(resp) == ["blue dress"]
+    text_heavy = service.search(
+        SearchRequest(text="green dress", image=blue, text_weight=3.0, image_weight=0.2, mode="vector", k=1)
+    )
+    assert titles(text_heavy) == ["green dress"]
+
+
+def test_negative_terms_push_down(service: SearchService) -> None:
+    plain = service.search(SearchRequest(text="dress", k=4, mode="vector", cutoff=False))
+    neg = service.search(
+        SearchRequest(text="dress", negative_text=("red",), negative_weight=1.0, k=4, mode="vector", cutoff=False)
+    )
+    rank = {t: i for i, t in enumerate(titles(plain))}
+    neg_rank = {t: i for i, t in enumerate(titles(neg))}
+    assert neg_rank.get("red dress", 99) > rank.get("red dress", 99) or "red dress" not in neg_rank
+    lexical = service.search(SearchRequest(text="dress", negative_text=("red",), k=10, mode="lexical"))
+    assert "red dress" not in titles(lexical) and "blue dress" in titles(lexical)
+
+
+def test_filters_and_facets_over_retrieved_set(service: SearchService) -> None:
+    resp = service.search(SearchRequest(text="dress", filters=Filter.parse({"color": "blue"}), k=10))
+    assert resp.hits and {h.pin.color for h in resp.hits} == {"blue"}
+    assert set(resp.facets["color"]) == {"blue"}  # not the catalog's four colours
+    total = sum(resp.facets["category"].values())
+    assert total <= 4
+    cheap = service.search(SearchRequest(text="bag", filters=Filter.parse({"price_max": 80}), k=10, cutoff=False))
+    assert all(float(h.pin.product.price) <= 80 for h in cheap.hits)
+
+
+def test_calibrated_cutoff_gives_honest_empty_result(service: SearchService, bundle: SearchIndex) -> None:
+    cal = bundle.calibration["text"]
+    assert 0 < cal["matched_kept"] <= 1 and cal["cutoff"] > cal["null_q50"]
+    nothing = service.search(SearchRequest(text="zorbulent quivaxe plimtrock", k=10))
+    assert nothing.hits == [] and nothing.below_cutoff > 0 and nothing.facets["color"] == {}
+    something = service.search(SearchRequest(text="green shirt", k=10))
+    assert titles(something)[0] == "green shirt"
+    off = service.search(SearchRequest(text="zorbulent quivaxe plimtrock", k=10, cutoff=False))
+    assert len(off.hits) == 10  # without the cutoff the same query returns arbitrary pins
+
+
+@pytest.mark.parametrize(
+    ("req", "error"),
+    [
+        (SearchRequest(text="   "), InvalidInputError),
+        (SearchRequest(), InvalidInputError),
+        (SearchRequest(text="red", k=10**6), InvalidInputError),
+        (SearchRequest(text="red", k=0), InvalidInputError),
+        (SearchRequest(text="red", mode="fuzzy"), InvalidInputError),  # type: ignore[arg-type]
+        (SearchRequest(vector=[0.1] * 5), InvalidInputError),
+        (SearchRequest(pin_id=99999), NotFoundError),
+        (SearchRequest(text="red", text_weight=-1), InvalidInputError),
+    ],
+)
+def test_bad_requests(service: SearchService, bundle: SearchIndex, req: SearchRequest, error: type) -> None:
+    before = len(bundle.vectors), bundle.vectors.search(np.eye(64, dtype=np.float32)[:2], 3)[0].tolist()
+    with pytest.raises(error) as exc:
+        service.search(req)
+    assert exc.value.hint
+    assert (len(bundle.vectors), bundle.vectors.search(np.eye(64, dtype=np.float32)[:2], 3)[0].tolist()) == before
+
+
+def test_model_mismatch(bundle: SearchIndex) -> None:
+    other = FakeEmbedder(dim=32)
+    svc = SearchService(lambda: bundle, lambda: other, IndexSettings())
+    with pytest.raises(ModelMismatchError):
+        svc.search(SearchRequest(text="red dress"))
+    no_encoder = SearchService(lambda: bundle, None, IndexSettings())
+    with pytest.raises(DependencyError):
+        no_encoder.search(SearchRequest(text="red dress"))
+    assert no_encoder.search(SearchRequest(pin_id=1, k=1)).hits[0].pin_id == 1  # pins need no encoder
+
+
+def test_raw_vector_query(service: SearchService, bundle: SearchIndex) -> None:
+    vec = bundle.vectors.get_vectors(np.array([5]))[0]
+    assert service.search(SearchRequest(vector=vec.tolist(), k=1)).hits[0].pin_id == 5
+
+
+def test_snapshot_round_trip_through_index_holder(bundle: SearchIndex, catalog, tmp_path: Path) -> None:
+    from moodboard.index.bundle import IndexHolder, write_index_snapshot
+
+    pins = catalog[0]
+    write_index_snapshot(tmp_path, bundle.vectors, (LexicalDoc.from_pin(p) for p in pins), bundle.manifest)
+    holder = IndexHolder(tmp_path, IndexSettings(), check_every_s=0)
+    first = holder.get()
+    assert len(first.vectors) == len(pins) and first.lexical is not None and len(first.lexical) == len(pins)
+    assert first.calibration == bundle.calibration
+    assert holder.get() is first  # unchanged pointer: same object
+    write_index_snapshot(tmp_path, bundle.vectors, iter([]), {"calibration": {}})
+    second = holder.get()
+    assert second is not first and second.calibration == {}
