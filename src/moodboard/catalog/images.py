@@ -12,11 +12,13 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageChops, ImageOps, UnidentifiedImageError
 
 from moodboard.catalog.store import NewImage
 from moodboard.core.errors import ImageError
 
+SIG_SIDE = 8
+SIG_HEX = SIG_SIDE * SIG_SIDE * 3 * 2
 SUPPORTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "HEIF", "AVIF", "MPO"})
 _heif_registered = False
 
@@ -124,11 +126,33 @@ def open_checked(data: bytes, limits: ImageLimits) -> Decoded:
         raise ImageError(f"image data is corrupt or truncated: {exc}", "re-download or re-export the image") from exc
 
 
+def object_crop(img: Image.Image) -> Image.Image:
+    """Crop away a uniform border (studio backgrounds), so hashes describe the object, not the margin."""
+    bg = Image.new("RGB", img.size, img.getpixel((0, 0)))  # type: ignore[arg-type]
+    mask = ImageChops.difference(img, bg).convert("L").point(lambda v: 255 if v > 24 else 0)
+    box = mask.getbbox()
+    return img.crop(box) if box else img
+
+
 def phash(img: Image.Image) -> str:
     """64-bit DCT perceptual hash as 16 hex digits."""
     import imagehash
 
     return str(imagehash.phash(img))
+
+
+def color_signature(img: Image.Image) -> str:
+    """8x8 RGB thumbnail as 384 hex digits (pHash is blind to colour)."""
+    small = img.resize((SIG_SIDE, SIG_SIDE), Image.Resampling.BOX)
+    return small.tobytes().hex()
+
+
+def color_distance(a: str, b: str) -> float:
+    """Mean absolute per-channel difference of two colour signatures (0-255; 255 when unknown)."""
+    if len(a) != SIG_HEX or len(b) != SIG_HEX:
+        return 255.0
+    x, y = bytes.fromhex(a), bytes.fromhex(b)
+    return sum(abs(p - q) for p, q in zip(x, y, strict=True)) / len(x)
 
 
 def hamming(a: str, b: str) -> int:
@@ -159,7 +183,8 @@ def process_image(data: bytes, limits: ImageLimits, thumbs_dir: Path) -> NewImag
         height=decoded.height,
         format=decoded.format,
         byte_size=len(data),
-        phash=phash(img),
+        phash=phash(obj := object_crop(img)),
+        color_sig=color_signature(obj),
         thumbnail_path=str(rel),
     )
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from moodboard.catalog.images import ImageLimits, process_image, process_image_file
+from moodboard.catalog.images import ImageLimits, color_distance, process_image, process_image_file
 from moodboard.catalog.report import IngestSummary, ReportWriter
 from moodboard.catalog.rows import Invalid, RowError, ValidRow, validate_row
 from moodboard.catalog.sources import RawRow, Source
@@ -59,26 +59,36 @@ def _decode(job: _Job) -> NewImage | RowError:
 
 
 class NearDuplicateIndex:
-    """Finds images whose perceptual hash is within a Hamming distance of an earlier one."""
+    """Finds images whose perceptual hash is within a Hamming distance of an earlier one, in similar colours.
 
-    def __init__(self, known: list[tuple[str, str]], max_distance: int) -> None:
-        """Start from (content_hash, phash) pairs already stored."""
+    pHash works on greyscale, so colour variants of one product (a red and a blue shirt) would look alike;
+    the colour signature keeps those apart.
+    """
+
+    def __init__(self, known: list[tuple[str, str, str]], max_distance: int, max_color_distance: float = 6.0) -> None:
+        """Start from (content_hash, phash, color_sig) triples already stored."""
         self.max_distance = max_distance
-        self.hashes = [h for h, _ in known]
+        self.max_color_distance = max_color_distance
+        self.hashes = [h for h, _, _ in known]
+        self.colors = [c for _, _, c in known]
         self.known = set(self.hashes)
-        self.bits = np.array([int(p, 16) for _, p in known], dtype=np.uint64)
+        self.bits = np.array([int(p, 16) for _, p, _ in known], dtype=np.uint64)
 
-    def match(self, content_hash: str, phash: str) -> str | None:
-        """The content hash of the closest earlier image within the distance, or None; then remember this one."""
+    def match(self, content_hash: str, phash: str, color_sig: str = "") -> str | None:
+        """The closest earlier near-duplicate's content hash, or None (then this image is remembered)."""
         if content_hash in self.known:  # the very same image: pins share it, nothing to mark
             return None
         value = np.uint64(int(phash, 16))
         if len(self.bits):
             dist = np.bitwise_count(self.bits ^ value)
-            best = int(np.argmin(dist))  # ties go to the earliest image, so resumed runs agree
-            if int(dist[best]) <= self.max_distance:
-                return self.hashes[best]
+            # candidates in distance order; ties go to the earliest image, so resumed runs agree
+            for i in np.flatnonzero(dist <= self.max_distance)[
+                np.argsort(dist[dist <= self.max_distance], kind="stable")
+            ]:
+                if color_distance(self.colors[int(i)], color_sig) <= self.max_color_distance:
+                    return self.hashes[int(i)]
         self.hashes.append(content_hash)
+        self.colors.append(color_sig)
         self.known.add(content_hash)
         self.bits = np.append(self.bits, value)
         return None
@@ -182,7 +192,7 @@ class Ingestor:
                 if not self._first_sighting(row.row, ext, seen, report, summary):
                     continue
                 hashed_ids.append(ext)
-            dup = near.match(result.content_hash, result.phash)
+            dup = near.match(result.content_hash, result.phash, result.color_sig)
             if dup is not None:
                 result = NewImage(**{**_fields(result), "duplicate_of_hash": dup})
                 summary.near_duplicates += 1

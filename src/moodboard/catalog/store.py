@@ -32,6 +32,7 @@ class NewImage:
     byte_size: int
     phash: str
     thumbnail_path: str
+    color_sig: str = ""
     duplicate_of_hash: str | None = None
 
 
@@ -184,11 +185,15 @@ class CatalogStore(EngagementMixin):
                 found.update(s.scalars(select(PinRow.external_id).where(PinRow.external_id.in_(chunk))))
         return found
 
-    def image_phashes(self) -> list[tuple[str, str]]:
-        """(content_hash, phash) of every stored image that is not itself a near-duplicate."""
+    def image_phashes(self) -> list[tuple[str, str, str]]:
+        """(content_hash, phash, color_sig) of every stored image that is not a near-duplicate, in id order."""
         with self.sessions() as s:
-            rows = s.execute(select(ImageRow.content_hash, ImageRow.phash).where(ImageRow.duplicate_of.is_(None)))
-            return [(h, p) for h, p in rows]
+            rows = s.execute(
+                select(ImageRow.content_hash, ImageRow.phash, ImageRow.color_sig)
+                .where(ImageRow.duplicate_of.is_(None))
+                .order_by(ImageRow.id)
+            )
+            return [(h, p, c) for h, p, c in rows]
 
     def add_pins(self, pins: Sequence[NewPin]) -> int:
         """Insert a batch of new pins with their images and products in ONE transaction.
@@ -224,6 +229,7 @@ class CatalogStore(EngagementMixin):
                 format=img.format,
                 byte_size=img.byte_size,
                 phash=img.phash,
+                color_sig=img.color_sig,
                 thumbnail_path=img.thumbnail_path,
                 duplicate_of=image_ids.get(img.duplicate_of_hash) if img.duplicate_of_hash else None,
             )

@@ -41,6 +41,7 @@ class ImageRow(Base):
     format: Mapped[str] = mapped_column(String(16))
     byte_size: Mapped[int] = mapped_column(Integer)
     phash: Mapped[str] = mapped_column(String(16), index=True)
+    color_sig: Mapped[str] = mapped_column(String(384), default="")
     thumbnail_path: Mapped[str] = mapped_column(String(512))
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("images.id"), nullable=True)
 

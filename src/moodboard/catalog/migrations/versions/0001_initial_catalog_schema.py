@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("format", sa.String(length=16), nullable=False),
         sa.Column("byte_size", sa.Integer(), nullable=False),
         sa.Column("phash", sa.String(length=16), nullable=False),
+        sa.Column("color_sig", sa.String(length=384), nullable=False),
         sa.Column("thumbnail_path", sa.String(length=512), nullable=False),
         sa.Column("duplicate_of", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.ForeignKeyConstraint(
