@@ -47,7 +47,7 @@ def test_index_then_search_json(app, env: dict[str, str], tiny_catalog: Path, tm
     query = tmp_path / "q.png"
     make_image(query, "blue", "square", size=140)
     by_image = json.loads(_run(app, env, "search", "--image", str(query), "--json", "-k", "3").stdout)
-    assert [r["title"] for r in by_image["results"]][0] == "Blue square print"
+    assert by_image["results"][0]["title"] == "Blue square print"
     assert all(r["title"].startswith("Blue") for r in by_image["results"])
 
     filtered = json.loads(_run(app, env, "search", "print", "-f", "color=green", "--json", "-k", "18").stdout)
