@@ -1,0 +1,345 @@
+"""Search quality on real data (issue 3, acceptance 1): text → image, colour+type queries, photo → catalog.
+
+Run: `python benchmarks/search_quality.py --json OUT` (MOODBOARD_DATA_DIR or ../shared/data).
+
+Splits (reproducible, seed 0): Myntra `catalog.jsonl` is split 80/20 by item. The lite aligner is
+trained on the 80 % (of which `AlignerConfig.val_fraction` is carved out for early stopping and model
+choice; the 20 % test split is never used for training or tuning). On the 20 %:
+- each item's title queries the 20 % gallery; Recall@1/10/50 of its own image, for image-only
+  (text → image vectors), text-only BM25 (title, description, attributes, as `LexicalDoc.from_pin`),
+  and hybrid (weighted RRF of both, `moodboard.index.fusion.rrf`);
+- "<baseColour> <articleType>" queries, one per pair present in the test split whose articleType has
+  at least 10 test items; P@10 of results with that articleType (and, stricter, colour and type).
+Photo → catalog: each image in clothing-small/test queries all 9,583 Myntra images with the image
+embedding; P@10 of class-compatible articleTypes (`CLASS_TO_ARTICLE_TYPES` below).
+Baselines in the same run: two linear heads on the last-layer features only (the issue's ~0.79 setup),
+and raw EfficientNet-Lite0 head features for photo → catalog.
+Frozen features are cached by content hash under --cache-dir (default /tmp/moodboard-bench).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from moodboard.core.arrays import FloatArray, IntArray
+from moodboard.embed.align_training import TrainingData, TrainingResult, train_aligner
+from moodboard.embed.aligner import AlignerConfig
+from moodboard.embed.feature_cache import FeatureCache
+from moodboard.embed.features import text_features
+from moodboard.embed.pair_text import pair_texts
+from moodboard.embed.towers import EfficientNetLiteTower, MiniLMTextTower
+from moodboard.jobs.align_job import N_TEXT_VARIANTS, extract_image_features
+from moodboard.rank.metrics import precision_at_k, recall_at_k
+
+# A person's photo of class X is relevant to a catalog item whose articleType is in this set.
+CLASS_TO_ARTICLE_TYPES: dict[str, set[str]] = {
+    "t-shirt": {"Tshirts", "Tops"},
+    "longsleeve": {"Tshirts", "Tops", "Sweatshirts", "Sweaters", "Tunics"},
+    "pants": {"Trousers", "Jeans", "Track Pants", "Capris", "Leggings", "Lounge Pants", "Churidar", "Tights"},
+    "shoes": {
+        "Casual Shoes",
+        "Sports Shoes",
+        "Formal Shoes",
+        "Heels",
+        "Flats",
+        "Sandals",
+        "Sports Sandals",
+        "Flip Flops",
+    },
+    "shirt": {"Shirts"},
+    "dress": {"Dresses", "Tunics", "Kurtis"},
+    "outwear": {"Jackets", "Sweaters", "Sweatshirts", "Waistcoat"},
+    "shorts": {"Shorts", "Lounge Shorts"},
+    "hat": {"Caps", "Hat", "Headband"},
+    "skirt": {"Skirts"},
+}
+MYNTRA_ATTRS = ("gender", "masterCategory", "subCategory", "usage", "season")
+
+
+def log(msg: str) -> None:
+    """Progress to stderr."""
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def data_dir(arg: str | None) -> Path:
+    """Resolve the shared data folder."""
+    if arg:
+        return Path(arg)
+    env = os.environ.get("MOODBOARD_DATA_DIR")
+    return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def topk(queries: FloatArray, gallery: FloatArray, k: int) -> tuple[IntArray, FloatArray]:
+    """Exact top-k by dot product: (n, k) gallery positions and scores, best first."""
+    scores = queries @ gallery.T  # (n, m)
+    k = min(k, gallery.shape[0])
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    order = np.argsort(-np.take_along_axis(scores, part, 1), axis=1)
+    idx = np.take_along_axis(part, order, 1)
+    return idx.astype(np.int64), np.take_along_axis(scores, idx, 1)
+
+
+def split_items(n: int, seed: int) -> tuple[IntArray, IntArray]:
+    """80/20 split by item with a fixed seed: (train positions, test positions)."""
+    perm = np.random.default_rng(seed).permutation(n)
+    cut = round(n * 0.8)
+    return np.sort(perm[:cut]), np.sort(perm[cut:])
+
+
+def myntra_texts(row: dict[str, Any]) -> list[str]:
+    """Text variants of a catalog row, as the align job builds them for a pin."""
+    attrs = {k: row[k] for k in MYNTRA_ATTRS if row.get(k)}
+    return pair_texts(row["productDisplayName"], row.get("articleType"), row.get("baseColour"), attrs)
+
+
+def train(
+    img: FloatArray, texts: list[FloatArray], rows: list[dict[str, Any]], config: AlignerConfig, tag: str
+) -> TrainingResult:
+    """Train heads on the given training rows, logging validation recall per epoch."""
+    titles = [r["productDisplayName"].lower() for r in rows]
+    groups = np.unique(titles, return_inverse=True)[1].astype(np.int64)
+    strata = np.unique([r["articleType"] for r in rows], return_inverse=True)[1].astype(np.int64)
+
+    def progress(epoch: int, epochs: int, m: dict[str, float]) -> None:
+        log(f"{tag} epoch {epoch}/{epochs} loss {m['loss']:.3f} val R@10 {m.get('val_recall_at_10', 0):.3f}")
+
+    return train_aligner(
+        TrainingData(img, texts, groups, strata),
+        config,
+        image_tower=EfficientNetLiteTower.tower_id,
+        text_tower=MiniLMTextTower.tower_id,
+        progress=progress,
+    )
+
+
+def slice_groups(feats: FloatArray, groups: tuple[tuple[str, int], ...], keep: set[str]) -> FloatArray:
+    """Columns of the named feature groups only."""
+    cols, start = [], 0
+    for name, width in groups:
+        if name in keep:
+            cols.append(feats[:, start : start + width])
+        start += width
+    return np.ascontiguousarray(np.concatenate(cols, axis=1))
+
+
+def lexical_rankings(
+    rows: list[dict[str, Any]], queries: list[str], k: int, folder: Path
+) -> list[tuple[IntArray, FloatArray]]:
+    """BM25 (the index package's FTS5 index) over the given rows; ids are row positions."""
+    from moodboard.index.lexical import LexicalDoc, LexicalIndex
+
+    path = folder / "lexical-bench.sqlite"
+    path.unlink(missing_ok=True)
+    index = LexicalIndex.create(path)
+    docs = []
+    for i, r in enumerate(rows):
+        values = [r.get("articleType"), r.get("baseColour"), *(r.get(a) for a in MYNTRA_ATTRS)]
+        docs.append(LexicalDoc(i + 1, r["productDisplayName"], "", " ".join(str(v) for v in values if v)))
+    index.add(docs)
+    out = []
+    for q in queries:
+        ids, scores = index.search(q, k)
+        out.append((ids - 1, scores))  # back to 0-based positions
+    index.close()
+    return out
+
+
+def fuse(
+    vec: tuple[IntArray, FloatArray], lex: tuple[IntArray, FloatArray], k: int, weights: dict[str, float]
+) -> IntArray:
+    """Hybrid: weighted RRF of the vector and BM25 lists (the index package's fusion), top k positions."""
+    from moodboard.index.fusion import rrf
+
+    hits = rrf({"vector": vec, "lexical": lex}, weights=weights)
+    ids = np.full(k, -1, dtype=np.int64)
+    got = [h.pin_id for h in hits[:k]]
+    ids[: len(got)] = got
+    return ids
+
+
+def ranked_metrics(ranked: IntArray, relevant: list[set[int]], prefix: str) -> dict[str, float]:
+    """Recall@1/10/50 of the relevant sets."""
+    return {f"{prefix}_recall_at_{k}": recall_at_k(ranked, relevant, k) for k in (1, 10, 50)}
+
+
+def main() -> None:
+    """Run the benchmark and write the JSON figures."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--json", type=Path, required=True)
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--cache-dir", type=Path, default=Path("/tmp/moodboard-bench"))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--limit", type=int, default=0, help="use only the first N catalog rows (smoke runs)")
+    ap.add_argument("--epochs", type=int, default=AlignerConfig.epochs)
+    args = ap.parse_args()
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    t0 = time.perf_counter()
+    root = data_dir(args.data_dir)
+    rows = [json.loads(line) for line in (root / "myntra" / "catalog.jsonl").read_text().splitlines() if line]
+    if args.limit:
+        rows = rows[: args.limit]
+    photos = sorted((root / "clothing-small" / "test").glob("*/*"))
+    log(f"{len(rows)} catalog items, {len(photos)} photos; data {root}")
+    args.cache_dir.mkdir(parents=True, exist_ok=True)
+    cache = FeatureCache(args.cache_dir / "features.sqlite")
+    itower, ttower = EfficientNetLiteTower(), MiniLMTextTower()
+
+    def extract(paths: list[str], what: str) -> FloatArray:
+        t = time.perf_counter()
+
+        def progress(done: int, total: int) -> None:
+            if done % 1024 < 64 or done == total:
+                log(f"{what} images {done}/{total}")
+
+        feats, failed, computed = extract_image_features(
+            paths, itower, cache, batch_size=64, workers=args.workers, progress=progress
+        )
+        if failed:
+            raise SystemExit(f"{len(failed)} {what} images failed to decode: {list(failed.values())[:3]}")
+        log(f"{what}: {computed} images computed, {len(paths) - computed} from cache, {time.perf_counter() - t:.0f}s")
+        return feats
+
+    img_all = extract([str(root / "myntra" / r["image"]) for r in rows], "myntra")
+    img_photos = extract([str(p) for p in photos], "photos")
+    variants = [myntra_texts(r) for r in rows]
+    txt_all = [
+        text_features(ttower, [v[i] if i < len(v) else v[0] for v in variants], cache) for i in range(N_TEXT_VARIANTS)
+    ]
+    log("text features ready")
+
+    train_pos, test_pos = split_items(len(rows), args.seed)
+    tr_rows = [rows[i] for i in train_pos]
+    te_rows = [rows[i] for i in test_pos]
+    out: dict[str, Any] = {
+        "split": {
+            "dataset": "myntra catalog.jsonl",
+            "seed": args.seed,
+            "train": len(train_pos),
+            "test": len(test_pos),
+            "val_fraction_of_train": AlignerConfig.val_fraction,
+            "photos": "clothing-small/test",
+            "n_photos": len(photos),
+        }
+    }
+
+    # ---- baseline: two linear heads on last-layer features, titles only (the issue's ~0.79 setup)
+    last_img = {"head_avg"}
+    last_txt = {"layer6"}
+    b_img = slice_groups(img_all, EfficientNetLiteTower.groups, last_img)
+    b_txt = slice_groups(txt_all[0], MiniLMTextTower.groups, last_txt)
+    base_cfg = AlignerConfig(
+        mlp=False, feature_dropout=0.0, hard_batch_fraction=0.0, primary_text_prob=1.0, epochs=args.epochs
+    )
+    base = train(b_img[train_pos], [b_txt[train_pos]], tr_rows, base_cfg, "baseline")
+    bz_img = base.aligner.project_images(b_img[test_pos])
+    bz_txt = base.aligner.project_texts(b_txt[test_pos])
+
+    # ---- lite aligner as shipped (defaults of AlignerConfig)
+    cfg = AlignerConfig(epochs=args.epochs)
+    res = train(img_all[train_pos], [t[train_pos] for t in txt_all], tr_rows, cfg, "lite")
+    al = res.aligner
+    out["aligner"] = {
+        "config": cfg.to_json(),
+        "metrics": al.spec.metrics,
+        "baseline_metrics": base.aligner.spec.metrics,
+    }
+    z_test = al.project_images(img_all[test_pos])
+    z_title = al.project_texts(txt_all[0][test_pos])
+
+    # ---- 1. title → own image on the 20 %
+    own = [{i} for i in range(len(test_pos))]
+    vec_rank, vec_score = topk(z_title, z_test, 100)
+    out.update(ranked_metrics(vec_rank, own, "image_only"))
+    out["baseline_linear_recall_at_10"] = recall_at_k(topk(bz_txt, bz_img, 10)[0], own, 10)
+    titles = [r["productDisplayName"] for r in te_rows]
+    lex = lexical_rankings(te_rows, titles, 100, args.cache_dir)
+    lex_rank = np.full((len(titles), 100), -1, dtype=np.int64)
+    for i, (ids, _) in enumerate(lex):
+        lex_rank[i, : len(ids)] = ids
+    out.update(ranked_metrics(lex_rank, own, "bm25"))
+    weights = {"vector": 1.0, "lexical": 1.0}
+    hyb = np.stack([fuse((vec_rank[i], vec_score[i]), lex[i], 50, weights) for i in range(len(titles))])
+    out.update(ranked_metrics(hyb, own, "hybrid"))
+    out["text_to_image_recall_at_10"] = out["image_only_recall_at_10"]
+    dup = Counter(t.lower() for t in titles)
+    out["test_titles_shared_by_several_items"] = sum(1 for t in titles if dup[t.lower()] > 1)
+    log(
+        f"title→image R@10 image-only {out['image_only_recall_at_10']:.3f} "
+        f"(baseline {out['baseline_linear_recall_at_10']:.3f}) "
+        f"bm25 {out['bm25_recall_at_10']:.3f} hybrid {out['hybrid_recall_at_10']:.3f}"
+    )
+
+    # ---- 2. "<baseColour> <articleType>" → P@10 of that articleType on the 20 %
+    types = np.array([r["articleType"] for r in te_rows])
+    colours = np.array([r["baseColour"] or "" for r in te_rows])
+    type_count = Counter(types.tolist())
+    pairs = sorted({(c, t) for c, t in zip(colours, types, strict=True) if c and type_count[t] >= 10})
+    queries = [f"{c} {t}" for c, t in pairs]
+    q_vec = al.project_texts(text_features(ttower, queries, cache))
+    cq_rank, cq_score = topk(q_vec, z_test, 100)
+    cq_lex = lexical_rankings(te_rows, queries, 100, args.cache_dir)
+    rel_type = [set(np.flatnonzero(types == t).tolist()) for _, t in pairs]
+    rel_both = [set(np.flatnonzero((types == t) & (colours == c)).tolist()) for c, t in pairs]
+    cq_lex_rank = np.full((len(queries), 10), -1, dtype=np.int64)
+    for i, (ids, _) in enumerate(cq_lex):
+        cq_lex_rank[i, : min(10, len(ids))] = ids[:10]
+    cq_hyb = np.stack([fuse((cq_rank[i], cq_score[i]), cq_lex[i], 10, weights) for i in range(len(queries))])
+    for name, ranked in (("image_only", cq_rank), ("bm25", cq_lex_rank), ("hybrid", cq_hyb)):
+        out[f"colour_type_{name}_p_at_10"] = precision_at_k(ranked, rel_type, 10)
+        out[f"colour_type_{name}_strict_p_at_10"] = precision_at_k(ranked, rel_both, 10)
+    out["colour_type_p_at_10"] = out["colour_type_hybrid_p_at_10"]
+    out["colour_type_queries"] = len(queries)
+    log(
+        f"colour+type P@10 image-only {out['colour_type_image_only_p_at_10']:.3f} "
+        f"bm25 {out['colour_type_bm25_p_at_10']:.3f} hybrid {out['colour_type_hybrid_p_at_10']:.3f}"
+    )
+
+    # ---- 3. person's photo → whole Myntra catalog, P@10 of class-compatible articleTypes
+    all_types = np.array([r["articleType"] for r in rows])
+    classes = [p.parent.name for p in photos]
+    rel_photo = [set(np.flatnonzero(np.isin(all_types, list(CLASS_TO_ARTICLE_TYPES[c]))).tolist()) for c in classes]
+    z_cat = al.project_images(img_all)
+    z_ph = al.project_images(img_photos)
+    out["photo_to_catalog_p_at_10"] = precision_at_k(topk(z_ph, z_cat, 10)[0], rel_photo, 10)
+    raw_cat = slice_groups(img_all, EfficientNetLiteTower.groups, {"head_avg"})
+    raw_ph = slice_groups(img_photos, EfficientNetLiteTower.groups, {"head_avg"})
+    raw_cat /= np.linalg.norm(raw_cat, axis=1, keepdims=True)
+    raw_ph /= np.linalg.norm(raw_ph, axis=1, keepdims=True)
+    out["photo_to_catalog_raw_tower_p_at_10"] = precision_at_k(topk(raw_ph, raw_cat, 10)[0], rel_photo, 10)
+    per_class: dict[str, float] = {}
+    ranked_ph = topk(z_ph, z_cat, 10)[0]
+    for c in sorted(set(classes)):
+        sel = [i for i, x in enumerate(classes) if x == c]
+        per_class[c] = precision_at_k(ranked_ph[sel], [rel_photo[i] for i in sel], 10)
+    out["photo_to_catalog_p_at_10_per_class"] = per_class
+    log(
+        f"photo→catalog P@10 {out['photo_to_catalog_p_at_10']:.3f} "
+        f"(raw tower {out['photo_to_catalog_raw_tower_p_at_10']:.3f})"
+    )
+
+    out["goals"] = {
+        "text_to_image_recall_at_10>=0.85": out["text_to_image_recall_at_10"] >= 0.85,
+        "colour_type_p_at_10>=0.9": out["colour_type_p_at_10"] >= 0.9,
+        "photo_to_catalog_p_at_10>=0.8": out["photo_to_catalog_p_at_10"] >= 0.8,
+    }
+    out["seconds"] = round(time.perf_counter() - t0, 1)
+    args.json.write_text(json.dumps(out, indent=2, sort_keys=True))
+    print(json.dumps({k: v for k, v in out.items() if not isinstance(v, dict)}, indent=2, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()

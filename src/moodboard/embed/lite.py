@@ -1,0 +1,50 @@
+"""The offline default backend `lite`: EfficientNet-Lite0 + MiniLM, frozen, with trained aligner heads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from moodboard.embed.aligned import TowerEmbedder
+from moodboard.embed.aligner import load_current_aligner
+from moodboard.embed.device import select_device
+from moodboard.embed.feature_cache import FeatureCache
+from moodboard.embed.towers import EfficientNetLiteTower, MiniLMTextTower
+
+if TYPE_CHECKING:
+    from moodboard.core.settings import EmbedSettings
+
+
+def feature_cache_path(snapshots_dir: Path) -> Path:
+    """Where the frozen-tower feature cache lives for a moodboard home (beside the snapshots)."""
+    return snapshots_dir.parent / "cache" / "features.sqlite"
+
+
+def lite_towers(device: str = "auto") -> tuple[EfficientNetLiteTower, MiniLMTextTower]:
+    """Load both frozen lite towers on the selected device."""
+    dev = select_device(device)
+    return EfficientNetLiteTower(dev), MiniLMTextTower(dev)
+
+
+def create_lite(settings: EmbedSettings, snapshots_dir: Path) -> TowerEmbedder:
+    """Factory of the `lite` backend.
+
+    Raises:
+        SnapshotError: no aligner was trained yet (hint: run `moodboard train align`).
+    """
+    aligner = load_current_aligner(
+        snapshots_dir,
+        EfficientNetLiteTower.tower_id,
+        MiniLMTextTower.tower_id,
+        version=settings.aligner_version,
+    )
+    cache = FeatureCache(feature_cache_path(snapshots_dir)) if settings.feature_cache else None
+    return TowerEmbedder(
+        model_id=f"lite:{aligner.version}:{aligner.dim}",
+        dim=aligner.dim,
+        image_tower=lambda: EfficientNetLiteTower(select_device(settings.device)),
+        text_tower=lambda: MiniLMTextTower(select_device(settings.device)),
+        aligner=aligner,
+        cache=cache,
+        batch_size=settings.batch_size,
+    )

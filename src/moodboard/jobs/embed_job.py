@@ -1,0 +1,311 @@
+"""The embedding job: pins → decoded images (thread pool) → batched embedder → versioned vector snapshot.
+
+Reader → mapper → writer, as in clip-retrieval: `read_pins` yields work items from the catalog store,
+`EmbedMapper` turns a batch of items into vectors (decoding runs in worker threads while the previous
+batch is on the model), and `write_vectors` publishes an immutable `vectors` snapshot with a manifest.
+A content-hash cache (keyed by model id and image hash) makes a re-run embed nothing it has seen.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import numpy as np
+
+from moodboard.catalog.images import ImageLimits, open_checked, read_capped
+from moodboard.core.arrays import FloatArray, IntArray
+from moodboard.core.errors import SnapshotError
+from moodboard.core.snapshot import current_snapshot, read_manifest, write_snapshot
+from moodboard.embed.aligned import TowerEmbedder
+from moodboard.embed.embedder import Embedder
+from moodboard.embed.feature_cache import FeatureCache, content_hash
+
+if TYPE_CHECKING:
+    from moodboard.catalog.store import CatalogStore
+    from moodboard.core.records import Pin
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _safe(fn: Callable[[T], R], item: T) -> R | Exception:
+    try:
+        return fn(item)
+    except Exception as exc:
+        return exc
+
+
+def prefetch_map(
+    items: Iterable[T],
+    fn: Callable[[T], R],
+    *,
+    batch_size: int,
+    workers: int,
+    prefetch: int = 2,
+) -> Iterator[tuple[list[T], list[R | Exception]]]:
+    """Apply `fn` to items in a thread pool, yielding ordered batches while later batches decode.
+
+    Each yielded pair is `(batch_items, results)` where a result is the value or the exception `fn`
+    raised for that item, so one unreadable image never stops a job. Up to `prefetch` batches are
+    decoded ahead of the consumer, which is what lets decoding overlap inference.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be >= 1")
+    pending: deque[tuple[list[T], list[Future[R | Exception]]]] = deque()
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        batch: list[T] = []
+
+        def submit(chunk: list[T]) -> None:
+            pending.append((chunk, [pool.submit(_safe, fn, it) for it in chunk]))
+
+        for item in items:
+            batch.append(item)
+            if len(batch) == batch_size:
+                submit(batch)
+                batch = []
+                while len(pending) > prefetch:
+                    done_items, futs = pending.popleft()
+                    yield done_items, [f.result() for f in futs]
+        if batch:
+            submit(batch)
+        while pending:
+            done_items, futs = pending.popleft()
+            yield done_items, [f.result() for f in futs]
+
+
+def chunks(seq: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """Yield consecutive slices of `seq` of at most `size` items."""
+    for start in range(0, len(seq), size):
+        yield seq[start : start + size]
+
+
+# --------------------------------------------------------------------------------------------------
+# reader
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedItem:
+    """One image to embed: the pin it belongs to, where its bytes are, and its content hash if known."""
+
+    pin_id: int
+    path: str
+    content_hash: str | None = None
+
+
+def pin_image_path(pin: Pin, thumbnails_dir: Path | None) -> str | None:
+    """The best image file of a pin: its original (`source_uri`) if readable, else its thumbnail."""
+    if pin.source_uri and Path(pin.source_uri).is_file():
+        return pin.source_uri
+    if pin.image is not None and pin.image.thumbnail_path:
+        thumb = Path(pin.image.thumbnail_path)
+        if not thumb.is_absolute() and thumbnails_dir is not None:
+            thumb = thumbnails_dir / thumb
+        if thumb.is_file():
+            return str(thumb)
+    return None
+
+
+def read_pins(store: CatalogStore, thumbnails_dir: Path | None = None, batch_size: int = 1000) -> Iterator[EmbedItem]:
+    """Yield an `EmbedItem` for every pin with an image (original `source_uri`, else its thumbnail)."""
+    for pins in store.iter_pins(batch_size=batch_size):
+        for pin in pins:
+            path = pin_image_path(pin, thumbnails_dir)
+            if path:
+                yield EmbedItem(pin.id, path, pin.image.content_hash if pin.image else None)
+
+
+# --------------------------------------------------------------------------------------------------
+# mapper
+
+
+@dataclass(frozen=True, slots=True)
+class _Decoded:
+    digest: str
+    payload: Any  # a PIL image, or a tower-prepared array when the embedder has a frozen tower
+
+
+class EmbedMapper:
+    """Turns batches of items into vectors, skipping items whose (model, content hash) is cached."""
+
+    def __init__(self, embedder: Embedder, cache: FeatureCache | None, limits: ImageLimits | None = None) -> None:
+        """Use `embedder`; `cache` stores final vectors keyed by model id and content hash."""
+        self.embedder = embedder
+        self.cache = cache
+        self.limits = limits or ImageLimits()
+        tower = getattr(embedder, "image_tower", None) if isinstance(embedder, TowerEmbedder) else None
+        self._tower = tower
+
+    def decode(self, item: EmbedItem) -> _Decoded:
+        """Read, hash and decode one image (runs in a worker thread); prepares tower input if possible."""
+        data = read_capped(Path(item.path), self.limits.max_file_bytes)
+        digest = content_hash(data)
+        image = open_checked(data, self.limits).image
+        payload = self._tower.prepare(image) if self._tower is not None else image
+        return _Decoded(digest, payload)
+
+    def embed(self, decoded: Sequence[_Decoded]) -> FloatArray:
+        """Embed a batch of decoded items on the model; (n, dim)."""
+        if not decoded:
+            return np.zeros((0, self.embedder.dim), dtype=np.float32)
+        if self._tower is not None:
+            assert isinstance(self.embedder, TowerEmbedder)
+            feats = self._tower.features([d.payload for d in decoded])
+            return self.embedder.project_image_features(feats)
+        return self.embedder.embed_images([d.payload for d in decoded])
+
+
+# --------------------------------------------------------------------------------------------------
+# writer
+
+
+VECTORS_KIND = "vectors"
+
+
+@dataclass
+class EmbedJobResult:
+    """What a run did: the snapshot it wrote and its counts."""
+
+    snapshot: Path
+    model_id: str
+    dim: int
+    total: int
+    embedded: int
+    cached: int
+    failed: dict[int, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def write_vectors(
+    snapshots_dir: Path,
+    ids: IntArray,
+    vectors: FloatArray,
+    manifest: dict[str, Any],
+) -> Path:
+    """Publish `ids.npy` (n,) int64 and `vectors.npy` (n, d) float32 as a new `vectors` snapshot."""
+
+    def build(folder: Path) -> dict[str, Any]:
+        np.save(folder / "ids.npy", np.asarray(ids, dtype=np.int64))
+        np.save(folder / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
+        return {"count": len(ids), "dim": int(vectors.shape[1]) if vectors.ndim == 2 else 0}
+
+    return write_snapshot(snapshots_dir, VECTORS_KIND, build, manifest)
+
+
+def read_vectors(folder: Path) -> tuple[IntArray, FloatArray, dict[str, Any]]:
+    """Load a vectors snapshot: (ids (n,), vectors (n, d), manifest).
+
+    Raises:
+        SnapshotError: files are missing or their shapes disagree.
+    """
+    manifest = read_manifest(folder)
+    try:
+        ids = np.load(folder / "ids.npy")
+        vectors = np.load(folder / "vectors.npy")
+    except (OSError, ValueError) as exc:
+        raise SnapshotError(f"vectors snapshot {folder} is unreadable: {exc}", "rerun `moodboard embed`") from exc
+    if vectors.ndim != 2 or len(ids) != len(vectors):
+        raise SnapshotError(f"vectors snapshot {folder} has mismatched shapes", "rerun `moodboard embed`")
+    return ids.astype(np.int64), vectors.astype(np.float32, copy=False), manifest
+
+
+def current_vectors(snapshots_dir: Path) -> tuple[IntArray, FloatArray, dict[str, Any]]:
+    """Load the live vectors snapshot.
+
+    Raises:
+        SnapshotError: none was written yet.
+    """
+    folder = current_snapshot(snapshots_dir, VECTORS_KIND)
+    if folder is None:
+        raise SnapshotError("no vectors snapshot yet", "run `moodboard embed` first")
+    return read_vectors(folder)
+
+
+# --------------------------------------------------------------------------------------------------
+# runner
+
+ProgressFn = Callable[[int, int, int], None]
+"""progress(done, total, embedded_so_far)"""
+
+
+def run_embed_job(
+    items: Sequence[EmbedItem],
+    embedder: Embedder,
+    snapshots_dir: Path,
+    *,
+    cache: FeatureCache | None,
+    batch_size: int = 64,
+    workers: int = 0,
+    limits: ImageLimits | None = None,
+    settings_manifest: dict[str, Any] | None = None,
+    progress: ProgressFn | None = None,
+) -> EmbedJobResult:
+    """Embed every item (cache first, then decode in threads while the model runs), write a snapshot.
+
+    Items whose known content hash is cached for this model are never decoded; items whose hash is only
+    learnt while reading are looked up before they reach the model. Failed images are reported, not
+    fatal. Returns counts; the snapshot manifest records model id, settings and counts.
+    """
+    start = time.perf_counter()
+    mapper = EmbedMapper(embedder, cache, limits)
+    model_key = f"vector:{embedder.model_id}"
+    known = [it.content_hash for it in items if it.content_hash]
+    hits = cache.get_many(model_key, known) if cache is not None else {}
+    out: dict[int, FloatArray] = {}
+    failed: dict[int, str] = {}
+    cached = embedded = 0
+    todo: list[EmbedItem] = []
+    for it in items:
+        if it.content_hash and it.content_hash in hits:
+            out[it.pin_id] = hits[it.content_hash]
+            cached += 1
+        else:
+            todo.append(it)
+    done = cached
+    if progress is not None:
+        progress(done, len(items), embedded)
+    n_workers = workers or os.cpu_count() or 1
+    for batch, results in prefetch_map(todo, mapper.decode, batch_size=batch_size, workers=n_workers):
+        good: list[tuple[EmbedItem, _Decoded]] = []
+        for it, res in zip(batch, results, strict=True):
+            if isinstance(res, Exception):
+                failed[it.pin_id] = str(res)
+            else:
+                good.append((it, res))
+        late = cache.get_many(model_key, [d.digest for _, d in good]) if cache is not None else {}
+        fresh = [(it, d) for it, d in good if d.digest not in late]
+        for it, d in good:
+            if d.digest in late:
+                out[it.pin_id] = late[d.digest]
+                cached += 1
+        vecs = mapper.embed([d for _, d in fresh])  # (len(fresh), dim)
+        for (it, _), v in zip(fresh, vecs, strict=True):
+            out[it.pin_id] = v
+        if cache is not None and fresh:
+            cache.put_many(model_key, ((d.digest, v) for (_, d), v in zip(fresh, vecs, strict=True)))
+        embedded += len(fresh)
+        done += len(batch)
+        if progress is not None:
+            progress(done, len(items), embedded)
+    ids = np.array(sorted(out), dtype=np.int64)
+    vectors = (
+        np.stack([out[i] for i in ids]).astype(np.float32)
+        if len(ids)
+        else np.zeros((0, embedder.dim), dtype=np.float32)
+    )
+    seconds = time.perf_counter() - start
+    manifest = {
+        "model_id": embedder.model_id,
+        "settings": settings_manifest or {},
+        "counts": {"total": len(items), "embedded": embedded, "cached": cached, "failed": len(failed)},
+        "failed": dict(list({str(k): v for k, v in failed.items()}.items())[:100]),
+        "seconds": round(seconds, 3),
+    }
+    snap = write_vectors(snapshots_dir, ids, vectors, manifest)
+    return EmbedJobResult(snap, embedder.model_id, embedder.dim, len(items), embedded, cached, failed, seconds)
