@@ -83,7 +83,7 @@ def open_checked(data: bytes, limits: ImageLimits) -> Decoded:
             "shrink the image or raise the size limit",
         )
     try:
-        img = Image.open(io.BytesIO(data))
+        img: Image.Image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError as exc:
         raise ImageError(
             "file is not a recognised image (its content is not JPEG, PNG, WebP, GIF, BMP, TIFF, HEIC or AVIF)",

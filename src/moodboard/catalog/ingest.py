@@ -10,6 +10,7 @@ Guarantees:
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -194,7 +195,7 @@ class Ingestor:
                 hashed_ids.append(ext)
             dup = near.match(result.content_hash, result.phash, result.color_sig)
             if dup is not None:
-                result = NewImage(**{**_fields(result), "duplicate_of_hash": dup})
+                result = dataclasses.replace(result, duplicate_of_hash=dup)
                 summary.near_duplicates += 1
             pins.append(_new_pin(row, ext, result))
         if hashed_ids:
@@ -219,10 +220,6 @@ class Ingestor:
             )
             return False
         return True
-
-
-def _fields(img: NewImage) -> dict[str, object]:
-    return {k: getattr(img, k) for k in NewImage.__slots__}  # type: ignore[attr-defined]
 
 
 def _new_pin(row: ValidRow, ext: str, image: NewImage) -> NewPin:

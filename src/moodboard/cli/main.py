@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from moodboard import __version__
 from moodboard.cli.context import CliState, console
@@ -58,9 +59,19 @@ def root(
     ctx.obj = CliState(config=config, home=home)
 
 
-def _register() -> None:
+_registered: list[str] = []
+
+
+def build_app() -> typer.Typer:
+    """Register every sub-command (once) and return the root Typer app."""
     for name in REGISTRARS:
-        importlib.import_module(name).register(app)
+        if name not in _registered:
+            importlib.import_module(name).register(app)
+            _registered.append(name)
+    return app
+
+
+_register = build_app  # kept for tests written against the earlier name
 
 
 def exit_code_for(exc: MoodboardError) -> int:
@@ -74,13 +85,13 @@ def exit_code_for(exc: MoodboardError) -> int:
 
 def main() -> None:
     """Entry point: run the CLI, turning moodboard errors into a readable message and an exit code."""
-    _register()
+    build_app()
     try:
         app(standalone_mode=False)
     except MoodboardError as exc:
-        console.print(f"[bold red]error:[/] {exc.message}")
+        console.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
         if exc.hint:
-            console.print(f"[yellow]fix:[/] {exc.hint}")
+            console.print(f"[yellow]fix:[/] {escape(exc.hint)}", soft_wrap=True)
         sys.exit(exit_code_for(exc))
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
