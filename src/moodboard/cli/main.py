@@ -20,6 +20,7 @@ REGISTRARS: list[str] = [
     "moodboard.cli.catalog",
     "moodboard.cli.serve",
     "moodboard.cli.search",
+    "moodboard.cli.embed",
 ]
 
 EXIT_ERROR = 1

@@ -1,0 +1,156 @@
+"""`moodboard embed` (vector snapshot of the catalog) and `moodboard train align` (the lite aligner)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from moodboard.cli.context import console, get_settings, open_store
+from moodboard.core.errors import ConfigError
+
+_COLUMNS = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+
+
+def _train_group(app: typer.Typer) -> typer.Typer:
+    """The shared `moodboard train` group (created by the first registrar that needs it)."""
+    for group in app.registered_groups:
+        if group.name == "train" and group.typer_instance is not None:
+            return group.typer_instance
+    train = typer.Typer(help="Train models (aligner, ranker, ...).", no_args_is_help=True)
+    app.add_typer(train, name="train")
+    return train
+
+
+def register(app: typer.Typer) -> None:
+    """Add `embed` and `train align`."""
+
+    @app.command("embed")
+    def embed_cmd(
+        ctx: typer.Context,
+        batch_size: Annotated[
+            int | None, typer.Option(help="images per model call (MOODBOARD_EMBED__BATCH_SIZE)")
+        ] = None,
+        workers: Annotated[int | None, typer.Option(help="decode threads; 0 = CPUs (MOODBOARD_EMBED__WORKERS)")] = None,
+        json_out: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+    ) -> None:
+        """Embed every pin image into a versioned `vectors` snapshot (a re-run embeds only new images)."""
+        from moodboard.embed.embedder import make_embedder
+        from moodboard.embed.feature_cache import FeatureCache
+        from moodboard.jobs.embed_job import read_pins, run_embed_job
+
+        settings = get_settings(ctx)
+        store = open_store(settings)
+        embedder = make_embedder(settings.embed, settings.snapshots_dir)
+        items = list(read_pins(store, settings.thumbnails_dir))
+        store.close()
+        cache = FeatureCache(settings.home / "cache" / "vectors.sqlite")
+        with Progress(*_COLUMNS, console=console, transient=json_out) as bar:
+            task = bar.add_task("embed", total=len(items))
+            result = run_embed_job(
+                items,
+                embedder,
+                settings.snapshots_dir,
+                cache=cache,
+                batch_size=batch_size or settings.embed.batch_size,
+                workers=settings.embed.workers if workers is None else workers,
+                settings_manifest=settings.embed.model_dump(),
+                progress=lambda done, total, _n: bar.update(task, completed=done, total=total),
+            )
+        out = {
+            "snapshot": str(result.snapshot),
+            "model_id": result.model_id,
+            "dim": result.dim,
+            "total": result.total,
+            "embedded": result.embedded,
+            "cached": result.cached,
+            "failed": len(result.failed),
+            "seconds": round(result.seconds, 2),
+        }
+        if json_out:
+            typer.echo(json.dumps(out))
+        else:
+            console.print(
+                f"embedded {result.embedded} new, reused {result.cached} cached, {len(result.failed)} failed "
+                f"-> {result.snapshot} ({result.model_id}, dim {result.dim})"
+            )
+
+    train = _train_group(app)
+
+    @train.command("align")
+    def align_cmd(
+        ctx: typer.Context,
+        epochs: Annotated[int | None, typer.Option(help="training epochs (early stopping on validation)")] = None,
+        linear: Annotated[bool, typer.Option("--linear", help="linear heads instead of residual MLPs")] = False,
+        json_out: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+    ) -> None:
+        """Train the aligner heads (LiT) on the catalog's own (image, title) pairs; writes an `aligner` snapshot.
+
+        Uses the towers of the configured backend: `lite` (offline) or `open_clip` (domain adapter; set
+        MOODBOARD_EMBED__OPEN_CLIP_ADAPTER=true to use it).
+        """
+        from dataclasses import replace
+
+        from moodboard.embed.aligner import AlignerConfig
+        from moodboard.embed.feature_cache import FeatureCache
+        from moodboard.embed.lite import feature_cache_path, lite_towers
+        from moodboard.jobs.align_job import read_pairs, run_align_job
+
+        settings = get_settings(ctx)
+        backend = settings.embed.backend
+        towers: tuple[Any, Any]
+        if backend == "lite":
+            towers = lite_towers(settings.embed.device)
+        elif backend == "open_clip":
+            from moodboard.embed.open_clip_backend import open_clip_towers
+
+            towers = open_clip_towers(settings.embed)
+        else:
+            raise ConfigError(
+                f"backend {backend!r} has no frozen towers to align",
+                "set MOODBOARD_EMBED__BACKEND=lite (or open_clip)",
+            )
+        config = AlignerConfig(dim=settings.embed.dim)
+        if epochs is not None:
+            config = replace(config, epochs=epochs)
+        if linear:
+            config = replace(config, mlp=False)
+        store = open_store(settings)
+        items = list(read_pairs(store, settings.thumbnails_dir))
+        store.close()
+        with Progress(*_COLUMNS, TextColumn("{task.fields[info]}"), console=console, transient=json_out) as bar:
+            feats = bar.add_task("features", total=len(items), info="")
+            fit = bar.add_task("train", total=config.epochs, info="")
+            result = run_align_job(
+                items,
+                towers[0],
+                towers[1],
+                settings.snapshots_dir,
+                config,
+                cache=FeatureCache(feature_cache_path(settings.snapshots_dir)),
+                batch_size=settings.embed.batch_size,
+                workers=settings.embed.workers,
+                extract_progress=lambda done, total: bar.update(feats, completed=done, total=total),
+                train_progress=lambda e, n, m: bar.update(
+                    fit, completed=e, info=f"val R@10 {m.get('val_recall_at_10', float('nan')):.3f}"
+                ),
+            )
+        out = {
+            "snapshot": str(result.snapshot),
+            "pairs": result.pairs,
+            "failed": len(result.failed),
+            "computed_images": result.computed_images,
+            "metrics": result.metrics,
+            "seconds": round(result.seconds, 2),
+        }
+        if json_out:
+            typer.echo(json.dumps(out))
+        else:
+            best = result.metrics.get("best_val_recall_at_10")
+            console.print(
+                f"trained aligner on {result.pairs} pairs ({len(result.failed)} failed images)"
+                + (f", validation text→image R@10 {best:.3f}" if best is not None else "")
+                + f" -> {result.snapshot}"
+            )
