@@ -54,16 +54,11 @@ def test_index_then_search_json(app, env: dict[str, str], tiny_catalog: Path, tm
     assert filtered["results"] and all(r["title"].startswith("Green") for r in filtered["results"])
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="embed.feature_cache.FeatureCache.get_many splits keys on the first ':' and model ids such as "
-    "'fake:v1:32' contain ':', so cached vectors are never found (reported to the embed owner)",
-)
 def test_reindex_embeds_nothing_new(app, env: dict[str, str], tiny_catalog: Path) -> None:  # type: ignore[no-untyped-def]
     _run(app, env, "ingest", str(tiny_catalog))
     _run(app, env, "index", "--json")
     again = json.loads(_run(app, env, "index", "--json").stdout)
-    assert again["embedded"] == 0 and again["cached"] == 18
+    assert again["embedded"] == 0 and again["cached"] == 18  # the content-hash cache holds
 
 
 def test_search_errors_exit_nonzero(app, env: dict[str, str], tiny_catalog: Path) -> None:  # type: ignore[no-untyped-def]

@@ -172,7 +172,7 @@ def run_index_job(
 
     start = time.perf_counter()
     settings.ensure_home()
-    items = list(read_pins(store))
+    items = list(read_pins(store, settings.thumbnails_dir))
     if not items:
         raise InvalidInputError("the catalog has no pins with images", "run `moodboard catalog ingest` first")
     cache_path = settings.home / "cache" / "vectors.sqlite"
@@ -183,7 +183,7 @@ def run_index_job(
         settings.snapshots_dir,
         cache=FeatureCache(cache_path),
         batch_size=settings.embed.batch_size,
-        workers=settings.ingest.workers,
+        workers=settings.embed.workers,
         settings_manifest=settings.embed.model_dump(),
         progress=(lambda done, total, _n: progress("embed", done, total)) if progress else None,
     )
