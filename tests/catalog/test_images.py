@@ -1,0 +1,36 @@
+"""Image decoding details: the fast pHash, object cropping, thumbnails reuse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import imagehash
+from PIL import Image
+
+from moodboard.catalog.images import ImageLimits, object_crop, phash, process_image_file
+from tests.imagegen import make_image, make_photo
+
+
+def test_phash_has_the_same_bits_as_imagehash(tmp_path: Path) -> None:
+    for seed in range(20):
+        make_photo(tmp_path / f"{seed}.png", seed=seed, size=150)
+        img = Image.open(tmp_path / f"{seed}.png").convert("RGB")
+        assert phash(img) == str(imagehash.phash(img))
+
+
+def test_object_crop_removes_uniform_margins(tmp_path: Path) -> None:
+    make_image(tmp_path / "a.png", "red", "square", size=120)
+    crop = object_crop(Image.open(tmp_path / "a.png").convert("RGB"))
+    assert crop.size == (81, 81)
+
+
+def test_small_upright_jpeg_is_its_own_thumbnail_and_large_ones_are_shrunk(tmp_path: Path) -> None:
+    make_photo(tmp_path / "small.png", seed=1, size=100)
+    Image.open(tmp_path / "small.png").save(tmp_path / "small.jpg", quality=90)
+    make_photo(tmp_path / "big.png", seed=2, size=900)
+    limits = ImageLimits(thumbnail_px=256)
+    small = process_image_file(tmp_path / "small.jpg", limits, tmp_path / "t")
+    assert (tmp_path / "t" / small.thumbnail_path).read_bytes() == (tmp_path / "small.jpg").read_bytes()
+    big = process_image_file(tmp_path / "big.png", limits, tmp_path / "t")
+    thumb = Image.open(tmp_path / "t" / big.thumbnail_path)
+    assert thumb.format == "JPEG" and max(thumb.size) == 256 and (big.width, big.height) == (900, 900)
