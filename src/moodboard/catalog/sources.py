@@ -55,8 +55,8 @@ class Source:
         return max(0, n - 1) if self.kind == "csv" else n
 
 
-def open_source(path: Path) -> Source:
-    """Detect a source's kind from its path.
+def open_source(path: Path, images_root: Path | None = None) -> Source:
+    """Detect a source's kind from its path; image paths are confined to `images_root` (default: its folder).
 
     Raises:
         NotFoundError: the path does not exist.
@@ -64,13 +64,15 @@ def open_source(path: Path) -> Source:
     """
     if not path.exists():
         raise NotFoundError(f"catalog source {path} does not exist", "pass a folder, a .csv or a .jsonl file")
+    if images_root is not None and not images_root.is_dir():
+        raise NotFoundError(f"images root {images_root} is not a folder", "pass the folder holding the images")
     if path.is_dir():
         return Source("folder", path, path)
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson"):
-        return Source("jsonl", path, path.parent)
+        return Source("jsonl", path, images_root or path.parent)
     if suffix == ".csv":
-        return Source("csv", path, path.parent)
+        return Source("csv", path, images_root or path.parent)
     raise InvalidInputError(
         f"catalog source {path.name} has unsupported type {suffix or '(none)'}",
         "use a folder of images, a .csv file or a .jsonl file",

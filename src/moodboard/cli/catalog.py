@@ -52,6 +52,9 @@ def register(app: typer.Typer) -> None:
         ] = None,
         mapping_file: Annotated[Path | None, typer.Option("--mapping-file", help="JSON or TOML mapping file")] = None,
         report: Annotated[Path | None, typer.Option(help="where to write the rejected-rows report (JSONL)")] = None,
+        images_root: Annotated[
+            Path | None, typer.Option("--images-root", help="folder that relative image paths are inside")
+        ] = None,
         json_out: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
     ) -> None:
         """Ingest a catalog: validate rows, decode images, make thumbnails and hashes, commit in batches.
@@ -61,7 +64,7 @@ def register(app: typer.Typer) -> None:
         """
         settings = get_settings(ctx)
         mapping = _load_mapping(map_ or [], mapping_file)
-        src = open_source(source)
+        src = open_source(source, images_root)
         store = open_store(settings)
         report_path = report or settings.home / "reports" / f"ingest-{time.strftime('%Y%m%dT%H%M%S')}.jsonl"
         ingestor = Ingestor(store, settings.ingest, settings.thumbnails_dir, report_path, mapping)

@@ -19,6 +19,7 @@ from moodboard.core.errors import ConfigError, InvalidInputError, MoodboardError
 REGISTRARS: list[str] = [
     "moodboard.cli.catalog",
     "moodboard.cli.serve",
+    "moodboard.cli.demo",
     "moodboard.cli.search",
     "moodboard.cli.embed",
 ]

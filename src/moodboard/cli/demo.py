@@ -1,0 +1,90 @@
+"""`moodboard demo`: build a demo catalog on embedded defaults, prepare it, and serve the app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from moodboard.catalog.demo import generated_catalog, myntra_with_prices
+from moodboard.catalog.ingest import Ingestor
+from moodboard.catalog.report import IngestSummary
+from moodboard.catalog.sources import open_source
+from moodboard.cli.context import console, get_settings, open_store
+from moodboard.core.settings import Settings
+
+MYNTRA_MAPPING = {"title": "productDisplayName", "category": "articleType", "color": "baseColour"}
+
+
+def _data_dir(settings: Settings) -> Path | None:
+    for cand in (settings.data_dir, Path("../shared/data")):
+        if cand is not None and (cand / "myntra" / "catalog.jsonl").is_file():
+            return cand.resolve()
+    return None
+
+
+def prepare_catalog(settings: Settings, catalog: Path | None, limit: int | None) -> tuple[Path, Path, dict[str, str]]:
+    """Pick the demo catalog: an explicit path, else Myntra from the data dir, else a generated one."""
+    demo_dir = settings.home / "demo"
+    if catalog is not None:
+        console.print(f"demo catalog: {catalog}")
+        if catalog.name == "catalog.jsonl" and (catalog.parent / "images").is_dir() and "myntra" in str(catalog):
+            out = myntra_with_prices(catalog.parent, demo_dir / "myntra-priced.jsonl", limit)
+            return out, catalog.parent, MYNTRA_MAPPING
+        return catalog, catalog.parent if catalog.is_file() else catalog, {}
+    data = _data_dir(settings)
+    if data is not None:
+        console.print(f"demo catalog: Myntra from {data / 'myntra'} (synthetic prices, see catalog/demo.py)")
+        out = myntra_with_prices(data / "myntra", demo_dir / "myntra-priced.jsonl", limit)
+        return out, data / "myntra", MYNTRA_MAPPING
+    console.print(
+        "[yellow]no catalog found[/] (set MOODBOARD_DEMO_CATALOG or MOODBOARD_DATA_DIR): "
+        "using a small GENERATED catalog of drawn home goods"
+    )
+    path = generated_catalog(demo_dir / "generated")
+    return path, path.parent, {}
+
+
+def ingest_demo(settings: Settings, path: Path, root: Path, mapping: dict[str, str]) -> IngestSummary:
+    """Ingest the demo catalog with a progress bar (a no-op for rows already present)."""
+    store = open_store(settings)
+    src = open_source(path, root)
+    ingestor = Ingestor(
+        store, settings.ingest, settings.thumbnails_dir, settings.home / "reports" / "demo.jsonl", mapping
+    )
+    with Progress(TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), console=console) as bar:
+        task = bar.add_task("ingest", total=src.count())
+        summary = ingestor.run(src, lambda n, _s: bar.update(task, advance=n))
+    store.close()
+    console.print(f"catalog: +{summary.accepted} new, {summary.skipped} already present, {summary.rejected} rejected")
+    return summary
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `demo` command."""
+
+    @app.command()
+    def demo(
+        ctx: typer.Context,
+        catalog: Annotated[
+            Path | None, typer.Option(envvar="MOODBOARD_DEMO_CATALOG", help="catalog to demo (JSONL/CSV/folder)")
+        ] = None,
+        limit: Annotated[int | None, typer.Option(help="only the first N items of the catalog")] = None,
+        serve: Annotated[bool, typer.Option(help="start the web app when ready")] = True,
+    ) -> None:
+        """Set up a demo catalog on embedded defaults and serve the app (prints the URL)."""
+        settings = get_settings(ctx)
+        settings.ensure_home()
+        path, root, mapping = prepare_catalog(settings, catalog, limit)
+        ingest_demo(settings, path, root, mapping)
+        if not serve:
+            return
+        import uvicorn
+
+        from moodboard.api.app import create_app
+
+        url = f"http://{settings.api.host}:{settings.api.port}"
+        console.print(f"[bold green]moodboard is running:[/] {url}  (API docs: {url}/docs; Ctrl+C to stop)")
+        uvicorn.run(create_app(settings), host=settings.api.host, port=settings.api.port, log_level="warning")
