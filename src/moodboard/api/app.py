@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request, Response
 
 from moodboard import __version__
 from moodboard.api import problems
+from moodboard.api.ratelimit import TokenBuckets
 from moodboard.api.services import Services
 from moodboard.catalog.store import CatalogStore
 from moodboard.core.settings import Settings
@@ -27,13 +28,21 @@ log = logging.getLogger("moodboard.api")
 ROUTERS: list[str] = [
     "moodboard.api.routes.health",
     "moodboard.api.routes.catalog",
+    "moodboard.api.routes.auth",
+    "moodboard.api.routes.me",
+    "moodboard.api.routes.boards",
+    "moodboard.api.routes.events",
+    "moodboard.api.routes.metrics",
     "moodboard.api.routes.search",
     "moodboard.api.routes.assistant",
+    "moodboard.api.routes.graph",
+    "moodboard.api.routes.ui",
 ]
 
 # Optional component registrars, each exposing `register(services)`; missing modules are skipped.
 COMPONENTS: list[str] = [
     "moodboard.api.routes.search",
+    "moodboard.api.routes.graph",
 ]
 
 
@@ -66,13 +75,30 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     )
     app.state.services = services
     problems.install(app)
-    _install_middleware(app, settings)
+    _install_middleware(app, settings, services)
     for name in ROUTERS:
         app.include_router(importlib.import_module(name).router)
     return app
 
 
-def _install_middleware(app: FastAPI, settings: Settings) -> None:
+UNLIMITED_PREFIXES = ("/healthz", "/readyz", "/static/", "/metrics")
+
+
+def _client_key(request: Request) -> str:
+    """Rate-limit identity: the bearer token or API key when present, else the client address."""
+    auth = request.headers.get("authorization") or request.headers.get("x-api-key")
+    if auth:
+        return "k:" + auth[-32:]
+    return "ip:" + (request.client.host if request.client else "?")
+
+
+def _route_template(request: Request) -> str:
+    route = request.scope.get("route")
+    return getattr(route, "path", "unmatched")
+
+
+def _install_middleware(app: FastAPI, settings: Settings, services: Services) -> None:
+    buckets = TokenBuckets(settings.api.rate_limit_per_minute, settings.api.rate_limit_burst)
     if settings.api.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
@@ -89,8 +115,22 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
         request.state.request_id = rid
         started = time.perf_counter()
         length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > settings.api.max_body_bytes:
+        path = request.url.path
+        limited = not path.startswith(UNLIMITED_PREFIXES) and not path.endswith("/thumbnail")
+        wait = buckets.take(_client_key(request)) if limited else 0.0
+        if wait > 0:
+            services.metrics.rate_limited.inc()
             response: Response = problems.problem(
+                429,
+                "Too many requests",
+                f"rate limit of {settings.api.rate_limit_per_minute} requests per minute exceeded",
+                request,
+                code="rate_limited",
+                hint=f"retry after {wait:.1f}s",
+                retry_after_s=wait,
+            )
+        elif length and length.isdigit() and int(length) > settings.api.max_body_bytes:
+            response = problems.problem(
                 413,
                 "Payload too large",
                 f"request body is {length} bytes; the limit is {settings.api.max_body_bytes}",
@@ -100,6 +140,10 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
             )
         else:
             response = await call_next(request)
+        elapsed = time.perf_counter() - started
+        services.metrics.latency.labels(_route_template(request), request.method, str(response.status_code)).observe(
+            elapsed
+        )
         response.headers["x-request-id"] = rid
         response.headers.setdefault("x-content-type-options", "nosniff")
         response.headers.setdefault("x-frame-options", "DENY")
@@ -111,7 +155,7 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
                 "method": request.method,
                 "path": request.url.path,
                 "status": response.status_code,
-                "ms": round((time.perf_counter() - started) * 1000, 2),
+                "ms": round(elapsed * 1000, 2),
             },
         )
         return response

@@ -7,12 +7,14 @@ app starts fast and tests can inject fakes by setting attributes before the firs
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 
+from moodboard.api.metrics import Metrics
 from moodboard.catalog.store import CatalogStore
+from moodboard.core.records import Event
 from moodboard.core.settings import Settings
 
 T = TypeVar("T")
@@ -28,6 +30,9 @@ class Services:
         self._lock = threading.Lock()
         self._components: dict[str, Any] = {}
         self._factories: dict[str, Callable[[Services], Any]] = {}
+        self._event_listeners: list[Callable[[Sequence[Event]], None]] = []
+        self.metrics = Metrics()
+        self.index_size: Callable[[], int | None] = lambda: None
 
     def register(self, name: str, factory: Callable[[Services], Any]) -> None:
         """Register a lazy component factory under `name` (called once, on first `get`)."""
@@ -53,6 +58,15 @@ class Services:
         """Drop a built component so the next `get` rebuilds it (after a snapshot swap)."""
         with self._lock:
             self._components.pop(name, None)
+
+    def on_events(self, listener: Callable[[Sequence[Event]], None]) -> None:
+        """Subscribe to newly stored engagement events (the taste graph's real-time overlay does)."""
+        self._event_listeners.append(listener)
+
+    def publish_events(self, events: Sequence[Event]) -> None:
+        """Tell every subscriber about events that were just stored."""
+        for listener in self._event_listeners:
+            listener(events)
 
     def close(self) -> None:
         """Release resources held by components and the store."""

@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from moodboard.catalog.demo import generated_catalog, myntra_with_prices
 from moodboard.catalog.ingest import Ingestor
+from moodboard.catalog.personas import seed_personas
 from moodboard.catalog.report import IngestSummary
 from moodboard.catalog.sources import open_source
 from moodboard.cli.context import console, get_settings, open_store
@@ -79,6 +80,10 @@ def register(app: typer.Typer) -> None:
         settings.ensure_home()
         path, root, mapping = prepare_catalog(settings, catalog, limit)
         ingest_demo(settings, path, root, mapping)
+        store = open_store(settings)
+        users = seed_personas(store)
+        store.close()
+        console.print(f"personas: {', '.join(u.external_id for u in users)} (switch between them in the app)")
         if not serve:
             return
         import uvicorn

@@ -28,6 +28,9 @@ def register(app: typer.Typer) -> None:
         if host or port:
             api = settings.api.model_copy(update={k: v for k, v in {"host": host, "port": port}.items() if v})
             settings = load_settings(None, **{**settings.model_dump(exclude={"api"}), "api": api.model_dump()})
+        from moodboard.api.logs import configure_json_logging
+
+        configure_json_logging(settings.log_level)
         app_ = create_app(settings)
         console.print(f"moodboard serving {settings.database_url} on http://{settings.api.host}:{settings.api.port}")
-        uvicorn.run(app_, host=settings.api.host, port=settings.api.port, log_level=settings.log_level)
+        uvicorn.run(app_, host=settings.api.host, port=settings.api.port, log_level=settings.log_level, log_config=None)

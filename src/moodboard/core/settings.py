@@ -113,7 +113,11 @@ class ApiSettings(BaseModel):
     max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     max_upload_pixels: int = Field(40_000_000, ge=1)
     rate_limit_per_minute: int = Field(600, ge=1)
+    rate_limit_burst: int = Field(120, ge=1, description="requests allowed at once before the per-minute rate applies")
     dev_mode: bool = True
+    secret_key: str = Field("", description="signs shopper tokens; generated under home in dev mode")
+    token_ttl_s: int = Field(7 * 24 * 3600, ge=60)
+    metrics_public: bool = True
 
 
 class AssistantSettings(BaseModel):
@@ -182,6 +186,8 @@ class Settings(BaseSettings):
             )
         if any(len(k) < 16 for k in self.api.api_keys):
             raise ValueError("every api key must be at least 16 characters long")
+        if not self.api.dev_mode and len(self.api.secret_key) < 32:
+            raise ValueError("api.secret_key must be at least 32 characters outside dev mode: set MOODBOARD_API__SECRET_KEY")
         return self
 
     @property

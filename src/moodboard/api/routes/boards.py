@@ -1,0 +1,97 @@
+"""Boards: a shopper's collections of pins (only the owner can read or change them)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, Field
+
+from moodboard.api.auth import ShopperDep, ensure_owner
+from moodboard.api.schemas import PinOut, pin_out
+from moodboard.api.services import ServicesDep
+from moodboard.core.records import Board, Event, EventType
+
+router = APIRouter(tags=["boards"])
+
+
+class BoardCreate(BaseModel):
+    """A new board."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200, examples=["Kitchen ideas"])]
+
+
+class BoardPinAdd(BaseModel):
+    """Save a pin to a board."""
+
+    pin_id: Annotated[int, Field(ge=1, le=2**62, examples=[42])]
+
+
+class BoardOut(BaseModel):
+    """A board with its pins (newest first)."""
+
+    id: int
+    name: str
+    pin_count: int
+    pins: list[PinOut] = []
+
+
+def board_out(services: ServicesDep, board: Board, with_pins: bool = True) -> BoardOut:
+    """Render a board, optionally with its pins."""
+    pins = [pin_out(p) for p in services.store.get_pins(list(board.pin_ids))] if with_pins else []
+    return BoardOut(id=board.id, name=board.name, pin_count=len(board.pin_ids), pins=pins)
+
+
+@router.get("/me/boards", response_model=list[BoardOut], summary="My boards")
+def my_boards(services: ServicesDep, caller: ShopperDep) -> list[BoardOut]:
+    """The signed-in shopper's boards with their pins."""
+    assert caller.user_id is not None or caller.operator
+    if caller.user_id is None:
+        return []
+    return [board_out(services, b) for b in services.store.list_boards(caller.user_id)]
+
+
+@router.post("/me/boards", response_model=BoardOut, status_code=201, summary="Create a board")
+def create_board(body: BoardCreate, services: ServicesDep, caller: ShopperDep) -> BoardOut:
+    """Create a board for the signed-in shopper."""
+    uid = _uid(caller)
+    return board_out(services, services.store.create_board(uid, body.name))
+
+
+@router.get("/boards/{board_id}", response_model=BoardOut, summary="One of my boards")
+def get_board(board_id: int, services: ServicesDep, caller: ShopperDep) -> BoardOut:
+    """A board of the signed-in shopper (404 for anyone else's)."""
+    board = services.store.get_board(board_id)
+    ensure_owner(caller, board.user_id, f"board {board_id}")
+    return board_out(services, board)
+
+
+@router.post("/boards/{board_id}/pins", response_model=BoardOut, summary="Save a pin to my board")
+def add_pin(board_id: int, body: BoardPinAdd, services: ServicesDep, caller: ShopperDep) -> BoardOut:
+    """Save a pin to a board; also records a `save` event for the taste graph."""
+    board = services.store.get_board(board_id)
+    ensure_owner(caller, board.user_id, f"board {board_id}")
+    services.store.get_pin(body.pin_id)
+    services.store.add_pin_to_board(board_id, body.pin_id)
+    event = Event(board.user_id, body.pin_id, EventType.SAVE, datetime.now(UTC), {"board_id": board_id})
+    services.store.add_events([event])
+    services.publish_events([event])
+    return board_out(services, services.store.get_board(board_id))
+
+
+@router.delete("/boards/{board_id}/pins/{pin_id}", status_code=204, summary="Remove a pin from my board")
+def remove_pin(board_id: int, pin_id: int, services: ServicesDep, caller: ShopperDep) -> Response:
+    """Remove a pin from a board of the signed-in shopper."""
+    board = services.store.get_board(board_id)
+    ensure_owner(caller, board.user_id, f"board {board_id}")
+    services.store.remove_pin_from_board(board_id, pin_id)
+    return Response(status_code=204)
+
+
+def _uid(caller: ShopperDep) -> int:
+    from moodboard.core.errors import InvalidInputError
+
+    if caller.user_id is None:
+        raise InvalidInputError("operators have no boards of their own", "use a shopper token for this route")
+    return caller.user_id

@@ -1,0 +1,59 @@
+"""Engagement events (view, click, save, hide, purchase): stored, then fed to the taste graph."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from moodboard.api.auth import CallerDep
+from moodboard.api.services import ServicesDep
+from moodboard.core.errors import AuthError, InvalidInputError
+from moodboard.core.records import Event, EventType
+
+router = APIRouter(tags=["events"])
+
+
+class EventIn(BaseModel):
+    """One engagement event. Shoppers send their own; operators name the user."""
+
+    pin_id: Annotated[int, Field(ge=1, le=2**62, examples=[42])]
+    type: EventType
+    user: Annotated[str | None, Field(max_length=256, description="operators only: the shopper's external id")] = None
+    ts: datetime | None = None
+    context: dict[str, Any] = Field(default_factory=dict, max_length=32)
+
+
+class EventsIn(BaseModel):
+    """A batch of events (at most 1,000)."""
+
+    events: Annotated[list[EventIn], Field(min_length=1, max_length=1000)]
+
+
+class EventsOut(BaseModel):
+    """How many events were stored."""
+
+    stored: int
+
+
+@router.post("/events", response_model=EventsOut, status_code=202, summary="Record engagement events")
+def post_events(body: EventsIn, services: ServicesDep, caller: CallerDep) -> EventsOut:
+    """Store events and update the taste graph in real time (a save or hide shows in the feed within 1 s)."""
+    now = datetime.now(UTC)
+    events: list[Event] = []
+    for e in body.events:
+        if e.user is not None:
+            if not caller.operator:
+                raise InvalidInputError("only operators may send events for another user", "drop the `user` field")
+            uid = services.store.ensure_user(e.user).id
+        elif caller.user_id is not None:
+            uid = caller.user_id
+        else:
+            raise AuthError("events need a signed-in shopper", "send Authorization: Bearer <shopper token>")
+        ts = e.ts if e.ts is not None and e.ts.tzinfo is not None else now
+        events.append(Event(uid, e.pin_id, e.type, min(ts, now), dict(e.context)))
+    stored = services.store.add_events(events)
+    services.publish_events(events)
+    return EventsOut(stored=stored)
