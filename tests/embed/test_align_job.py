@@ -1,0 +1,85 @@
+"""`moodboard train align` end to end: catalog pins → cached tower features → aligner snapshot → lite."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from moodboard.catalog.images import ImageLimits, process_image_file
+from moodboard.catalog.store import CatalogStore, NewPin
+from moodboard.core.settings import EmbedSettings, Settings
+from moodboard.embed import make_embedder
+from moodboard.embed.aligner import AlignerConfig
+from moodboard.embed.feature_cache import FeatureCache
+from moodboard.embed.towers import EfficientNetLiteTower, MiniLMTextTower
+from moodboard.jobs.align_job import read_pairs, run_align_job
+
+
+@pytest.fixture()
+def home(tmp_path: Path, shape_pairs: list[tuple[Image.Image, str]]) -> Settings:
+    settings = Settings(home=tmp_path / "home")
+    settings.ensure_home()
+    store = CatalogStore.open(settings.database_url)
+    pins = []
+    for i, (img, caption) in enumerate(shape_pairs):
+        path = tmp_path / "src" / f"{i}.png"
+        path.parent.mkdir(exist_ok=True)
+        img.save(path)
+        colour, shape = caption.split()
+        image = process_image_file(path, ImageLimits(), settings.thumbnails_dir)
+        pins.append(
+            NewPin(f"p{i}", f"{colour} {shape} print", category=shape, color=colour, source_uri=str(path), image=image)
+        )
+    store.add_pins(pins)
+    store.close()
+    return settings
+
+
+def test_read_pairs_builds_text_variants(home: Settings) -> None:
+    store = CatalogStore.open(home.database_url)
+    pairs = list(read_pairs(store, home.thumbnails_dir))
+    store.close()
+    assert len(pairs) == 12
+    assert pairs[0].texts[0] == "red circle print" and "red circle" in pairs[0].texts
+    assert pairs[0].category == "circle"
+
+
+def test_align_job_writes_snapshot_and_reuses_features(home: Settings) -> None:
+    store = CatalogStore.open(home.database_url)
+    items = list(read_pairs(store, home.thumbnails_dir))
+    store.close()
+    itower, ttower = EfficientNetLiteTower(), MiniLMTextTower()
+    cache = FeatureCache(home.home / "cache" / "features.sqlite")
+    cfg = AlignerConfig(dim=16, hidden=32, epochs=4, batch_size=8, val_fraction=0.0, patience=0)
+    first = run_align_job(items, itower, ttower, home.snapshots_dir, cfg, cache=cache, batch_size=5, workers=2)
+    assert first.pairs == 12 and first.computed_images == 12 and not first.failed
+    manifest = json.loads((first.snapshot / "manifest.json").read_text())
+    assert manifest["kind"] == "aligner" and manifest["counts"]["pairs"] == 12
+    assert manifest["image_tower"] == itower.tower_id and len(manifest["history"]) == 4
+    again = run_align_job(items, itower, ttower, home.snapshots_dir, cfg, cache=cache, batch_size=5)
+    assert again.computed_images == 0  # every frozen feature came from the content-hash cache
+    emb = make_embedder(EmbedSettings(backend="lite"), home.snapshots_dir)
+    assert emb.model_id == f"lite:{again.snapshot.name}:16"
+
+
+def test_cli_train_align_then_embed(home: Settings) -> None:
+    from moodboard.cli.main import build_app
+
+    app = build_app()
+    runner = CliRunner()
+    res = runner.invoke(app, ["--home", str(home.home), "train", "align", "--epochs", "3", "--json"])
+    assert res.exit_code == 0, res.output
+    trained = json.loads(res.stdout.strip().splitlines()[-1])
+    assert trained["pairs"] == 12
+    res = runner.invoke(app, ["--home", str(home.home), "embed", "--json"])
+    assert res.exit_code == 0, res.output
+    first = json.loads(res.stdout.strip().splitlines()[-1])
+    assert (first["total"], first["embedded"], first["failed"]) == (12, 12, 0)
+    assert first["model_id"].startswith("lite:")
+    res = runner.invoke(app, ["--home", str(home.home), "embed", "--json"])
+    second = json.loads(res.stdout.strip().splitlines()[-1])
+    assert (second["embedded"], second["cached"]) == (0, 12)
