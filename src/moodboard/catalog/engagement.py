@@ -46,7 +46,7 @@ class EngagementMixin:
             NotFoundError: no such user.
         """
         with self.sessions() as s:
-            row = s.get(UserRow, user_id)
+            row = s.get(UserRow, user_id) if 0 < user_id < 2**63 else None
         if row is None:
             raise NotFoundError(f"user {user_id} does not exist", "create the user by sending an event first")
         return User(id=row.id, external_id=row.external_id, name=row.name)
@@ -86,7 +86,7 @@ class EngagementMixin:
     def get_board(self, board_id: int) -> Board:
         """One board with its pin ids (most recently added first)."""
         with self.sessions() as s:
-            row = s.get(BoardRow, board_id)
+            row = s.get(BoardRow, board_id) if 0 < board_id < 2**63 else None
             if row is None:
                 raise NotFoundError(f"board {board_id} does not exist", "list boards with GET /boards")
             pins = s.scalars(
@@ -104,6 +104,8 @@ class EngagementMixin:
 
     def add_pin_to_board(self, board_id: int, pin_id: int) -> None:
         """Add a pin to a board (a no-op if it is already there)."""
+        if not (0 < board_id < 2**63 and 0 < pin_id < 2**63):
+            raise NotFoundError(f"board {board_id} or pin {pin_id} does not exist", "check the ids")
         with self.sessions.begin() as s:
             if s.get(BoardRow, board_id) is None:
                 raise NotFoundError(f"board {board_id} does not exist", "create the board first")
@@ -114,6 +116,8 @@ class EngagementMixin:
 
     def remove_pin_from_board(self, board_id: int, pin_id: int) -> None:
         """Remove a pin from a board (a no-op if absent)."""
+        if not (0 < board_id < 2**63 and 0 < pin_id < 2**63):
+            return
         with self.sessions.begin() as s:
             s.execute(delete(BoardPinRow).where(BoardPinRow.board_id == board_id, BoardPinRow.pin_id == pin_id))
 

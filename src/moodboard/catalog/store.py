@@ -55,6 +55,14 @@ class NewPin:
     url: str | None = None
 
 
+MAX_ID = 2**63 - 1
+
+
+def valid_id(value: int) -> bool:
+    """Whether a number can be a row id (positive and within BIGINT), so lookups never overflow."""
+    return 0 < value <= MAX_ID
+
+
 def _to_pin(pin: PinRow, img: ImageRow | None, prod: ProductRow | None) -> Pin:
     product = Product()
     if prod is not None:
@@ -125,7 +133,8 @@ class CatalogStore(EngagementMixin):
         )
 
     def get_pins(self, ids: Sequence[int]) -> list[Pin]:
-        """Pins for `ids`, in the given order; unknown ids are left out."""
+        """Pins for `ids`, in the given order; unknown (or impossible) ids are left out."""
+        ids = [i for i in ids if valid_id(i)]
         if not ids:
             return []
         with self.sessions() as s:
