@@ -65,7 +65,13 @@ def test_real_time_save_changes_feed_within_a_second(communities: TasteGraph, gr
     elapsed = time.perf_counter() - t
     assert elapsed < 1.0
     assert after.query_pin_ids[0] == 205  # the fresh save leads the query pins
-    assert any(p >= 200 for p in ids(after)), ids(after)  # the dog community now reaches the feed
+    assert ids(after) != before
+    # the dog community is now reached by the walk itself (not by the popular fill-in)
+    wide = rec.feed(1, 60)
+    assert any(r.pin_id >= 200 and r.source.startswith("walk") for r in wide.items), wide.items
+    assert all(
+        r.pin_id < 200 for r in GraphRecommender(communities, graph_settings).feed(1, 60).items if r.source != "popular"
+    )
     assert 205 not in ids(after)  # saved pins are filtered (filter_saved=True)
 
 

@@ -22,6 +22,7 @@ REGISTRARS: list[str] = [
     "moodboard.cli.demo",
     "moodboard.cli.search",
     "moodboard.cli.embed",
+    "moodboard.cli.graph",
 ]
 
 EXIT_ERROR = 1

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from moodboard.core.arrays import FloatArray, IntArray
 from moodboard.core.errors import InvalidInputError
 from moodboard.core.records import EventType
-from moodboard.graph.csr import BOARD, HIDDEN, PURCHASED, SAVED, USER, TasteGraph
+from moodboard.graph.csr import BOARD, HIDDEN, PURCHASED, SAVED, UNIFORM, USER, TasteGraph
 from moodboard.graph.weights import (
     EVENT_CODES,
     decayed_weights,
@@ -82,6 +82,7 @@ class BuildParams:
     include_users: bool = True
     now: float | None = None
     event_weights: dict[EventType, float] | None = None
+    max_history: int = 500
 
 
 def build_graph(
@@ -148,6 +149,11 @@ def build_graph(
     order = np.lexsort((e_coll, e_pin))
     pin_indptr = _indptr(e_pin[order], n_pins, len(e_coll))
     hyg_indptr, hyg_pins, hyg_flags = _hygiene(events, bp, pin_ids, user_ids, nb, len(coll_ids))
+    hist_indptr, hist_pins, hist_w = _histories(
+        nb + np.searchsorted(user_ids, events.user), np.searchsorted(pin_ids, events.pin), events.ts,
+        decayed_weights(events.code, events.ts, now, p.half_life_days, weight_table(p.event_weights)),
+        n_pins, len(coll_ids), p.max_history,
+    )  # fmt: skip
     meta: dict[str, Any] = {
         "events": len(events.ts),
         "board_pins": len(bp.pin),
@@ -176,6 +182,9 @@ def build_graph(
         hyg_indptr=hyg_indptr,
         hyg_pins=hyg_pins,
         hyg_flags=hyg_flags,
+        hist_indptr=hist_indptr,
+        hist_pins=hist_pins,
+        hist_w=hist_w,
         features=vocab,
         meta=meta,
     )
@@ -199,10 +208,14 @@ def _indptr(sorted_rows: IntArray, n_rows: int, n: int) -> IntArray:
 
 
 def _max_level(levels: NDArray[np.uint8], indptr: IntArray) -> NDArray[np.uint8]:
+    """Per node: its largest edge level, plus UNIFORM (16) when all its edges share that level."""
     out = np.zeros(len(indptr) - 1, dtype=np.uint8)
     nonempty = indptr[1:] > indptr[:-1]
     if len(levels):
-        out[nonempty] = np.maximum.reduceat(levels, indptr[:-1][nonempty])
+        starts = indptr[:-1][nonempty]
+        top = np.maximum.reduceat(levels, starts)
+        low = np.minimum.reduceat(levels, starts)
+        out[nonempty] = top | np.where(top == low, UNIFORM, 0).astype(np.uint8)
     return out
 
 
@@ -237,6 +250,28 @@ def _high_entropy(e_coll: IntArray, cat: NDArray[np.int16], kind: NDArray[np.int
         return np.zeros(0, np.int64)
     threshold = float(np.quantile(ent[eligible], p.prune_quantile))
     return eligible[ent[eligible] > threshold].astype(np.int64)
+
+
+def _histories(
+    coll: IntArray, pin: IntArray, ts: NDArray[np.float64], w: FloatArray, n_pins: int, n_colls: int, cap: int
+) -> tuple[NDArray[np.int64], NDArray[np.int32], NDArray[np.float32]]:
+    """Per user: pins with a positive summed weight, most recent engagement first, at most `cap`."""
+    if not len(coll):
+        return np.zeros(n_colls + 1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32)
+    key = coll.astype(np.int64) * max(n_pins, 1) + pin
+    uk, inv = np.unique(key, return_inverse=True)
+    total = np.bincount(inv, weights=w, minlength=len(uk))
+    last = np.full(len(uk), -np.inf)
+    np.maximum.at(last, inv, ts)
+    keep = total > 0
+    uk, total, last = uk[keep], total[keep], last[keep]
+    rows = uk // max(n_pins, 1)
+    order = np.lexsort((-last, rows))  # by user, then most recent first
+    rows, uk, total = rows[order], uk[order], total[order]
+    starts = np.searchsorted(rows, rows, side="left")
+    keep = (np.arange(len(rows)) - starts) < cap
+    rows, uk, total = rows[keep], uk[keep], total[keep]
+    return _indptr(rows, n_colls, len(rows)), (uk % max(n_pins, 1)).astype(np.int32), total.astype(np.float32)
 
 
 def _hygiene(

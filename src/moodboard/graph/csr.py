@@ -25,7 +25,8 @@ USER = 1
 HIDDEN = 1
 PURCHASED = 2
 SAVED = 4
-FORMAT_VERSION = 1
+UNIFORM = 16  # flag in pin_maxw/coll_maxw: every edge of the node has the same level
+FORMAT_VERSION = 3
 
 _ARRAYS = (
     "pin_ids",
@@ -43,6 +44,9 @@ _ARRAYS = (
     "hyg_indptr",
     "hyg_pins",
     "hyg_flags",
+    "hist_indptr",
+    "hist_pins",
+    "hist_w",
 )
 
 
@@ -55,10 +59,13 @@ class TasteGraph:
         coll_ids: (C,) int64 board or user ids; boards first (sorted), then users (sorted).
         coll_kind: (C,) int8, BOARD or USER.
         pin_indptr/pin_adj: CSR pin -> collections; pin_adj holds int32 collection indices.
-        pin_wq: packed 4-bit weight levels of pin_adj; pin_maxw: (P,) uint8 max level per pin.
+        pin_wq: packed 4-bit weight levels of pin_adj; pin_maxw: (P,) uint8 max level per pin, plus
+            UNIFORM when all its edges share one level (the walk then skips the weight lookup).
         coll_indptr/coll_adj/coll_wq/coll_maxw: the same, collection -> pins.
         pin_feats: (P, F) int16 feature codes (-1 unknown); names and vocabularies in `features`.
         hyg_indptr/hyg_pins/hyg_flags: per collection (users only), pins hidden/purchased/saved.
+        hist_indptr/hist_pins/hist_w: per collection (users only), positively engaged pins, most recent
+            first, with their exact time-decayed weights (the edge levels are too coarse to order them).
         meta: build facts (events_until, pruned collections, settings).
     """
 
@@ -77,6 +84,9 @@ class TasteGraph:
     hyg_indptr: NDArray[np.int64]
     hyg_pins: Int32Array
     hyg_flags: NDArray[np.uint8]
+    hist_indptr: NDArray[np.int64]
+    hist_pins: Int32Array
+    hist_w: NDArray[np.float32]
     features: dict[str, list[str]] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
 
@@ -154,6 +164,11 @@ class TasteGraph:
         """Pins a user hid, purchased or saved, with their flags (HIDDEN | PURCHASED | SAVED)."""
         lo, hi = int(self.hyg_indptr[coll]), int(self.hyg_indptr[coll + 1])
         return np.asarray(self.hyg_pins[lo:hi]), np.asarray(self.hyg_flags[lo:hi])
+
+    def history(self, coll: int) -> tuple[Int32Array, NDArray[np.float32]]:
+        """A user's engaged pins, most recent first, with their decayed weights."""
+        lo, hi = int(self.hist_indptr[coll]), int(self.hist_indptr[coll + 1])
+        return np.asarray(self.hist_pins[lo:hi]), np.asarray(self.hist_w[lo:hi])
 
     def describe_coll(self, idx: int) -> str:
         """Human label of a collection node, e.g. `board:12` or `user:3`."""

@@ -104,6 +104,9 @@ def _pick(
     if d == 0:
         return -1
     top = maxw[node] if node < n_base else 15
+    if top & 16:  # UNIFORM: all snapshot edges weigh the same, so no weight lookup is needed
+        j = np.random.randint(0, d)
+        return adj[lo + j] if j < base else ov_adj[ov_lo + j - base]
     j = 0
     for t in range(_MAX_TRIES):
         j = np.random.randint(0, d)
@@ -149,7 +152,7 @@ def _pixie(
 ) -> tuple[int, int]:
     (pin_indptr, pin_adj, pin_wq, pin_maxw, coll_indptr, coll_adj, coll_wq, coll_maxw, np_base, nc_base) = g
     (ov_pin_slot, ov_pin_ptr, ov_pin_adj, ov_coll_slot, ov_coll_ptr, ov_coll_adj) = ov
-    cnt, acc, best, best_q, via, best_via, touched_q, touched_all = scratch
+    cv, acc, best, best_q, best_via, touched_q, touched_all = scratch  # cv[p] = (visits, via)
     np.random.seed(seed)
     accept = np.exp2(-_LEVEL_STEP * np.arange(16.0))  # acceptance by level gap
     log_stay = math.log(1.0 - restart)
@@ -185,12 +188,12 @@ def _pixie(
                     break
                 moved = True
                 steps += 1
-                if cnt[p] == 0:
+                if cv[p, 0] == 0:
                     touched_q[n_q] = p
                     n_q += 1
-                cnt[p] += 1
-                via[p] = c
-                if cnt[p] == n_v:
+                cv[p, 0] += 1
+                cv[p, 1] = c  # visits and via share a cache line: one miss per step, not two
+                if cv[p, 0] == n_v:
                     high += 1
                 cur = p
                 if steps >= budget:
@@ -200,7 +203,7 @@ def _pixie(
         total += steps
         for i in range(n_q):  # multi-hit boosting: accumulate sqrt of per-query visits
             p = touched_q[i]
-            v = math.sqrt(cnt[p])
+            v = math.sqrt(cv[p, 0])
             if acc[p] == 0.0:
                 touched_all[n_all] = p
                 n_all += 1
@@ -208,8 +211,8 @@ def _pixie(
             if v > best[p]:
                 best[p] = v
                 best_q[p] = qi
-                best_via[p] = via[p]
-            cnt[p] = 0
+                best_via[p] = cv[p, 1]
+            cv[p, 0] = 0
     for i in range(n_all):
         p = touched_all[i]
         out_pin[i] = p
@@ -259,22 +262,25 @@ class PixieWalker:
         self.max_degree = int(graph.meta.get("max_pin_degree") or max(int(np.diff(self._g[0]).max(initial=0)), 1))
 
     def _scratch(self, n_pins: int, steps: int) -> tuple[Any, ...]:
-        s = getattr(self._local, "s", None)
-        if s is None or len(s[0]) < n_pins or len(s[6]) < steps + 1:
+        """Per-thread buffers: node-sized ones (kept zeroed between calls) and step-sized touch lists."""
+        nodes = getattr(self._local, "nodes", None)
+        if nodes is None or len(nodes[0]) < n_pins:
             n = max(n_pins, 1)
-            m = steps + 1
-            s = (
-                np.zeros(n, np.int32),
-                np.zeros(n, np.float32),
-                np.zeros(n, np.float32),
-                np.zeros(n, np.int32),
-                np.zeros(n, np.int32),
-                np.zeros(n, np.int32),
-                np.zeros(m, np.int32),
-                np.zeros(m, np.int32),
+            # np.full writes every page now, so the first request does not pay the page faults
+            nodes = (
+                np.full((n, 2), 0, np.int32),
+                np.full(n, 0, np.float32),
+                np.full(n, 0, np.float32),
+                np.full(n, 0, np.int32),
+                np.full(n, 0, np.int32),
             )
-            self._local.s = s
-        return s
+            self._local.nodes = nodes
+        touch = getattr(self._local, "touch", None)
+        if touch is None or len(touch[0]) < steps + 1:
+            m = max(steps + 1, 1024)
+            touch = (np.full(m, 0, np.int32), np.full(m, 0, np.int32))
+            self._local.touch = touch
+        return (*nodes, *touch)
 
     def walk(
         self,

@@ -99,7 +99,7 @@ class GraphRecommender:
             InvalidInputError: k out of range.
         """
         start = time.perf_counter()
-        self._check_k(k)
+        self.check_k(k)
         self._check_graph()
         q = self.overlay.pin_index(pin_id)
         if q < 0:
@@ -134,7 +134,7 @@ class GraphRecommender:
             InvalidInputError: k out of range.
         """
         start = time.perf_counter()
-        self._check_k(k)
+        self.check_k(k)
         self._check_graph()
         hist = self._history(user_id, filter_saved=filter_saved)
         if not len(hist.pins):
@@ -175,8 +175,10 @@ class GraphRecommender:
             return np.zeros(len(cand), np.float32)
         rng = np.random.default_rng(self._seed(seed))
         lam = self.settings.profile_blend if blend is None else blend
-        interests = sample_interests(self.profile_of(hist.pins, hist.weights), self.settings.n_interests, rng)
-        q_pins, q_w = self._queries(hist, interests if lam > 0 else [])
+        interests = []
+        if lam > 0:
+            interests = sample_interests(self.profile_of(hist.pins, hist.weights), self.settings.n_interests, rng)
+        q_pins, q_w = self._queries(hist, interests)
         res = self._walk(q_pins, q_w, seed, None)
         walk = np.zeros(len(cand), np.float32)
         pos = {int(p): i for i, p in enumerate(res.pins.tolist())}
@@ -185,20 +187,33 @@ class GraphRecommender:
             i = pos.get(c)
             if i is not None:
                 walk[j] = scores[i]
-        if lam <= 0 or not interests:
-            return walk
         walk = walk / max(float(walk.max()), 1e-12)
-        return (1 - lam) * walk + lam * self._profile_scores(cand, interests, hist)
+        if lam > 0 and interests:
+            walk = (1 - lam) * walk + lam * self._profile_scores(cand, interests, hist)
+        # pins the walk never reached are ordered by popularity, far below any visited pin
+        deg = np.zeros(len(cand), np.float64)
+        inside = (cand >= 0) & (cand < self.graph.n_pins)
+        deg[inside] = self.graph.pin_degree(cand[inside])
+        return (walk + 1e-6 * deg / max(float(deg.max()), 1.0)).astype(np.float32)
+
+    def popular(
+        self, k: int, *, user_id: int | None = None, exclude_pin_ids: set[int] | None = None
+    ) -> list[Recommendation]:
+        """The most connected pins, minus what the user hid, bought (or saved) and `exclude_pin_ids`."""
+        self.check_k(k)
+        exclude = self._history(user_id).exclude if user_id is not None else set()
+        exclude |= {i for i in (self._pin_idx(p) for p in exclude_pin_ids or set()) if i >= 0}
+        return self._popular_items(exclude, k)
 
     def profile_of(self, pins: Int32Array, weights: FloatArray) -> TasteProfile:
         """Cluster engaged pins into interests (embeddings when available, else neighbourhoods)."""
-        recent = np.argsort(-weights, kind="stable")[:200]
-        p, w = pins[recent], weights[recent]
+        p, w = pins[:200], weights[:200]  # histories are ordered most recent first
         vecs, space = self._vectors(p)
         return build_profile(p, w, vecs, max_interests=self.settings.max_interests, space=space)
 
     # ---- internals -------------------------------------------------------------------------
-    def _check_k(self, k: int) -> None:
+    def check_k(self, k: int) -> None:
+        """Raise InvalidInputError unless 1 <= k <= settings.max_k."""
         if not 1 <= k <= self.settings.max_k:
             raise InvalidInputError(f"k={k} is out of range", f"ask for 1 to {self.settings.max_k} results", field="k")
 
@@ -232,7 +247,7 @@ class GraphRecommender:
         pins: dict[int, float] = {}
         exclude: set[int] = set()
         if u >= 0:
-            nb, w = g.coll_neighbors(u)
+            nb, w = g.history(u)  # most recent first; dict keeps that order for equal weights
             pins = dict(zip(nb.tolist(), w.tolist(), strict=True))
             hp, hf = g.hygiene(u)
             mask = HIDDEN | PURCHASED | (SAVED if fs else 0)
@@ -240,15 +255,16 @@ class GraphRecommender:
         d = self.overlay.user_delta(user_id)
         exclude -= d.unhidden
         exclude |= d.hidden | d.purchased | (d.saved if fs else set())
-        for pin, weight, _ts in d.positives:  # real-time engagement outranks the snapshot's decayed edges
-            pins[pin] = max(pins.get(pin, 0.0), weight) + 1.0
+        fresh: dict[int, float] = {}
+        for pin, weight, _ts in reversed(d.positives):  # real-time engagement first, newest first
+            fresh[pin] = fresh.get(pin, 0.0) + weight
         for pin in d.hidden:
             pins.pop(pin, None)
+        pins = {**fresh, **{p: w for p, w in pins.items() if p not in fresh}}
         if not pins:
             return _History(empty.pins, empty.weights, exclude)
         arr = np.array(list(pins.items()), dtype=np.float64)
-        order = np.argsort(-arr[:, 1], kind="stable")
-        return _History(arr[order, 0].astype(np.int32), arr[order, 1].astype(np.float32), exclude)
+        return _History(arr[:, 0].astype(np.int32), arr[:, 1].astype(np.float32), exclude)
 
     def _queries(self, hist: _History, interests: list[Any]) -> tuple[Int32Array, FloatArray]:
         m = self.settings.max_query_pins

@@ -1,0 +1,150 @@
+"""Taste-graph endpoints: `GET /pins/{id}/related` and `GET /users/{id}/feed`.
+
+Each result names why it was chosen (the query pin and the board or user that led to it); a fallback
+answer (cold-start user, pin newer than the graph, too few walk results) says so in `fallback`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+
+from moodboard.api.auth import Caller, CallerDep, ensure_owner
+from moodboard.api.schemas import PinOut, pin_out
+from moodboard.api.services import Services, ServicesDep
+from moodboard.core.records import Event
+from moodboard.graph.live import LiveGraph
+from moodboard.graph.recommender import RecommendationList
+
+router = APIRouter(tags=["graph"])
+
+
+class BecauseOut(BaseModel):
+    """What led to a recommendation: the query pin and the collection the walk went through."""
+
+    query_pin_id: int | None = None
+    via: str | None = None
+
+
+class RecOut(BaseModel):
+    """One recommended pin."""
+
+    pin_id: int
+    score: float
+    source: str
+    because: BecauseOut
+    pin: PinOut | None = None
+
+
+class RecsOut(BaseModel):
+    """Recommendations, best first, and what they were computed from."""
+
+    items: list[RecOut]
+    query_pin_ids: list[int]
+    interest_pin_ids: list[int]
+    fallback: str | None
+    snapshot: str | None
+    steps: int
+    elapsed_ms: float
+
+
+def build_live_graph(services: Services) -> LiveGraph:
+    """The live taste graph, pulling fresh events from the catalog store."""
+    return LiveGraph(services.settings.graph, services.settings.snapshots_dir, fetch_events=services.store.iter_events)
+
+
+def register(services: Services) -> None:
+    """Register the lazily built `graph` component and feed it events as the API stores them."""
+    built: list[LiveGraph] = []
+
+    def factory(s: Services) -> LiveGraph:
+        built.append(build_live_graph(s))
+        return built[-1]
+
+    def on_events(events: Sequence[Event]) -> None:
+        # in-process fast path; other writers' events arrive through LiveGraph's store polling
+        for live in built:
+            for event in events:
+                live.record(event)
+
+    services.register("graph", factory)
+    services.on_events(on_events)
+
+
+def _check_access(services: Services, caller: Caller, user_id: int) -> None:
+    """A feed reveals engagement: only the user or an operator (or anyone in open dev mode) may ask."""
+    api = services.settings.api
+    if not (api.dev_mode and not api.api_keys):
+        ensure_owner(caller, user_id, f"user {user_id}")
+
+
+def _out(services: Services, recs: RecommendationList, live: LiveGraph, with_pins: bool) -> RecsOut:
+    pins = {p.id: p for p in services.store.get_pins([r.pin_id for r in recs.items])} if with_pins else {}
+    return RecsOut(
+        items=[
+            RecOut(
+                pin_id=r.pin_id,
+                score=r.score,
+                source=r.source,
+                because=BecauseOut(query_pin_id=r.query_pin_id, via=r.via),
+                pin=pin_out(pins[r.pin_id]) if r.pin_id in pins else None,
+            )
+            for r in recs.items
+        ],
+        query_pin_ids=recs.query_pin_ids,
+        interest_pin_ids=recs.interest_pin_ids,
+        fallback=recs.fallback,
+        snapshot=live.snapshot.name if live.snapshot else None,
+        steps=recs.steps,
+        elapsed_ms=round(recs.elapsed_ms, 3),
+    )
+
+
+@router.get("/pins/{pin_id}/related", response_model=RecsOut, summary="Pins related to a pin (Pixie walk)")
+async def related(
+    pin_id: int,
+    services: ServicesDep,
+    caller: CallerDep,
+    k: Annotated[int, Query(description="number of results (1..graph.max_k)")] = 20,
+    user_id: Annotated[int | None, Query(description="apply this user's hidden/purchased/saved filters")] = None,
+    seed: Annotated[int | None, Query(description="walk seed (same seed, same answer)")] = None,
+    pins: Annotated[bool, Query(description="include each pin's catalog record")] = True,
+) -> RecsOut:
+    """Walk from the pin and return the most visited pins (multi-hit boosted), each with its reason."""
+    live: LiveGraph = services.get("graph")
+
+    def run() -> RecsOut:
+        services.store.get_pin(pin_id)  # 404 for a pin the catalog does not know
+        if user_id is not None:
+            _check_access(services, caller, user_id)
+            services.store.get_user(user_id)
+        recs = live.related(pin_id, k, user_id=user_id, seed=seed, in_catalog=True)
+        return _out(services, recs, live, pins)
+
+    return await run_in_threadpool(run)
+
+
+@router.get("/users/{user_id}/feed", response_model=RecsOut, summary="A user's home feed (taste graph)")
+async def feed(
+    user_id: int,
+    services: ServicesDep,
+    caller: CallerDep,
+    k: Annotated[int, Query(description="number of results (1..graph.max_k)")] = 20,
+    seed: Annotated[int | None, Query(description="seed for the walk and the interest sampling")] = None,
+    filter_saved: Annotated[bool | None, Query(description="hide pins the user saved (default: settings)")] = None,
+    pins: Annotated[bool, Query(description="include each pin's catalog record")] = True,
+) -> RecsOut:
+    """Walk from the user's recent engagement and sampled interests; cold-start users get popular pins."""
+    live: LiveGraph = services.get("graph")
+
+    def run() -> RecsOut:
+        _check_access(services, caller, user_id)
+        services.store.get_user(user_id)  # 404 for an unknown user; a known user without events is cold start
+        recs = live.feed(user_id, k, seed=seed, filter_saved=filter_saved)
+        return _out(services, recs, live, pins)
+
+    return await run_in_threadpool(run)

@@ -1,0 +1,134 @@
+"""The serving side of the taste graph: the current snapshot, its real-time overlay, and hot swaps.
+
+`LiveGraph` loads the snapshot named by `<snapshots>/graph/CURRENT` (memory-mapped), answers through a
+`GraphRecommender`, and keeps the overlay fresh by pulling events newer than the snapshot from an
+injected `fetch_events(since)` callable at most every `poll_s` seconds (so a save recorded by any writer
+shows up within a second, also across processes). When `CURRENT` moves to a newer build, it swaps the
+snapshot and rebases the overlay onto it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from moodboard.core.errors import NotFoundError, SnapshotError
+from moodboard.core.records import Event
+from moodboard.core.settings import GraphSettings
+from moodboard.core.snapshot import current_snapshot
+from moodboard.graph.csr import TasteGraph
+from moodboard.graph.delta import DeltaOverlay
+from moodboard.graph.recommender import GraphRecommender, RecommendationList
+
+EventFetcher = Callable[[datetime | None], Iterator[list[Event]] | Iterable[list[Event]]]
+
+
+class LiveGraph:
+    """Thread-safe holder of the live recommender; reloads on snapshot change, pulls fresh events."""
+
+    def __init__(
+        self,
+        settings: GraphSettings,
+        snapshots_dir: Path,
+        *,
+        fetch_events: EventFetcher | None = None,
+        poll_s: float = 0.5,
+    ) -> None:
+        """Serve the graph snapshots under `snapshots_dir`; nothing is loaded until the first request."""
+        self.settings = settings
+        self.snapshots_dir = snapshots_dir
+        self.fetch_events = fetch_events
+        self.poll_s = poll_s
+        self._lock = threading.RLock()
+        self._path: Path | None = None
+        self._rec: GraphRecommender | None = None
+        self._checked = 0.0
+        self._polled = 0.0
+        self._seen_ids: set[int] = set()
+        self._since: float | None = None
+
+    @property
+    def snapshot(self) -> Path | None:
+        """The folder of the snapshot being served, if any."""
+        return self._path
+
+    def recommender(self) -> GraphRecommender:
+        """The live recommender, after swapping snapshots and pulling events when due.
+
+        Raises:
+            SnapshotError: no graph snapshot was built yet.
+        """
+        now = time.monotonic()
+        with self._lock:
+            if self._rec is None or now - self._checked >= self.poll_s:
+                self._checked = now
+                self._maybe_swap()
+            if self._rec is None:
+                raise SnapshotError("no taste graph snapshot yet", "run `moodboard graph build` first")
+            if self.fetch_events is not None and now - self._polled >= self.poll_s:
+                self._polled = now
+                self._pull()
+            return self._rec
+
+    def _maybe_swap(self) -> None:
+        path = current_snapshot(self.snapshots_dir, "graph")
+        if path is None or path == self._path:
+            return
+        graph = TasteGraph.load(path)
+        overlay = DeltaOverlay(graph) if self._rec is None else self._rec.overlay
+        if self._rec is not None:
+            overlay.rebase(graph)
+        self._rec = GraphRecommender(graph, self.settings, overlay=overlay)
+        self._path = path
+        until = graph.meta.get("events_until")
+        self._since = float(until) if until is not None else None
+        self._seen_ids.clear()
+        self._polled = 0.0
+
+    def _pull(self) -> None:
+        assert self._rec is not None and self.fetch_events is not None
+        # re-read a second back so events stamped with the same time as the last one are not missed
+        since = datetime.fromtimestamp(self._since - 1.0, UTC) if self._since is not None else None
+        for batch in self.fetch_events(since):
+            for ev in batch:
+                if ev.id is not None and ev.id in self._seen_ids:
+                    continue
+                ts = ev.ts.timestamp()
+                until = self._rec.graph.meta.get("events_until")
+                if until is not None and ts <= float(until):
+                    continue  # already inside the snapshot
+                self.record(ev)
+                if ev.id is not None:
+                    self._seen_ids.add(ev.id)
+                self._since = max(self._since or ts, ts)
+
+    def record(self, event: Event) -> None:
+        """Apply one event to the overlay now (the in-process fast path)."""
+        with self._lock:
+            if self._rec is None:
+                self._maybe_swap()
+            if self._rec is not None:
+                self._rec.overlay.add(event.user_id, event.pin_id, event.type, event.ts.timestamp())
+
+    def related(self, pin_id: int, k: int, *, user_id: int | None = None, seed: int | None = None,
+                in_catalog: bool = False) -> RecommendationList:  # fmt: skip
+        """Related pins; a pin in the catalog but not yet in the graph gets popular pins, said so."""
+        rec = self.recommender()
+        try:
+            return rec.related(pin_id, k, user_id=user_id, seed=seed)
+        except NotFoundError:
+            if not in_catalog:
+                raise
+            rec.check_k(k)
+            items = rec.popular(k, user_id=user_id, exclude_pin_ids={pin_id})
+            why = "pin is newer than the taste graph (rebuild with `moodboard graph build`): popular pins"
+            return RecommendationList(items, [pin_id], [], why)
+
+    def feed(
+        self, user_id: int, k: int, *, seed: int | None = None, filter_saved: bool | None = None
+    ) -> RecommendationList:
+        """A user's home feed."""
+        return self.recommender().feed(user_id, k, seed=seed, filter_saved=filter_saved)
