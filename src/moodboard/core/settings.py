@@ -8,6 +8,7 @@ Components receive only their own section; nothing reads settings globally.
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,6 +21,8 @@ from pydantic_settings import (
 )
 
 from moodboard.core.errors import ConfigError
+
+_config_file: ContextVar[str | None] = ContextVar("moodboard_config_file", default=None)
 
 
 class DatabaseSettings(BaseModel):
@@ -162,7 +165,7 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Read init kwargs, then environment, then the TOML file named by MOODBOARD_CONFIG."""
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        toml_path = os.environ.get("MOODBOARD_CONFIG")
+        toml_path = _config_file.get() or os.environ.get("MOODBOARD_CONFIG")
         if toml_path:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_path)))
         return tuple(sources)
@@ -220,10 +223,9 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     """
     from pydantic import ValidationError
 
-    if config_file is not None:
-        if not config_file.is_file():
-            raise ConfigError(f"config file {config_file} not found", "pass an existing TOML file")
-        os.environ["MOODBOARD_CONFIG"] = str(config_file)
+    if config_file is not None and not config_file.is_file():
+        raise ConfigError(f"config file {config_file} not found", "pass an existing TOML file")
+    token = _config_file.set(str(config_file) if config_file is not None else None)
     try:
         return Settings(**overrides)
     except ValidationError as exc:
@@ -233,3 +235,5 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
             f"invalid setting {loc}: {first['msg']}",
             f"fix MOODBOARD_{loc.upper().replace('.', '__')} or the config file",
         ) from exc
+    finally:
+        _config_file.reset(token)
