@@ -190,7 +190,9 @@ class Settings(BaseSettings):
         if any(len(k) < 16 for k in self.api.api_keys):
             raise ValueError("every api key must be at least 16 characters long")
         if not self.api.dev_mode and len(self.api.secret_key) < 32:
-            raise ValueError("api.secret_key must be at least 32 characters outside dev mode: set MOODBOARD_API__SECRET_KEY")
+            raise ValueError(
+                "api.secret_key must be at least 32 characters outside dev mode: set MOODBOARD_API__SECRET_KEY"
+            )
         return self
 
     @property
