@@ -64,7 +64,7 @@ def bundle(catalog, encoder, tmp_path_factory) -> SearchIndex:
     vectors.add(np.array([p.id for p in pins]), _combined(encoder, pins, images), [ItemAttrs.from_pin(p) for p in pins])
     lex = LexicalIndex.create(tmp_path_factory.mktemp("lex") / "lex.sqlite")
     lex.add(LexicalDoc.from_pin(p) for p in pins)
-    cal = calibrate(encoder, vectors, pins, lambda p: images[p.id], n=40)
+    cal = calibrate(encoder, vectors, pins, n=40)
     return SearchIndex(vectors, lex, {"calibration": cal})
 
 
@@ -132,7 +132,7 @@ def test_filters_and_facets_over_retrieved_set(service: SearchService) -> None:
 
 def test_calibrated_cutoff_gives_honest_empty_result(service: SearchService, bundle: SearchIndex) -> None:
     cal = bundle.calibration["text"]
-    assert 0 < cal["matched_kept"] <= 1 and cal["cutoff"] > cal["null_q50"]
+    assert 0 < cal["relevant_kept"] <= 1 and cal["cutoff"] > cal["null_q50"]
     nothing = service.search(SearchRequest(text="zorbulent quivaxe plimtrock", k=10))
     assert nothing.hits == [] and nothing.below_cutoff > 0 and nothing.facets["color"] == {}
     something = service.search(SearchRequest(text="green shirt", k=10))

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from moodboard.core.arrays import FloatArray, IntArray
-from moodboard.core.errors import InvalidInputError, MoodboardError
+from moodboard.core.errors import InvalidInputError
 from moodboard.core.records import Pin
 from moodboard.core.settings import IndexSettings, Settings
 from moodboard.index.attributes import ItemAttrs
@@ -78,15 +78,6 @@ def _noise_images(n: int, seed: int) -> list[Image.Image]:
     return out
 
 
-def _augment(image: Image.Image) -> Image.Image:
-    """A flipped, 80 % centre crop of an image (a new photo of the same item, roughly)."""
-    from PIL import ImageOps
-
-    w, h = image.size
-    box = (int(0.1 * w), int(0.1 * h), max(int(0.9 * w), 1), max(int(0.9 * h), 1))
-    return ImageOps.mirror(image.convert("RGB").crop(box))
-
-
 def _top1(index: VectorIndex, queries: FloatArray) -> FloatArray:
     _, scores = index.search(queries, 1)
     top: FloatArray = scores[:, 0]
@@ -97,7 +88,6 @@ def calibrate(
     encoder: Embedder,
     index: VectorIndex,
     pins: Sequence[Pin],
-    load_image: Callable[[Pin], Image.Image | None],
     n: int,
     seed: int = 0,
 ) -> dict[str, Any]:
@@ -107,7 +97,6 @@ def calibrate(
         encoder: the embedder the index was built with.
         index: the built vector index.
         pins: the catalog's pins (a random sample of `n` is used).
-        load_image: returns a pin's decoded image, or None when unavailable.
         n: matched pairs and null queries per modality.
         seed: sampling seed.
     """
@@ -125,13 +114,15 @@ def calibrate(
         matched = np.einsum("nd,nd->n", text_vecs, own[[i for i, _ in titled]])
         null = _top1(index, encoder.embed_texts(null_texts(n, seed)))
         out["text"] = choose_cutoff(matched, null)
-    images = [(i, load_image(p)) for i, p in enumerate(sample)]
-    good = [(i, im) for i, im in images if im is not None]
-    if good:
-        img_vecs = encoder.embed_images([_augment(im) for _, im in good])
-        matched = np.einsum("nd,nd->n", img_vecs, own[[i for i, _ in good]])
+    # Image: leave-one-out. An item's own image stands in for a new photo of something the catalog
+    # sells; its best match among the *other* items is what such a photo would score.
+    ids2, scores2 = index.search(own, 2)
+    sample_ids = np.array([p.id for p in sample], dtype=np.int64)
+    loo = np.where(ids2[:, 0] == sample_ids, scores2[:, 1], scores2[:, 0])
+    loo = loo[np.isfinite(loo)]
+    if loo.size:
         null = _top1(index, encoder.embed_images(_noise_images(n, seed)))
-        out["image"] = choose_cutoff(matched, null)
+        out["image"] = choose_cutoff(loo, null)
     out["seed"] = seed
     return out
 
@@ -143,24 +134,6 @@ def _all_pins(store: CatalogStore, batch_size: int = 1000) -> dict[int, Pin]:
 def _docs(pins: dict[int, Pin], ids: IntArray) -> Iterator[LexicalDoc]:
     for i in ids.tolist():
         yield LexicalDoc.from_pin(pins[i])
-
-
-def _pin_image_loader(settings: Settings) -> Callable[[Pin], Image.Image | None]:
-    from moodboard.catalog.images import ImageLimits, open_checked, read_capped
-
-    limits = ImageLimits(max_file_bytes=settings.ingest.max_file_bytes, max_pixels=settings.ingest.max_pixels)
-
-    def load(pin: Pin) -> Image.Image | None:
-        thumb = settings.thumbnails_dir / pin.image.thumbnail_path if pin.image else None
-        for path in (pin.source_uri, thumb):
-            if path and Path(path).is_file():
-                try:
-                    return open_checked(read_capped(Path(path), limits.max_file_bytes), limits).image
-                except MoodboardError:
-                    return None
-        return None
-
-    return load
 
 
 def run_index_job(
@@ -197,9 +170,7 @@ def run_index_job(
     if progress:
         progress("index", len(ids), len(ids))
         progress("calibrate", 0, 1)
-    calibration = calibrate(
-        embedder, index, list(pins.values()), _pin_image_loader(settings), settings.index.calibration_queries
-    )
+    calibration = calibrate(embedder, index, list(pins.values()), settings.index.calibration_queries)
     if progress:
         progress("calibrate", 1, 1)
     live = ids[index.contains(ids)]

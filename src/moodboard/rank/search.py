@@ -210,13 +210,18 @@ class SearchService:
         return out / norms, modality
 
     # ---- search ------------------------------------------------------------------------------------
-    def _cutoff(self, index: SearchIndex, modality: str) -> float | None:
+    def _cutoff(self, index: SearchIndex, modality: str) -> tuple[float, float] | None:
+        """(gate, floor) for this query modality from the index's calibration, or None."""
         cal = index.calibration
         if modality in ("pin", "vector"):
             return None  # a catalog pin always has neighbours; raw vectors are the caller's business
         names = ("text", "image") if modality == "mixed" else (modality,)
-        values = [float(cal[n]["cutoff"]) for n in names if n in cal and "cutoff" in cal[n]]
-        return min(values) if values else None
+        found = [cal[n] for n in names if isinstance(cal.get(n), dict) and "cutoff" in cal[n]]
+        if not found:
+            return None
+        gate = min(float(c["cutoff"]) for c in found)
+        floor = min(float(c.get("floor", c["cutoff"])) for c in found)
+        return gate, min(floor, gate)
 
     def search(self, req: SearchRequest) -> SearchResponse:
         """Run one query.
@@ -248,10 +253,10 @@ class SearchService:
             rankings.pop("lexical", None)
         if req.mode == "lexical":
             rankings.pop("vector", None)
-        cutoff = self._cutoff(index, modality) if req.cutoff and queries is not None else None
+        levels = self._cutoff(index, modality) if req.cutoff and queries is not None else None
         below = 0
-        if cutoff is not None:
-            rankings, below = self._apply_cutoff(rankings, index, queries, cutoff, full_match)
+        if levels is not None:
+            rankings, below = self._apply_cutoff(rankings, index, queries, levels, full_match)
         fused = rrf(
             rankings,
             {"vector": self.settings.hybrid_vector_weight, "lexical": self.settings.hybrid_lexical_weight},
@@ -271,18 +276,18 @@ class SearchService:
             )
             for h in top
         ]
-        return SearchResponse(hits, facets, cutoff, below, index.model_id)
+        return SearchResponse(hits, facets, levels[0] if levels else None, below, index.model_id)
 
     @staticmethod
     def _apply_cutoff(
         rankings: dict[str, tuple[IntArray, FloatArray]],
         index: SearchIndex,
         queries: FloatArray | None,
-        cutoff: float,
+        levels: tuple[float, float],
         full_match: set[int],
     ) -> tuple[dict[str, tuple[IntArray, FloatArray]], int]:
-        """Drop candidates whose positive-only similarity is below `cutoff`, unless every query word
-        matched them lexically (an exact-words hit is relevant by construction)."""
+        """Keep candidates that every query word matched lexically (relevant by construction), plus,
+        when the best positive-only similarity reaches the gate, those at or above the floor."""
         assert queries is not None
         candidates = np.unique(np.concatenate([ids for ids, _ in rankings.values()] or [np.zeros(0, np.int64)]))
         if candidates.shape[0] == 0:
@@ -291,7 +296,9 @@ class SearchService:
         sims = np.full(candidates.shape[0], -np.inf, dtype=np.float32)
         if present.any():
             sims[present] = index.vectors.get_vectors(candidates[present]) @ queries[1]
-        relevant = set(candidates[sims >= cutoff].tolist()) | full_match
+        gate, floor = levels
+        passed = sims >= floor if sims.max() >= gate else np.zeros(sims.shape[0], dtype=bool)
+        relevant = set(candidates[passed].tolist()) | full_match
         out = {}
         for source, (ids, scores) in rankings.items():
             keep = np.array([i in relevant for i in ids.tolist()], dtype=bool)
