@@ -1,0 +1,41 @@
+// The home feed: the signed-in persona's personalised feed, or the catalog's pins for a guest.
+
+import { get } from "./api.js";
+import { syncFromCards } from "./filters.js";
+import { showError } from "./notice.js";
+import { itemsOf, toCard } from "./pins.js";
+import { showFeed, showLoading } from "./results.js";
+import { state } from "./state.js";
+
+const FEED_K = 30;
+
+/** Load and show the feed of whoever is shopping now. */
+export async function loadFeed() {
+  state.mode = "feed";
+  state.similar = null;
+  showLoading("Loading your feed…");
+  let items = [];
+  let heading = "Latest pins";
+  let note = "Pick a persona under “Shopping as” to see a personalised feed.";
+  if (state.user) {
+    try {
+      const body = await get(`/me/feed?k=${FEED_K}`);
+      items = itemsOf(body);
+      heading = `Picked for ${state.user.name.split(" (")[0]}`;
+      note = body && body.fallback ? `Fallback: ${body.fallback}` : "From your saves and clicks, via the taste graph.";
+    } catch (err) {
+      showError(err, "Feed");
+      note = `Your feed is unavailable (${err.detail}); showing the catalog instead.`;
+    }
+  }
+  if (!items.length && heading === "Latest pins") {
+    try {
+      items = await get(`/pins?limit=${FEED_K}`);
+    } catch (err) {
+      showError(err, "Catalog");
+    }
+  }
+  if (state.mode !== "feed") return; // a conversation started meanwhile
+  showFeed(items, heading, note);
+  syncFromCards(items.map(toCard));
+}

@@ -1,0 +1,126 @@
+// Entry point: wires the modules together and routes between views (#/, #/boards, #/pin/{id}).
+
+import { initActions } from "./actions.js";
+import { createBoard, invalidate, renderBoardsPage } from "./boards.js";
+import { renderChips, resetChat, sendMessage } from "./chat.js";
+import { initDetail, openPin, close as closePin } from "./detail.js";
+import { $, announce } from "./dom.js";
+import { loadFeed } from "./feed.js";
+import { filterMessage, syncFromReply } from "./filters.js";
+import { showError, showInfo } from "./notice.js";
+import { initPersonas } from "./personas.js";
+import { on, state } from "./state.js";
+import { initUpload } from "./upload.js";
+
+function showView(name) {
+  $("#view-home").hidden = name !== "home";
+  $("#view-boards").hidden = name !== "boards";
+  for (const link of document.querySelectorAll("[data-nav]")) {
+    if (link.dataset.nav === name) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+}
+
+function route() {
+  const hash = window.location.hash || "#/";
+  const pin = hash.match(/^#\/pin\/(\d+)$/);
+  if (pin) {
+    openPin(Number(pin[1]));
+    return;
+  }
+  closePin();
+  window.lastViewHash = hash;
+  if (hash.startsWith("#/boards")) {
+    showView("boards");
+    document.title = "Boards · moodboard";
+    renderBoardsPage();
+  } else {
+    showView("home");
+    document.title = "moodboard";
+  }
+}
+
+function initComposer() {
+  const input = $("#chat-input");
+  $("#chat-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const text = input.value;
+    if (!text.trim()) return;
+    input.value = "";
+    if (!(await sendMessage(text))) input.value = text;
+  });
+  input.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
+      ev.preventDefault();
+      $("#chat-form").requestSubmit();
+    }
+  });
+  $("#chips").addEventListener("click", () => input.focus());
+  $("#new-chat").addEventListener("click", () => {
+    resetChat();
+    loadFeed();
+    announce("New conversation");
+    input.focus();
+  });
+}
+
+function initFilters() {
+  $("#filters").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const message = filterMessage();
+    if (message) await sendMessage(message);
+    else if (!document.querySelector(".notice-info")) showInfo("The filters already match the conversation.");
+  });
+}
+
+function initBoardsForm() {
+  $("#new-board").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const name = $("#new-board-name").value.trim();
+    if (!name) return;
+    try {
+      await createBoard(name);
+      $("#new-board-name").value = "";
+      announce(`Created board ${name}`);
+      await renderBoardsPage();
+    } catch (err) {
+      showError(err, "New board");
+    }
+  });
+  $("#save-cancel").addEventListener("click", () => $("#save-dialog").close(""));
+}
+
+function initChatToggle() {
+  const button = $("#chat-toggle");
+  button.addEventListener("click", () => {
+    const open = document.body.classList.toggle("chat-open");
+    button.setAttribute("aria-expanded", String(open));
+    if (open) $("#chat-input").focus();
+  });
+}
+
+async function start() {
+  initActions();
+  initDetail();
+  initComposer();
+  initFilters();
+  initBoardsForm();
+  initChatToggle();
+  initUpload();
+  on("reply", syncFromReply);
+  on("persona", () => {
+    resetChat();
+    invalidate();
+    state.hidden.clear();
+    loadFeed();
+    if (!$("#view-boards").hidden) renderBoardsPage();
+  });
+  window.addEventListener("hashchange", route);
+  await initPersonas();
+  renderChips([]);
+  route();
+  await loadFeed();
+  document.body.dataset.ready = "true";
+}
+
+start().catch((err) => showError(err, "Starting the app"));
