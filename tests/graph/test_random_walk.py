@@ -100,3 +100,14 @@ def test_bad_walk_arguments(communities: TasteGraph) -> None:
         w.walk(np.array([10_000], np.int32), ONE, steps=10, restart=0.5, n_p=1, n_v=1, seed=0)
     with pytest.raises(InvalidInputError):
         w.walk(np.array([0], np.int32), ONE, steps=10, restart=1.0, n_p=1, n_v=1, seed=0)
+
+
+def test_skipping_the_users_own_node_does_not_end_the_walk(communities: TasteGraph) -> None:
+    # Regression: drawing the skipped (requesting user's) node twice used to end the query's whole budget.
+    w = PixieWalker(communities)
+    user = int(communities.user_index([1])[0])
+    q = communities.coll_neighbors(user)[0][:1]  # a pin user 1 saved: its collections are boards + user 1
+    res = w.walk(q, ONE, steps=2000, restart=0.5, n_p=10**6, n_v=3, seed=0, skip_coll=user)
+    assert res.steps == 2000 and len(res.pins) > 5
+    visited_via = set(res.via.tolist())
+    assert user not in visited_via

@@ -138,6 +138,7 @@ def _pixie(
     pref: Any,
     active: Any,
     bias: float,
+    skip_coll: int,
     queries: Any,
     budgets: Any,
     restart: float,
@@ -174,6 +175,13 @@ def _pixie(
             for _ in range(length):
                 c = _pick(cur, np_base, pin_indptr, pin_adj, pin_wq, pin_maxw,
                           ov_pin_slot, ov_pin_ptr, ov_pin_adj, accept)  # fmt: skip
+                if c == skip_coll:  # the requesting user's own history only leads back to itself
+                    c = _pick(cur, np_base, pin_indptr, pin_adj, pin_wq, pin_maxw,
+                              ov_pin_slot, ov_pin_ptr, ov_pin_adj, accept)  # fmt: skip
+                if c == skip_coll:  # drawn twice: spend the step and restart (bounded: steps grow)
+                    steps += 1
+                    moved = True
+                    break
                 if c < 0:
                     break
                 p = -1
@@ -295,8 +303,12 @@ class PixieWalker:
         bias: FeatureBias | None = None,
         overlay: OverlayArrays | None = None,
         degrees: NDArray[np.int64] | None = None,
+        skip_coll: int = -1,
     ) -> WalkResult:
         """Walk from weighted query pins (graph indices) and return every visited pin with its score.
+
+        `skip_coll` names a collection the walk avoids (the requesting user's own node): a step that
+        draws it draws once more and ends the walk if it draws it again.
 
         Raises:
             InvalidInputError: on empty or mismatched queries, or out-of-range parameters.
@@ -328,7 +340,7 @@ class PixieWalker:
         out_q = np.empty(total + 1, np.int32)
         out_via = np.empty(total + 1, np.int32)
         n, taken = _pixie(
-            self._g, ov_t, self._feats, pref, active, strength, q, budgets, float(restart),
+            self._g, ov_t, self._feats, pref, active, strength, int(skip_coll), q, budgets, float(restart),
             int(n_p), int(n_v), int(seed) & 0x7FFFFFFF, scratch, out_pin, out_score, out_q, out_via,
         )  # fmt: skip
         return WalkResult(out_pin[:n], out_score[:n], out_q[:n], out_via[:n], int(taken))

@@ -1,0 +1,188 @@
+"""Taste-graph speed on a synthetic power-law graph (issue 4, acceptance 2).
+
+Run: `python benchmarks/graph_speed.py --json OUT` (defaults: 2M pins, 200k boards, >= 20M edges).
+
+The graph: board sizes follow a Pareto law (alpha 1.5, capped at 50k pins); each board has one of 50
+topics and draws 90 % of its pins from that topic and 10 % from anywhere, with Zipf-distributed pin
+popularity, so pin degrees are power-law too. Duplicate (board, pin) pairs are drawn until the graph has
+at least the requested number of distinct edges. Build: `graph.build.build_graph` (with entropy pruning
+of the top 1 % boards) plus writing the memory-mapped snapshot; serving loads it memory-mapped.
+Requests: `GraphRecommender.related` (one query pin, k=50) and feed-like walks from 10 query pins
+through `PixieWalker`, with query pins drawn in proportion to degree, on `--threads` threads (2 = the
+two cores); latency is per request, throughput is requests completed per wall-clock second. Baseline in
+the same run: the same requests without early stopping (n_p = infinity), which is what the early
+stopping buys.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from moodboard.core.settings import GraphSettings
+from moodboard.core.snapshot import write_snapshot
+from moodboard.graph.build import BoardPinArrays, BuildParams, EventArrays, PinTable, build_graph
+from moodboard.graph.csr import TasteGraph
+from moodboard.graph.recommender import GraphRecommender
+
+N_TOPICS = 50
+
+
+def log(msg: str) -> None:
+    """Progress goes to stderr."""
+    print(f"[graph_speed {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def synthetic(n_pins: int, n_boards: int, n_edges: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (board, pin) pairs of a power-law bipartite graph with at least n_edges edges."""
+    rng = np.random.default_rng(seed)
+    sizes = np.minimum(rng.pareto(1.5, n_boards) + 1.0, 50_000)
+    per_topic = n_pins // N_TOPICS
+    keys = np.zeros(0, np.int64)
+    want = n_edges
+    while len(keys) < n_edges:
+        counts = np.maximum(1, np.round(sizes / sizes.sum() * want * 1.02)).astype(np.int64)
+        board = np.repeat(np.arange(n_boards, dtype=np.int64), counts)
+        topical = rng.random(len(board)) < 0.9
+        rank = (rng.zipf(1.3, len(board)) - 1).astype(np.int64)
+        pin = np.where(
+            topical,
+            (board % N_TOPICS) + N_TOPICS * (rank % per_topic),
+            (rank * 7_919 + rng.integers(0, 7, len(board))) % n_pins,  # spread the popular tail around
+        )
+        keys = np.unique(np.concatenate([keys, board * n_pins + pin]))
+        want = int(want * 1.1 + (n_edges - len(keys)) * 1.5)
+        log(f"drew {len(keys):,} distinct edges")
+    keys = keys[np.sort(rng.choice(len(keys), n_edges, replace=False))] if len(keys) > n_edges else keys
+    return keys // n_pins, keys % n_pins
+
+
+def run_requests(fn: Any, queries: list[np.ndarray], threads: int) -> tuple[float, np.ndarray, list[Any]]:
+    """Run fn(query) over all queries on `threads` threads; (wall seconds, per-request ms, results)."""
+    lat = np.zeros(len(queries))
+    results: list[Any] = [None] * len(queries)
+    lock = threading.Lock()
+    nxt = [0]
+
+    def worker() -> None:
+        while True:
+            with lock:
+                i = nxt[0]
+                nxt[0] += 1
+            if i >= len(queries):
+                return
+            t = time.perf_counter()
+            results[i] = fn(queries[i])
+            lat[i] = (time.perf_counter() - t) * 1000
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(threads) as ex:
+        for f in [ex.submit(worker) for _ in range(threads)]:
+            f.result()
+    return time.perf_counter() - t0, lat, results
+
+
+def main() -> None:
+    """Build the synthetic graph, then time related-pin and feed requests."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--json", required=True)
+    ap.add_argument("--pins", type=int, default=2_000_000)
+    ap.add_argument("--boards", type=int, default=200_000)
+    ap.add_argument("--edges", type=int, default=20_000_000)
+    ap.add_argument("--requests", type=int, default=4000)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--workdir", default=None, help="where the snapshot is written (default: a temp dir)")
+    args = ap.parse_args()
+
+    t = time.perf_counter()
+    board, pin = synthetic(args.pins, args.boards, args.edges, args.seed)
+    gen_s = time.perf_counter() - t
+    log(f"generated {len(board):,} edges in {gen_s:.1f}s")
+    ids = np.arange(args.pins, dtype=np.int64)
+    pins = PinTable(ids, (ids % N_TOPICS).astype(np.int16)[:, None], {"category": [f"t{i}" for i in range(N_TOPICS)]})
+    t = time.perf_counter()
+    graph = build_graph(EventArrays.empty(), BoardPinArrays(board, pin), pins, BuildParams(prune_quantile=0.99))
+    build_s = time.perf_counter() - t
+    del board, pin
+    log(f"built graph in {build_s:.1f}s: {graph.n_edges:,} edges, pruned {graph.meta['pruned_collections']} boards")
+    with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
+        t = time.perf_counter()
+        path = write_snapshot(Path(tmp), "graph", graph.save, {"source": "graph_speed"})
+        save_s = time.perf_counter() - t
+        disk = sum(f.stat().st_size for f in path.iterdir())
+        edge_bytes, total_bytes, n_edges = graph.edge_bytes(), graph.total_bytes(), graph.n_edges
+        del graph
+        g = TasteGraph.load(path)
+        log(f"saved in {save_s:.1f}s ({disk / 1e6:.0f} MB on disk), reloaded memory-mapped")
+        out = serve(g, args)
+    out.update(
+        {
+            "edges": n_edges,
+            "pins": args.pins,
+            "boards": args.boards,
+            "bytes_per_edge": edge_bytes / n_edges,
+            "total_bytes_per_edge": total_bytes / n_edges,
+            "disk_bytes": disk,
+            "generate_s": round(gen_s, 1),
+            "build_s": round(build_s, 1),
+            "save_s": round(save_s, 1),
+            "threads": args.threads,
+        }
+    )
+    Path(args.json).write_text(json.dumps(out, indent=2))
+    print(json.dumps({k: v for k, v in out.items() if not isinstance(v, dict)}, indent=2))
+
+
+def serve(g: TasteGraph, args: argparse.Namespace) -> dict[str, Any]:
+    """Time related-pin requests (headline) and feed-like walks, with and without early stopping."""
+    gs = GraphSettings()
+    rng = np.random.default_rng(args.seed + 1)
+    deg = np.diff(np.asarray(g.pin_indptr)).astype(np.float64)
+    live = np.flatnonzero(deg > 0)
+    p = deg[live] / deg[live].sum()
+    singles = [np.array([int(g.pin_ids[i])]) for i in rng.choice(live, args.requests, p=p)]
+    feeds = [rng.choice(live, 10, p=p).astype(np.int32) for _ in range(args.requests // 2)]
+    rec = GraphRecommender(g, gs)
+    walker = rec.walker
+    rec.related(int(singles[0][0]), 50)  # compile / warm up
+    out: dict[str, Any] = {"settings": gs.model_dump()}
+    for label, n_p in (("early_stop", gs.n_p), ("no_early_stop", 10**9)):
+        s = gs.model_copy(update={"n_p": n_p})
+        r = GraphRecommender(g, s)
+
+        def related(q: np.ndarray, r: GraphRecommender = r) -> int:
+            return len(r.related(int(q[0]), 50).items)
+
+        def feed(q: np.ndarray, s: GraphSettings = s) -> int:
+            res = walker.walk(q, np.ones(len(q), np.float32), steps=s.walk_steps, restart=s.restart_prob,
+                              n_p=s.n_p, n_v=s.n_v, seed=int(q[0]))  # fmt: skip
+            top = np.argpartition(-res.scores, min(50, len(res.scores) - 1))[:50] if len(res.scores) else []
+            return len(top)
+
+        for kind, fn, qs in (("related", related, singles), ("feed10", feed, feeds)):
+            wall, lat, _ = run_requests(fn, qs, args.threads)
+            out[f"{kind}_{label}"] = {
+                "requests": len(qs),
+                "recs_per_s": len(qs) / wall,
+                "p50_ms": float(np.percentile(lat, 50)),
+                "p99_ms": float(np.percentile(lat, 99)),
+            }
+            log(f"{kind} {label}: {len(qs) / wall:,.0f} req/s, p50 {np.percentile(lat, 50):.2f} ms, "
+                f"p99 {np.percentile(lat, 99):.2f} ms")  # fmt: skip
+    head = out["related_early_stop"]
+    out.update({"recs_per_s": head["recs_per_s"], "p50_ms": head["p50_ms"], "p99_ms": head["p99_ms"]})
+    return out
+
+
+if __name__ == "__main__":
+    main()
