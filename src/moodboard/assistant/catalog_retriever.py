@@ -6,7 +6,8 @@ query is the weighted sum of its positive terms minus its negative terms in that
 algebra of rclip), and "more like pin 7" uses pin 7's own row. When item vectors and an embedder are
 given, the same algebra runs in the dense space and the two cosine scores are added. Filters are
 vectorised masks over compact columns, with `retrieval.pin_passes` as the reference semantics.
-Texts that match no catalog word get no results (an honest empty answer, not random pins).
+Texts that match no catalog word get no results (an honest empty answer, not random pins); a text-only
+query keeps only items sharing a word with it, while with structured filters text only ranks.
 """
 
 from __future__ import annotations
@@ -35,10 +36,21 @@ if TYPE_CHECKING:
 BoolArray = NDArray[np.bool_]
 
 
+def stem(word: str) -> str:
+    """Crude suffix stripping so 'striped', 'stripes' and 'stripe' share one lexical term.
+
+    '-ing' is left alone on purpose: 'lighting' is not 'light' (a kitchen's lighting is no light tee).
+    """
+    w = singular(word)
+    if len(w) > 5 and w.endswith("ed"):
+        w = w[:-2]
+    return w[:-1] if len(w) > 3 and w.endswith("e") else w
+
+
 def _pin_words(pin: Pin) -> list[str]:
     parts = [pin.title, pin.category or "", pin.color or ""]
     parts += [str(v) for v in pin.attributes.values() if isinstance(v, str)]
-    return [singular(w) for w in words(" ".join(parts))]
+    return [stem(w) for w in words(" ".join(parts))]
 
 
 class CatalogRetriever:
@@ -128,7 +140,7 @@ class CatalogRetriever:
         """TF-IDF vector of a query text (dense, length = number of catalog words); zero if no match."""
         v = np.zeros(len(self.term_index), dtype=np.float32)
         for w in words(text):
-            j = self.term_index.get(singular(w))
+            j = self.term_index.get(stem(w))
             if j is not None:
                 v[j] += self.idf[j]
         n = float(np.linalg.norm(v))
@@ -181,8 +193,8 @@ class CatalogRetriever:
             return []  # nothing in the catalog matches the words asked for
         if not has_positive and not query.is_empty():
             return []
-        if query.texts and not pos_pins and dense is None:
-            m &= scores > 0  # lexical only: an item must share a word with the query
+        if query.texts and not pos_pins and dense is None and query.filters.is_empty():
+            m &= scores > 0  # text alone, lexical only: an item must share a word with the query
         return self._top(scores, m, query, pos_pins)
 
     def _dense_ready(self) -> bool:

@@ -166,9 +166,14 @@ class Assistant:
         return text
 
     def events(self, session_id: str, message: str, image: bytes | None = None) -> Iterator[tuple[str, Any]]:
-        """Run one turn, yielding ("turn", dict), ("results"|"section", ...), ("done", Reply)."""
+        """Validate now, then return the turn's events: ("turn", dict), ("results"|"section", ...),
+        ("done", Reply). Bad input and unknown sessions raise here, before anything is streamed."""
         t0 = time.perf_counter()
         text = self._check(message, image)
+        self.sessions.load(session_id)
+        return self._run(session_id, text, image, t0)
+
+    def _run(self, session_id: str, text: str, image: bytes | None, t0: float) -> Iterator[tuple[str, Any]]:
         with self.sessions.lock(session_id):
             session = self.sessions.load(session_id)
             turn = self.parser.parse(text, session.state) if text else Turn(text="")

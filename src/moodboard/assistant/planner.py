@@ -89,7 +89,7 @@ SCENES: tuple[Scene, ...] = (
         SectionSpec("tops", (), ("kurtas", "kurtis", "tunics")),
         SectionSpec("bottoms", (), ("churidar", "leggings", "trousers")),
         SectionSpec("footwear", ("Shoes",), ("sandals", "flats")),
-        SectionSpec("accessories", (), ("dupatta", "stoles", "clutches", "watches")),
+        SectionSpec("accessories", (), ("stoles", "scarves", "clutches", "watches")),
     )),
     Scene("trip", "fashion", ("trip", "travel", "vacation", "holiday", "beach", "getaway", "summer"), (
         _TOPS, SectionSpec("bottoms", ("Shorts", "Pants"), ("shorts", "capris", "jeans")),
@@ -164,9 +164,10 @@ class Planner:
         sections = self.plan(scene, domain)
         goal = f"{scene.name} {'outfit' if domain == 'fashion' else 'project'}" if scene else f"{domain} goal"
         used = {*words(fashion.group(0) if fashion else ""), *words(home.group(0) if home else "")}
-        if scene:
-            for cue in scene.cues:
-                used.update(words(cue))
+        for other in SCENES:  # every occasion word named is part of the goal ("winter trip")
+            for cue in other.cues:
+                if re.search(rf"\b{re.escape(cue)}\b", text):
+                    used.update(words(cue))
         used |= {"outfit", "outfits", "look", "redo", "my", "cosy", "cozy", "corner", "nook", "room"}
         return goal, sections, frozenset(used)
 

@@ -1,0 +1,171 @@
+"""The conversational assistant over HTTP.
+
+- `POST /assistant/sessions` opens a session (optionally for a known `user_id`).
+- `GET /assistant/sessions/{id}` returns its state and history.
+- `POST /assistant/sessions/{id}/messages` sends one message: JSON `{"message": "..."}`, or multipart
+  with a `message` field and an `image` file. With `?stream=true` (or `Accept: text/event-stream`) the
+  reply streams as server-sent events: `turn`, then `section`/`results`, then `done` with the reply.
+- `POST /assistant/sessions/{id}/feedback` records a click, save or hide for the session's profile.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from moodboard.api.services import Services, ServicesDep
+from moodboard.assistant.engine import Assistant, Reply
+from moodboard.core.errors import ImageError, InvalidInputError, MoodboardError
+
+router = APIRouter(prefix="/assistant", tags=["assistant"])
+
+
+class SessionIn(BaseModel):
+    """Options of a new session."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: int | None = Field(None, description="a known user whose taste profile biases ranking")
+
+
+class MessageIn(BaseModel):
+    """One chat message."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    message: str = Field("", description="what the shopper says")
+
+
+class FeedbackIn(BaseModel):
+    """A click, save or hide on a shown pin."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pin_id: int
+    kind: Literal["click", "save", "purchase", "hide"]
+
+
+def get_assistant(services: Services) -> Assistant:
+    """The assistant component, built on first use from the store (and the search service if any)."""
+    if not services.has("assistant"):
+        # fetched here, not inside the factory: `Services.get` holds a non-reentrant lock while building
+        search = _optional_search(services)
+        services.register("assistant", lambda s: _build(s, search))
+    assistant: Assistant = services.get("assistant")
+    return assistant
+
+
+def _optional_search(services: Services) -> Any:
+    if not services.has("search"):
+        return None
+    try:
+        return services.get("search")
+    except MoodboardError:  # the search stack is optional here; the catalog retriever still serves
+        return None
+
+
+def _build(services: Services, search: Any) -> Assistant:
+    from moodboard.assistant.factory import build_assistant
+
+    return build_assistant(services.settings, services.store, search_service=search)
+
+
+def _invalid(exc: ValidationError, model: str) -> InvalidInputError:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "body"
+    return InvalidInputError(f"{where}: {first['msg']}", f"send a JSON body matching {model}", field=where)
+
+
+async def _json_body(request: Request, model: type[BaseModel]) -> Any:
+    raw = await request.body()
+    try:
+        return model.model_validate_json(raw or b"{}")
+    except ValidationError as exc:
+        raise _invalid(exc, model.__name__) from exc
+
+
+@router.post("/sessions", status_code=201, summary="Open a conversation")
+async def create_session(request: Request, services: ServicesDep) -> dict[str, Any]:
+    """Open a new session and return its id and (empty) state."""
+    body: SessionIn = await _json_body(request, SessionIn)
+    assistant = await run_in_threadpool(get_assistant, services)
+    session = await run_in_threadpool(assistant.start, body.user_id)
+    return {"session_id": session.id, "state": session.state.to_dict(), "user_id": session.user_id}
+
+
+@router.get("/sessions/{session_id}", summary="A conversation's state and history")
+async def get_session(session_id: str, services: ServicesDep) -> dict[str, Any]:
+    """Return the stored session."""
+    assistant = await run_in_threadpool(get_assistant, services)
+    session = await run_in_threadpool(assistant.sessions.load, session_id)
+    return session.to_dict()
+
+
+async def _read_message(request: Request, services: Services) -> tuple[str, bytes | None]:
+    content_type = request.headers.get("content-type", "")
+    limit = services.settings.api.max_upload_bytes
+    if content_type.startswith("multipart/form-data"):
+        form = await request.form()
+        message = form.get("message", "")
+        if not isinstance(message, str):
+            raise InvalidInputError("`message` must be a text field", "send the message as a form field")
+        upload = form.get("image")
+        image = None
+        if upload is not None and not isinstance(upload, str):
+            image = await upload.read(limit + 1)
+            if len(image) > limit:
+                raise ImageError(f"the uploaded image is over {limit:,} bytes", "send a smaller image")
+            if not image:
+                raise ImageError("the uploaded image is empty", "attach a JPEG or PNG file as `image`")
+        return message, image
+    body: MessageIn = await _json_body(request, MessageIn)
+    return body.message, None
+
+
+def _sse(events: Iterator[tuple[str, Any]]) -> Iterator[str]:
+    for kind, payload in events:
+        data = payload.to_dict() if isinstance(payload, Reply) else payload
+        yield f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+@router.post(
+    "/sessions/{session_id}/messages",
+    summary="Send a message (JSON or multipart with an image); streams with ?stream=true",
+    response_model=None,
+)
+async def post_message(
+    session_id: str, request: Request, services: ServicesDep, stream: bool = False
+) -> dict[str, Any] | StreamingResponse:
+    """Run one turn of the conversation and return (or stream) the reply."""
+    message, image = await _read_message(request, services)
+    assistant = await run_in_threadpool(get_assistant, services)
+    events = await run_in_threadpool(assistant.events, session_id, message, image)
+    if stream or "text/event-stream" in request.headers.get("accept", ""):
+        return StreamingResponse(_sse(events), media_type="text/event-stream")
+    reply: Reply | None = None
+
+    def drain() -> Reply | None:
+        last = None
+        for kind, payload in events:
+            if kind == "done":
+                last = payload
+        return last
+
+    reply = await run_in_threadpool(drain)
+    assert reply is not None
+    return reply.to_dict()
+
+
+@router.post("/sessions/{session_id}/feedback", summary="Record a click, save or hide")
+async def post_feedback(session_id: str, request: Request, services: ServicesDep) -> dict[str, Any]:
+    """Fold engagement into the session's anonymous profile, which biases later turns."""
+    body: FeedbackIn = await _json_body(request, FeedbackIn)
+    assistant = await run_in_threadpool(get_assistant, services)
+    profile = await run_in_threadpool(assistant.feedback, session_id, body.pin_id, body.kind)
+    return {"session_id": session_id, "profile": {str(k): v for k, v in profile.items()}}

@@ -1,0 +1,126 @@
+"""Builds an `Assistant` from settings and the catalog store; called by the API and CLI composition roots.
+
+The vocabulary is learned from every pin in the store. Retrieval goes through the search service when
+one is given and its index snapshot exists, else through the in-process `CatalogRetriever`. The real
+taxonomy is read from the data dir at run time (settings.data_dir, then MOODBOARD_DATA_DIR); without it
+the planner uses the catalog's own category tree. An LLM parser is used only when
+`assistant.llm_base_url` is set.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from moodboard.assistant.catalog_retriever import CatalogRetriever
+from moodboard.assistant.engine import Assistant, TurnParser
+from moodboard.assistant.parser import Parser
+from moodboard.assistant.planner import Planner
+from moodboard.assistant.retrieval import Retriever
+from moodboard.assistant.sessions import SessionStore
+from moodboard.assistant.taxonomy import Taxonomy
+from moodboard.assistant.vocabulary import Vocabulary
+from moodboard.catalog.store import CatalogStore
+from moodboard.core.errors import MoodboardError
+from moodboard.core.records import Pin
+from moodboard.core.settings import Settings
+from moodboard.core.snapshot import current_snapshot
+
+TASTE_PINS = 10
+
+
+def data_dir(settings: Settings) -> Path | None:
+    """Where the shared real datasets are, if anywhere."""
+    for cand in (settings.data_dir, os.environ.get("MOODBOARD_DATA_DIR")):
+        if cand and Path(cand).is_dir():
+            return Path(cand)
+    return None
+
+
+class BoardTaste:
+    """A known user's taste as the pins on their boards, newest boards first (a simple taste profile)."""
+
+    def __init__(self, store: CatalogStore) -> None:
+        """Read boards from `store`."""
+        self.store = store
+
+    def profile_pins(self, user_id: int) -> list[tuple[int, float]]:
+        """Up to `TASTE_PINS` saved pins, each with weight 1."""
+        try:
+            boards = self.store.list_boards(user_id)
+        except MoodboardError:
+            return []
+        pins: list[int] = []
+        for board in sorted(boards, key=lambda b: -b.id):
+            pins += [p for p in board.pin_ids if p not in pins]
+        return [(p, 1.0) for p in pins[:TASTE_PINS]]
+
+
+def _image_check(settings: Settings) -> Any:
+    from moodboard.catalog.images import ImageLimits, open_checked
+
+    limits = ImageLimits(max_file_bytes=settings.api.max_upload_bytes, max_pixels=settings.api.max_upload_pixels)
+
+    def check(data: bytes) -> None:
+        open_checked(data, limits)
+
+    return check
+
+
+def build_assistant(
+    settings: Settings,
+    store: CatalogStore,
+    *,
+    retriever: Retriever | None = None,
+    search_service: Any | None = None,
+    pins: list[Pin] | None = None,
+) -> Assistant:
+    """Compose the assistant for one catalog.
+
+    Args:
+        settings: all settings (uses `assistant`, `api` limits, `home`, `data_dir`).
+        store: the catalog store.
+        retriever: use this retriever as is (tests, benchmarks).
+        search_service: the search service, used when no retriever is given and its index exists.
+        pins: the catalog's pins, when already loaded.
+    """
+    if pins is None:
+        pins = [p for batch in store.iter_pins(batch_size=2000) for p in batch]
+    vocab = Vocabulary.from_pins(pins)
+    planner = Planner(vocab, Taxonomy.load(data_dir(settings)))
+    builtin = Parser(vocab, planner)
+    if retriever is None:
+        has_index = current_snapshot(settings.snapshots_dir, "index") is not None
+        found = _search_retriever(search_service, store, vocab) if has_index else None
+        retriever = found or CatalogRetriever(pins, vocab)
+    parser: TurnParser = builtin
+    name = "builtin"
+    cfg = settings.assistant
+    if cfg.llm_base_url:
+        from moodboard.assistant.llm import LLMParser
+
+        parser = LLMParser(
+            cfg.llm_base_url, cfg.llm_model, builtin, api_key=cfg.llm_api_key, timeout_s=cfg.llm_timeout_s
+        )
+        name = "llm"
+    return Assistant(
+        retriever,
+        parser,
+        SessionStore(settings.home / "sessions"),
+        taste=BoardTaste(store),
+        image_check=_image_check(settings),
+        max_message_chars=cfg.max_message_chars,
+        parser_name=name,
+    )
+
+
+def _search_retriever(service: Any | None, store: CatalogStore, vocab: Vocabulary) -> Retriever | None:
+    if service is None:
+        return None
+    from moodboard.assistant.search_retriever import SearchServiceRetriever
+
+    def lookup(ids: list[int]) -> dict[int, Pin]:
+        return {p.id: p for p in store.get_pins(ids)}
+
+    return SearchServiceRetriever(service, lookup, vocab.audience_field, vocab.audience_values)
