@@ -5,7 +5,8 @@ Usage: `python benchmarks/ann_choice.py --json OUT [--n 200000] [--dim 256]`
 Same synthetic clustered vectors as `search_speed.py`. For each library: build time; single-thread,
 one-query-per-call QPS at the smallest search parameter reaching recall@10 >= 0.95; bytes per item of
 the serialised index; and filtered search with a 10 % attribute filter through the library's own
-filter mechanism (recall and QPS), where it has one. Libraries that are not installed are skipped.
+filter mechanism (recall and QPS), where it has one. Libraries that are not installed are skipped
+(they are not project dependencies: `pip install hnswlib usearch` to compare all four).
 """
 
 from __future__ import annotations

@@ -1,13 +1,17 @@
 """Embedded ANN backend: exact search below `exact_threshold` items, a faiss HNSW graph above.
 
-Why faiss HNSW (measured in `benchmarks/search_speed.py`, recorded in BENCHMARKS.md):
-- faiss-cpu is already a dependency, ships wheels for x86_64 and arm64, and is actively maintained.
-- `IndexHNSWFlat` stores the raw float32 vectors once, so exact pre-filtered search reads them
-  zero-copy (no second copy); with M=16 an item costs ~1.2 KB at d=256 (goal <= 1.5 KB).
-- Filtered search takes a native `IDSelectorBitmap` (C++ side, no Python callback per candidate),
-  which hnswlib and usearch only offer as a Python predicate called per visited node.
-- IVF-Flat was the alternative: it deletes natively, but on clustered vectors it needs many probes
-  for recall@10 >= 0.95 and so loses QPS to HNSW at equal recall.
+Why faiss HNSW (measured by `benchmarks/ann_choice.py` at 200k x 256 and `benchmarks/search_speed.py`
+at 1M; figures in BENCHMARKS.md):
+- faiss HNSW, hnswlib and usearch at M=16 reached recall@10 >= 0.95 with the same search breadth and
+  within ~20 % of each other's single-query QPS on the shared 2-core machine (1.6k-1.9k QPS), at the
+  same ~1.17 KB per item; speed does not separate them.
+- faiss-cpu is already a dependency and ships wheels (hnswlib has only an sdist on our index, so it
+  compiles at install); usearch's Python API has no predicate filter, only post-filtering.
+- faiss takes a native `IDSelectorBitmap` for filters and deletes (no Python call per node) and
+  exposes its raw vectors zero-copy, which the exact pre-filter path reads without a second copy
+  (memory stays at ~1.2 KB per item at d=256, under the 1.5 KB goal).
+- IVF-Flat was faster unfiltered on the synthetic data (its 1,000 generator clusters match the 1,024
+  IVF lists, a best case), but it needs training and per-catalog nlist/nprobe tuning; HNSW needs none.
 Deletes and updates are tombstones (masked with the same selector) plus compaction on save.
 """
 
