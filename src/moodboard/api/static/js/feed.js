@@ -1,6 +1,6 @@
 // The home feed: the signed-in persona's personalised feed, or the catalog's pins for a guest.
 
-import { get } from "./api.js";
+import { ApiError, get } from "./api.js";
 import { syncFromCards } from "./filters.js";
 import { showError } from "./notice.js";
 import { itemsOf, toCard } from "./pins.js";
@@ -8,6 +8,16 @@ import { showFeed, showLoading } from "./results.js";
 import { state } from "./state.js";
 
 const FEED_K = 30;
+
+async function userFeed() {
+  try {
+    return await get(`/me/feed?k=${FEED_K}`);
+  } catch (err) {
+    // servers without GET /me/feed (older builds) serve the same feed at /users/{id}/feed
+    if (!(err instanceof ApiError) || err.status !== 404 || !err.title.startsWith("HTTP")) throw err;
+    return get(`/users/${state.user.id}/feed?k=${FEED_K}`);
+  }
+}
 
 /** Load and show the feed of whoever is shopping now. */
 export async function loadFeed() {
@@ -19,7 +29,7 @@ export async function loadFeed() {
   let note = "Pick a persona under “Shopping as” to see a personalised feed.";
   if (state.user) {
     try {
-      const body = await get(`/me/feed?k=${FEED_K}`);
+      const body = await userFeed();
       items = itemsOf(body);
       heading = `Picked for ${state.user.name.split(" (")[0]}`;
       note = body && body.fallback ? `Fallback: ${body.fallback}` : "From your saves and clicks, via the taste graph.";

@@ -48,7 +48,7 @@ export function pinCard(card, options = {}) {
   const price = h("p", { class: "pin-price" }, money(card.price, card.currency));
   const el = h(
     "article",
-    { class: "pin-card", "aria-labelledby": titleId, dataset: { pinId: card.id } },
+    { class: "pin-card", "aria-labelledby": titleId, dataset: { pinId: card.id, color: card.color || "", category: card.category || "" } },
     h("div", { class: "pin-image", onclick: () => emit("pin:open", card) }, img,
       card.position ? h("span", { class: "pin-pos", title: `result #${card.position}` }, `#${card.position}`) : null),
     h("div", { class: "pin-meta" },

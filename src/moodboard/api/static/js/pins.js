@@ -19,6 +19,13 @@ export function remember(pin) {
   if (pin && pin.id && !cache.has(pin.id)) cache.set(pin.id, Promise.resolve(pin));
 }
 
+const SOURCES = { walk: "from pins like yours", profile: "matches your taste", popular: "popular now" };
+
+function reason(item) {
+  if (item.because && item.because.via) return `via ${item.because.via}`;
+  return SOURCES[item.source] || "";
+}
+
 /** A card model from any result item: a PinOut, an assistant result, a search hit or a feed item. */
 export function toCard(item) {
   const pin = item.pin || item;
@@ -32,7 +39,7 @@ export function toCard(item) {
     color: pin.color ?? item.color ?? null,
     width: pin.width ?? null,
     height: pin.height ?? null,
-    why: item.why || item.via || "",
+    why: item.why || reason(item),
     position: item.position ?? null,
     thumbnail: pin.thumbnail_url || `/pins/${id}/thumbnail`,
   };
