@@ -191,3 +191,24 @@ def test_snapshot_round_trip_through_index_holder(bundle: SearchIndex, catalog, 
     write_index_snapshot(tmp_path, bundle.vectors, iter([]), {"calibration": {}})
     second = holder.get()
     assert second is not first and second.calibration == {}
+
+
+def test_request_fusion_weights_override_settings(service: SearchService) -> None:
+    # "red" matches red items lexically; the vector side of the fake also likes "red"-titled items, so
+    # compare a query whose two sources disagree: lexical-only weight must equal lexical mode's order.
+    lex_only = service.search(SearchRequest(text="dress boots", k=4, cutoff=False, vector_weight=0.0))
+    lexical = service.search(SearchRequest(text="dress boots", k=4, cutoff=False, mode="lexical"))
+    assert [h.pin_id for h in lex_only.hits] == [h.pin_id for h in lexical.hits]
+    with pytest.raises(InvalidInputError):
+        service.search(SearchRequest(text="red", lexical_weight=-1.0))
+
+
+def test_index_holder_keeps_serving_when_a_new_snapshot_is_broken(bundle: SearchIndex, catalog, tmp_path: Path) -> None:
+    from moodboard.index.bundle import IndexHolder, write_index_snapshot
+
+    write_index_snapshot(tmp_path, bundle.vectors, (LexicalDoc.from_pin(p) for p in catalog[0]), bundle.manifest)
+    holder = IndexHolder(tmp_path, IndexSettings(), check_every_s=0)
+    good = holder.get()
+    broken = write_index_snapshot(tmp_path, bundle.vectors, iter([]), {})
+    (broken / "vectors" / "ids.npy").write_bytes(b"garbage")
+    assert holder.get() is good

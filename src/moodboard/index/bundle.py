@@ -7,6 +7,7 @@ Layout of `<snapshots>/index/<version>/`: `vectors/` (the `VectorIndex` files), 
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterable
@@ -21,6 +22,7 @@ from moodboard.index.lexical import LEXICAL_FILE, LexicalDoc, LexicalIndex
 from moodboard.index.vector_index import VectorIndex, load_vector_index, save_vector_index
 
 KIND = "index"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -133,7 +135,12 @@ class IndexHolder:
                 raise SnapshotError("no search index has been built yet", "run `moodboard index` first")
             if self._index is None or self._index.path != path:
                 # Fully loaded before it becomes visible; in-flight requests keep the old object.
-                self._index = load_index_snapshot(path, self.settings)
+                try:
+                    self._index = load_index_snapshot(path, self.settings)
+                except SnapshotError:
+                    if self._index is None:
+                        raise
+                    log.warning("keeping index %s: the new snapshot %s does not load", self._index.path, path)
             return self._index
 
     def set(self, index: SearchIndex) -> None:

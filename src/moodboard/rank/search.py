@@ -63,6 +63,8 @@ class SearchRequest:
     filters: Filter = field(default_factory=Filter)
     k: int = 20
     mode: Mode = "hybrid"
+    vector_weight: float | None = None
+    lexical_weight: float | None = None
     cutoff: bool = True
     facets: tuple[str, ...] = FACET_FIELDS
 
@@ -144,8 +146,10 @@ class SearchService:
             raise InvalidInputError(f"unknown mode {req.mode!r}", f"use one of {', '.join(MODES)}", field="mode")
         if req.mode == "lexical" and not text:
             raise InvalidInputError("lexical search needs query text", "add text or use mode=vector", field="text")
-        for name in ("text_weight", "image_weight", "pin_weight", "negative_weight"):
+        for name in ("text_weight", "image_weight", "pin_weight", "negative_weight", "vector_weight", "lexical_weight"):
             w = getattr(req, name)
+            if w is None:
+                continue
             if not (np.isfinite(w) and 0 <= w <= 10):
                 raise InvalidInputError(f"{name}={w} must be within 0..10", "use e.g. 1.0", field=name)
 
@@ -257,11 +261,11 @@ class SearchService:
         below = 0
         if levels is not None:
             rankings, below = self._apply_cutoff(rankings, index, queries, levels, full_match)
-        fused = rrf(
-            rankings,
-            {"vector": self.settings.hybrid_vector_weight, "lexical": self.settings.hybrid_lexical_weight},
-            k=self.settings.rrf_k,
-        )
+        weights = {
+            "vector": self.settings.hybrid_vector_weight if req.vector_weight is None else req.vector_weight,
+            "lexical": self.settings.hybrid_lexical_weight if req.lexical_weight is None else req.lexical_weight,
+        }
+        fused = rrf(rankings, weights, k=self.settings.rrf_k)
         single = len(rankings) == 1
         pool_ids = np.array([h.pin_id for h in fused], dtype=np.int64)
         facets = index.vectors.facet_counts(pool_ids, req.facets) if req.facets else {}

@@ -38,6 +38,8 @@ class SearchIn(BaseModel):
     )
     k: int = Field(20, description="number of results (1..index.max_k)")
     mode: Literal["hybrid", "vector", "lexical"] = "hybrid"
+    vector_weight: float | None = Field(None, ge=0, le=10, description="RRF weight; default index setting")
+    lexical_weight: float | None = Field(None, ge=0, le=10, description="RRF weight; default index setting")
     cutoff: bool = Field(True, description="drop results below the catalog's calibrated relevance cutoff")
     facets: list[str] = Field(default_factory=lambda: list(FACET_FIELDS))
 
@@ -78,6 +80,8 @@ def to_request(body: SearchIn, image: Any | None = None) -> SearchRequest:
         filters=Filter.parse(body.filters),
         k=body.k,
         mode=body.mode,
+        vector_weight=body.vector_weight,
+        lexical_weight=body.lexical_weight,
         cutoff=body.cutoff,
         facets=tuple(body.facets),
     )
