@@ -144,7 +144,9 @@ class LLMParser:
         resp.raise_for_status()
         data = resp.json()
         calls = data["choices"][0]["message"].get("tool_calls") or []
-        call = next(c for c in calls if c["function"]["name"] == "update_query")
+        call = next((c for c in calls if c["function"]["name"] == "update_query"), None)
+        if call is None:
+            raise ValueError("the model answered without calling update_query")
         raw = call["function"]["arguments"]
         parsed = json.loads(raw) if isinstance(raw, str) else raw
         if not isinstance(parsed, dict):

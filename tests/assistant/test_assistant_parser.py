@@ -1,0 +1,98 @@
+"""The built-in parser: one message -> one Turn, on a generated catalog (no real data)."""
+
+from __future__ import annotations
+
+from moodboard.assistant.parser import Parser
+from moodboard.core.query import QueryState, Section, Shown, TermKind
+
+
+def test_colours_and_negation(parser: Parser) -> None:
+    t = parser.parse("navy blue jeans, not white, no black")
+    assert t.colours == ("Navy Blue",)
+    assert set(t.exclude_colours) == {"White", "Black"}
+    assert t.scopes[0].categories == ("Jeans",)
+
+
+def test_price_forms(parser: Parser) -> None:
+    assert parser.parse("under $200").price.max == 200  # type: ignore[union-attr]
+    p = parser.parse("between 50 and 100").price
+    assert p is not None and (p.min, p.max) == (50, 100)
+    p = parser.parse("shirts from $20 to $40").price
+    assert p is not None and (p.min, p.max) == (20, 40)
+    assert parser.parse("over 80 dollars").price.min == 80  # type: ignore[union-attr]
+    assert parser.parse("cheaper").price.relative == "cheaper"  # type: ignore[union-attr]
+    assert parser.parse("less than that").price.relative == "below_that"  # type: ignore[union-attr]
+    assert parser.parse("something more expensive").price.relative == "pricier"  # type: ignore[union-attr]
+    assert parser.parse("under 2k").price.max == 2000  # type: ignore[union-attr]
+
+
+def test_references(parser: Parser) -> None:
+    (r,) = parser.parse("the third one").references
+    assert (r.position, r.polarity) == (3, 1)
+    (r,) = parser.parse("less like #2").references
+    assert (r.position, r.polarity) == (2, -1)
+    (r,) = parser.parse("more like this").references
+    assert r.position is None and r.polarity == 1
+    (r,) = parser.parse("more like the last one").references
+    assert r.from_end and r.position == 1
+    assert parser.parse("none of these").none_of_these
+
+
+def test_scope_words(parser: Parser) -> None:
+    (s,) = parser.parse("only shoes").scopes
+    assert s.mode == "only" and s.attributes == {"subCategory": ("Shoes",)}
+    assert "category" in s.replace and "subCategory" in s.replace
+    (s,) = parser.parse("also show sunglasses").scopes
+    assert s.mode == "also" and s.categories == ("Sunglasses",)
+    (s,) = parser.parse("no sandals").scopes
+    assert s.mode == "not" and s.categories == ("Sandals",)
+
+
+def test_audience_style_material(parser: Parser) -> None:
+    t = parser.parse("slim leather watches for women")
+    assert t.audience == "women"
+    assert t.add_positives[0].kind == TermKind.TEXT and set(str(t.add_positives[0].value).split()) == {
+        "slim",
+        "leather",
+    }
+    assert parser.parse("minimal boho tshirts").add_positives[0].value == "minimal boho"
+
+
+def test_learned_synonym(parser: Parser) -> None:
+    # "tee" is no category value; titles that say "tee" are all Tshirts, so the word points there
+    (s,) = parser.parse("a black tee").scopes
+    assert s.categories == ("Tshirts",)
+
+
+def test_reset_and_rest_of_message(parser: Parser) -> None:
+    t = parser.parse("start over: red jeans")
+    assert t.reset and t.colours == ("Red",) and t.scopes[0].categories == ("Jeans",)
+
+
+def test_unknown_words_are_reported_not_fatal(parser: Parser) -> None:
+    t = parser.parse("qwxz jeans blorf")
+    assert t.unknown == ("qwxz", "blorf") and t.scopes[0].categories == ("Jeans",)
+    t = parser.parse("Zeig mir bitte rote Schuhe")
+    assert t.is_noop() and t.unknown
+    assert parser.parse("🙂🔥").is_noop()
+    assert parser.parse("").is_noop()
+
+
+def test_section_target(parser: Parser) -> None:
+    state = QueryState(sections=(Section(name="footwear"), Section(name="tops")), shown=(Shown(pin_id=1),))
+    t = parser.parse("the footwear, but red", state)
+    assert t.section == "footwear" and t.colours == ("Red",) and not t.scopes
+
+
+def test_goal_detection(parser: Parser) -> None:
+    t = parser.parse("an outfit for a beach wedding")
+    assert t.goal and "beach wedding" in t.goal and len(t.plan) >= 3
+    assert not t.add_positives and not t.unknown
+    assert parser.parse("red jeans").goal is None
+
+
+def test_parse_is_pure(parser: Parser) -> None:
+    state = QueryState(shown=(Shown(pin_id=5),))
+    assert parser.parse("more like the first one, under $30", state) == parser.parse(
+        "more like the first one, under $30", state
+    )

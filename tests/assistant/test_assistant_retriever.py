@@ -1,0 +1,90 @@
+"""The in-process catalog retriever: filter semantics, text gating, query algebra, dense path."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from moodboard.assistant.catalog_retriever import CatalogRetriever
+from moodboard.assistant.retrieval import RetrievalQuery, pin_passes
+from moodboard.assistant.vocabulary import Vocabulary
+from moodboard.core.query import Filters
+from moodboard.core.records import ImageInfo, Pin
+from moodboard.embed.fake import FakeEmbedder
+from tests.assistant.conftest import COLOURS, TYPES
+
+filter_strategy = st.builds(
+    Filters,
+    price_min=st.none() | st.integers(0, 100).map(float),
+    price_max=st.none() | st.integers(0, 100).map(float),
+    colours=st.lists(st.sampled_from(COLOURS), max_size=2).map(tuple),
+    exclude_colours=st.lists(st.sampled_from(COLOURS), max_size=2).map(tuple),
+    categories=st.lists(st.sampled_from([t[0] for t in TYPES]), max_size=2).map(tuple),
+    exclude_categories=st.lists(st.sampled_from([t[0] for t in TYPES]), max_size=1).map(tuple),
+    attributes=st.sampled_from([{}, {"usage": ("Formal",)}, {"subCategory": ("Shoes", "Topwear")}]),
+    exclude_attributes=st.sampled_from([{}, {"masterCategory": ("Accessories",)}]),
+    audience=st.none() | st.sampled_from(["men", "women", "kids"]),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(filter_strategy)
+def test_vectorised_mask_matches_reference_semantics(retriever: CatalogRetriever, f: Filters) -> None:
+    vocab = retriever.vocab
+    expected = [pin_passes(p, f, vocab.audience_field, vocab.audience_values) for p in retriever.pins]
+    assert retriever.mask(f).tolist() == expected
+
+
+def test_text_without_catalog_words_returns_nothing(retriever: CatalogRetriever) -> None:
+    assert retriever.retrieve(RetrievalQuery(texts=(("velvet sofa", 1.0),))) == []
+    hits = retriever.retrieve(RetrievalQuery(texts=(("leather", 1.0),)))
+    assert hits and all("leather" in h.pin.title.lower() for h in hits)
+
+
+def test_filters_apply_and_k_is_respected(retriever: CatalogRetriever) -> None:
+    f = Filters(colours=("Red",), price_max=50)
+    hits = retriever.retrieve(RetrievalQuery(filters=f, k=5))
+    assert 0 < len(hits) <= 5 and all(h.pin.color == "Red" and float(h.pin.product.price) <= 50 for h in hits)
+
+
+def test_pin_algebra_and_exclusions(retriever: CatalogRetriever) -> None:
+    hits = retriever.retrieve(RetrievalQuery(pins=((7, 2.0),), k=10))
+    assert hits[0].pin.id == 7
+    same = retriever.neighbours(7, 9)
+    assert {h.pin.id for h in hits[1:]} & set(same)
+    hits = retriever.retrieve(RetrievalQuery(pins=((7, 2.0),), exclude_ids=frozenset({7}), k=10))
+    assert 7 not in {h.pin.id for h in hits}
+    assert any(k.startswith("pin:7") for k in hits[0].contributions)
+
+
+def test_dense_space_with_fake_embedder(pins: list[Pin], vocab: Vocabulary) -> None:
+    emb = FakeEmbedder(dim=16)
+    vecs = emb.embed_texts([p.title for p in pins])
+    r = CatalogRetriever(pins, vocab, vectors=vecs, embedder=emb)
+    hits = r.retrieve(RetrievalQuery(texts=(("Striped Red Jeans", 1.0),), k=5))
+    assert hits and "dense" in hits[0].sources
+    img = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 10, 10)).save(img, format="PNG")
+    hits = r.retrieve(RetrievalQuery(images=((img.getvalue(), 1.0),), k=3))
+    assert len(hits) == 3
+
+
+def test_catalog_photo_found_by_content_hash(pins: list[Pin], vocab: Vocabulary) -> None:
+    data = b"\x89PNG fake bytes of pin 3"
+    digest = hashlib.sha256(data).hexdigest()
+    with_image = [
+        p
+        if p.id != 3
+        else Pin(**{**{f: getattr(p, f) for f in p.__slots__}, "image": ImageInfo(digest, 1, 1, "", "", "PNG")})  # type: ignore[attr-defined]
+        for p in pins
+    ]
+    r = CatalogRetriever(with_image, vocab)
+    hits = r.retrieve(RetrievalQuery(images=((data, 1.0),), k=3))
+    assert hits[0].pin.id == 3
+    assert r.retrieve(RetrievalQuery(images=((b"unknown", 1.0),))) == []
+    assert np.isfinite(r.similarity(3, 4))
