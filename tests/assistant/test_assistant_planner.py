@@ -15,7 +15,7 @@ from moodboard.core.errors import InvalidInputError
 
 def test_fashion_goal_sections_resolve_to_catalog_categories(vocab: Vocabulary) -> None:
     planner = Planner(vocab, Taxonomy())
-    goal, sections, used = planner.detect("an outfit for a beach wedding")  # type: ignore[misc]
+    _goal, sections, used = planner.detect("an outfit for a beach wedding")  # type: ignore[misc]
     names = [s.name for s in sections]
     assert names == ["tops", "bottoms", "footwear", "accessories"]
     cats = {s.name: set(s.filters.categories) for s in sections}
