@@ -23,6 +23,7 @@ REGISTRARS: list[str] = [
     "moodboard.cli.search",
     "moodboard.cli.embed",
     "moodboard.cli.graph",
+    "moodboard.cli.chat",
 ]
 
 EXIT_ERROR = 1
