@@ -12,12 +12,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from moodboard.core.arrays import FloatArray, IntArray
 from moodboard.core.errors import InvalidInputError
 from moodboard.embed.aligner import Aligner, AlignerConfig, AlignerSpec, build_heads
+
+if TYPE_CHECKING:
+    import torch
 
 ProgressFn = Callable[[int, int, dict[str, float]], None]
 """Called as progress(epoch, epochs, metrics) after each epoch."""
@@ -79,6 +83,19 @@ def _batches(
         cut = [order[s : s + batch_size] for s in range(0, len(order), batch_size)]
         return [cut[i] for i in rng.permutation(len(cut))]
     return [order[s : s + batch_size] for s in range(0, len(order), batch_size)]
+
+
+def contrastive_loss(logits: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
+    """Symmetric InfoNCE over (B, B) text-by-image logits with multi-positive targets.
+
+    Items with the same group id are positives of each other (a uniform target over them), so an item
+    that shares its title with another is not pushed away from that other's image.
+    """
+    pos = (groups[:, None] == groups[None, :]).float()  # (B, B)
+    target = pos / pos.sum(1, keepdim=True)
+    loss_t = -(target * logits.log_softmax(1)).sum(1).mean()
+    loss_i = -(target * logits.T.log_softmax(1)).sum(1).mean()
+    return (loss_t + loss_i) / 2
 
 
 def train_aligner(
@@ -150,12 +167,7 @@ def train_aligner(
                 x_img = x_img + config.feature_noise * heads.image.std * torch.randn_like(x_img)
                 x_txt = x_txt + config.feature_noise * heads.text.std * torch.randn_like(x_txt)
             zi, zt = heads.image(x_img), heads.text(x_txt)  # (B, d) each
-            logits = heads.scale() * zt @ zi.T  # (B, B): text rows, image columns
-            pos = (groups[b][:, None] == groups[b][None, :]).float()  # (B, B) multi-positive targets
-            target = pos / pos.sum(1, keepdim=True)
-            loss_t = -(target * logits.log_softmax(1)).sum(1).mean()
-            loss_i = -(target * logits.T.log_softmax(1)).sum(1).mean()
-            loss = (loss_t + loss_i) / 2
+            loss = contrastive_loss(heads.scale() * zt @ zi.T, groups[b])  # logits (B, B): text x image
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

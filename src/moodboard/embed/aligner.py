@@ -8,6 +8,7 @@ pair of frozen towers (the offline `lite` towers or an open_clip model, for doma
 from __future__ import annotations
 
 import json
+import pickle
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -144,7 +145,7 @@ class Aligner:
             )
             heads = build_heads(spec)
             heads.load_state_dict(torch.load(folder / _WEIGHTS, map_location="cpu", weights_only=True))
-        except (OSError, KeyError, TypeError, ValueError, RuntimeError) as exc:
+        except (OSError, KeyError, TypeError, ValueError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:
             raise SnapshotError(
                 f"aligner snapshot {folder} is unreadable: {exc}",
                 "retrain it with `moodboard train align`",
