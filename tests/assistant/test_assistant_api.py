@@ -163,3 +163,46 @@ def test_sse_stream_and_errors_before_streaming(client: TestClient) -> None:
     assert kinds[0] == "turn" and kinds[-1] == "done" and kinds.count("section") >= 3
     bad = client.post(f"/assistant/sessions/{sid}/messages?stream=true", json={"message": ""})
     assert bad.status_code == 422
+
+
+def test_known_user_taste_biases_ranking(client: TestClient, store: CatalogStore) -> None:
+    user = store.ensure_user("shopper-1", "Shopper")
+    board = store.create_board(user.id, "jeans I like")
+    liked = next(p for p in store.get_pins(list(range(1, 121))) if p.category == "Jeans" and p.color == "Blue")
+    store.add_pin_to_board(board.id, liked.id)
+    r = client.post("/assistant/sessions", json={"user_id": user.id})
+    sid = r.json()["session_id"]
+    body = client.post(f"/assistant/sessions/{sid}/messages", json={"message": "jeans"}).json()
+    assert body["results"][0]["pin_id"] == liked.id  # the saved pin's own row is closest
+    assert any("like a pin you saved" in x["why"] for x in body["results"])
+    anon = _session(client)
+    plain = client.post(f"/assistant/sessions/{anon}/messages", json={"message": "jeans"}).json()
+    assert not any("like a pin you saved" in x["why"] for x in plain["results"])
+
+
+def test_graph_taste_adapter_and_fallback() -> None:
+    from moodboard.assistant.factory import BoardTaste, GraphTaste
+    from moodboard.core.errors import SnapshotError
+
+    class Recs:
+        interest_pin_ids = (5, 9)
+        query_pin_ids = (9, 11)
+
+    class Graph:
+        def __init__(self, fail: bool) -> None:
+            self.fail = fail
+
+        def feed(self, user_id: int, k: int, seed: int | None = None) -> Recs:
+            if self.fail:
+                raise SnapshotError("no graph snapshot", "run moodboard graph build")
+            return Recs()
+
+    class Boards(BoardTaste):
+        def __init__(self) -> None:
+            pass
+
+        def profile_pins(self, user_id: int) -> list[tuple[int, float]]:
+            return [(1, 1.0)]
+
+    assert GraphTaste(Graph(False), Boards()).profile_pins(3) == [(5, 1.0), (9, 1.0), (11, 0.7)]
+    assert GraphTaste(Graph(True), Boards()).profile_pins(3) == [(1, 1.0)]

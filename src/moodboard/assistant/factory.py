@@ -57,6 +57,28 @@ class BoardTaste:
         return [(p, 1.0) for p in pins[:TASTE_PINS]]
 
 
+class GraphTaste:
+    """A known user's taste from the taste graph: PinnerSage interest medoids and recent engagement.
+
+    Falls back to `BoardTaste` when the graph has no snapshot yet or does not know the user.
+    """
+
+    def __init__(self, graph: Any, fallback: BoardTaste) -> None:
+        """`graph` answers `feed(user_id, k)` with `interest_pin_ids` and `query_pin_ids` (a LiveGraph)."""
+        self.graph = graph
+        self.fallback = fallback
+
+    def profile_pins(self, user_id: int) -> list[tuple[int, float]]:
+        """Interest medoids (weight 1) then recent engagement (weight 0.7), up to `TASTE_PINS`."""
+        try:
+            recs = self.graph.feed(user_id, 1, seed=0)
+        except MoodboardError:
+            return self.fallback.profile_pins(user_id)
+        pins = [(int(p), 1.0) for p in recs.interest_pin_ids]
+        pins += [(int(p), 0.7) for p in recs.query_pin_ids if int(p) not in {q for q, _ in pins}]
+        return pins[:TASTE_PINS] or self.fallback.profile_pins(user_id)
+
+
 def _image_check(settings: Settings) -> Any:
     from moodboard.catalog.images import ImageLimits, open_checked
 
@@ -74,6 +96,7 @@ def build_assistant(
     *,
     retriever: Retriever | None = None,
     search_service: Any | None = None,
+    graph: Any | None = None,
     pins: list[Pin] | None = None,
 ) -> Assistant:
     """Compose the assistant for one catalog.
@@ -83,6 +106,7 @@ def build_assistant(
         store: the catalog store.
         retriever: use this retriever as is (tests, benchmarks).
         search_service: the search service, used when no retriever is given and its index exists.
+        graph: the live taste graph (its `feed` gives a known user's interests), if any.
         pins: the catalog's pins, when already loaded.
     """
     if pins is None:
@@ -108,7 +132,7 @@ def build_assistant(
         retriever,
         parser,
         SessionStore(settings.home / "sessions"),
-        taste=BoardTaste(store),
+        taste=GraphTaste(graph, BoardTaste(store)) if graph is not None else BoardTaste(store),
         image_check=_image_check(settings),
         max_message_chars=cfg.max_message_chars,
         parser_name=name,

@@ -55,25 +55,27 @@ def get_assistant(services: Services) -> Assistant:
     """The assistant component, built on first use from the store (and the search service if any)."""
     if not services.has("assistant"):
         # fetched here, not inside the factory: `Services.get` holds a non-reentrant lock while building
-        search = _optional_search(services)
-        services.register("assistant", lambda s: _build(s, search))
+        search = _optional(services, "search")
+        graph = _optional(services, "graph")
+        services.register("assistant", lambda s: _build(s, search, graph))
     assistant: Assistant = services.get("assistant")
     return assistant
 
 
-def _optional_search(services: Services) -> Any:
-    if not services.has("search"):
+def _optional(services: Services, name: str) -> Any:
+    """A component the assistant can use but does not need (search, taste graph), or None."""
+    if not services.has(name):
         return None
     try:
-        return services.get("search")
-    except MoodboardError:  # the search stack is optional here; the catalog retriever still serves
+        return services.get(name)
+    except MoodboardError:
         return None
 
 
-def _build(services: Services, search: Any) -> Assistant:
+def _build(services: Services, search: Any, graph: Any) -> Assistant:
     from moodboard.assistant.factory import build_assistant
 
-    return build_assistant(services.settings, services.store, search_service=search)
+    return build_assistant(services.settings, services.store, search_service=search, graph=graph)
 
 
 def _invalid(exc: ValidationError, model: str) -> InvalidInputError:
