@@ -109,3 +109,15 @@ def test_real_model_produces_a_valid_turn(parser: Parser) -> None:
     assert turn.source == "llm" or any("built-in" in n for n in turn.notes)
     known = {c for cs in parser.vocab.colours.values() for c in cs}
     assert set(turn.colours) <= known and set(turn.exclude_colours) <= known
+
+
+def test_empty_tool_call_keeps_what_the_builtin_parser_understood(parser: Parser) -> None:
+    # regression: Gemma 3 270M (served by llama-cpp-python) answered "red jeans ... not white" with an
+    # update_query call without arguments; the turn then lost everything the message said
+    with chat_server() as (url, script):
+        script.arguments = {}
+        turn = LLMParser(url, "m", parser).parse("red jeans, not white")
+        assert turn.source == "builtin" and turn.colours == ("Red",) and turn.exclude_colours == ("White",)
+        assert any("changed nothing" in n for n in turn.notes)
+        nothing = LLMParser(url, "m", parser).parse("qwxz")
+        assert nothing.source == "llm" and nothing.is_noop()

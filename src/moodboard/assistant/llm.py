@@ -111,7 +111,15 @@ class LLMParser:
         except (httpx.HTTPError, ValueError, KeyError, TypeError, ValidationError) as exc:
             log.warning("LLM parse failed: %s", exc)
             return self._fallback(message, state, "the language model gave no usable answer; used the built-in parser")
-        return self.to_turn(args, message, state)
+        turn = self.to_turn(args, message, state)
+        if turn.is_noop():
+            # small models often call the tool with no arguments: keep what the built-in parser understood
+            builtin = self.fallback.parse(message, state)
+            if not builtin.is_noop():
+                return builtin.model_copy(
+                    update={"notes": (*builtin.notes, "the language model changed nothing; used the built-in parser")}
+                )
+        return turn
 
     def _fallback(self, message: str, state: QueryState, note: str) -> Turn:
         turn = self.fallback.parse(message, state)
