@@ -228,3 +228,33 @@ def test_keyboard_only_open_pin_and_escape(page: Any) -> None:
     page.keyboard.type("start over")
     page.keyboard.press("Enter")
     page.wait_for_function("document.querySelectorAll('.msg-bot[aria-busy=false]').length > 0")
+
+
+def axe_violations(page: Any) -> list[str]:
+    """Serious and critical axe-core (WCAG 2.x A/AA) violations on the page as it is now."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    options = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+    found = Axe().run(page, options=options).response["violations"]
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes'][:3]]}"
+        for v in found
+        if v["impact"] in {"serious", "critical"}
+    ]
+
+
+def test_accessibility_axe(page: Any) -> None:
+    """Feed, a conversation with results, the pin dialog and the boards page pass axe-core's WCAG AA rules."""
+    wait_feed(page)
+    problems = axe_violations(page)
+    send(page, "watches")
+    problems += axe_violations(page)
+    page.locator("#results .pin-title a").first.click()
+    page.wait_for_selector("#pin-dialog[open] #pin-title")
+    page.locator(".related .pin-card, .related p").first.wait_for()
+    problems += axe_violations(page)
+    page.keyboard.press("Escape")
+    page.click("nav >> text=Boards")
+    page.locator("section.board").first.wait_for()
+    problems += axe_violations(page)
+    assert not problems, "\n".join(problems)

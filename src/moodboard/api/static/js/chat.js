@@ -19,7 +19,7 @@ async function ensureSession() {
 }
 
 function userBubble(text, image) {
-  const li = h("li", { class: "msg msg-user" }, h("span", { class: "visually-hidden" }, "You: "));
+  const li = h("div", { class: "msg msg-user" }, h("span", { class: "visually-hidden" }, "You: "));
   if (image) {
     const url = URL.createObjectURL(image);
     li.append(h("img", { class: "msg-photo", src: url, alt: `Your photo: ${image.name || "upload"}` }));
@@ -31,7 +31,7 @@ function userBubble(text, image) {
 
 function botBubble() {
   const progress = h("p", { class: "progress", "aria-hidden": "true" }, "Thinking…");
-  const li = h("li", { class: "msg msg-bot", "aria-busy": "true" }, h("span", { class: "visually-hidden" }, "Assistant: "), progress);
+  const li = h("div", { class: "msg msg-bot", "aria-busy": "true" }, h("span", { class: "visually-hidden" }, "Assistant: "), progress);
   $("#chat-log").append(li);
   li.scrollIntoView({ block: "nearest" });
   return {

@@ -44,6 +44,8 @@ async function loadRelated(pinId, area) {
     area.replaceChildren(cards.length ? pinGrid(cards, { prefix: "rel" }) : h("p", { class: "empty" }, "No related pins yet."));
   } catch (err) {
     area.replaceChildren(h("p", { class: "empty" }, `Related pins are unavailable: ${err.detail}`, err.hint ? ` (${err.hint})` : ""));
+  } finally {
+    area.setAttribute("aria-busy", "false");
   }
 }
 

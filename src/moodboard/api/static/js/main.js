@@ -90,13 +90,34 @@ function initBoardsForm() {
   $("#save-cancel").addEventListener("click", () => $("#save-dialog").close(""));
 }
 
-function initChatToggle() {
+// Phone widths: the assistant is a bottom sheet opened from the top bar, and the filters fold away.
+const narrow = window.matchMedia("(max-width: 899px)");
+
+function setChatOpen(open) {
+  document.body.classList.toggle("chat-open", open);
+  $("#chat-toggle").setAttribute("aria-expanded", String(open));
+}
+
+function initLayout() {
   const button = $("#chat-toggle");
   button.addEventListener("click", () => {
-    const open = document.body.classList.toggle("chat-open");
-    button.setAttribute("aria-expanded", String(open));
+    const open = !document.body.classList.contains("chat-open");
+    setChatOpen(open);
     if (open) $("#chat-input").focus();
   });
+  $("#assistant").addEventListener("keydown", (ev) => {
+    if (ev.key === "Escape" && narrow.matches && document.body.classList.contains("chat-open")) {
+      setChatOpen(false);
+      button.focus();
+    }
+  });
+  on("reply", () => {
+    if (narrow.matches && document.body.classList.contains("chat-open")) {
+      setChatOpen(false); // show the results; the reply is also the note above them
+      $("#pins").focus();
+    }
+  });
+  if (narrow.matches) $("#filters-box").open = false;
 }
 
 async function start() {
@@ -105,7 +126,7 @@ async function start() {
   initComposer();
   initFilters();
   initBoardsForm();
-  initChatToggle();
+  initLayout();
   initUpload();
   on("reply", syncFromReply);
   on("persona", () => {
