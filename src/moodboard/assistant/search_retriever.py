@@ -4,7 +4,7 @@ The search service takes one text, one image and one pin as positives, negative 
 the index's filter fields (price, category, colour). The adapter joins the positive texts, sends the
 newest image and the strongest pin (a profile pin when the query has none), over-fetches, then applies
 the filters the index cannot express (exclusions, attributes, audience) with `pin_passes`, the same
-semantics as every other backend.
+semantics as every other backend. A query of filters alone searches for the names of the allowed values.
 """
 
 from __future__ import annotations
@@ -50,6 +50,11 @@ class SearchServiceRetriever:
         if f.colours:
             raw["color"] = list(f.colours)
         texts = sorted(query.texts, key=lambda t: -t[1])
+        browse = query.is_empty() and not query.profile_pins
+        if browse:
+            # filters alone (a section, "only shoes"): search for the names of what the filters allow
+            names = [*f.categories, *f.colours, *(v for vals in f.attributes.values() for v in vals)]
+            texts = [(" ".join(names), 1.0)]
         image = None
         image_weight = 1.0
         if query.images:
@@ -72,11 +77,13 @@ class SearchServiceRetriever:
             negative_pin_ids=tuple(p for p, _ in query.negative_pins)[:50],
             filters=Filter.parse(raw),
             k=min(query.k * OVERFETCH, self.service.settings.max_k),
+            cutoff=not browse,  # items passing the filters are relevant by construction
         )
 
     def retrieve(self, query: RetrievalQuery) -> list[Hit]:
         """Search, post-filter and cut to `query.k`; an empty query returns nothing."""
-        if query.is_empty() and not query.profile_pins:
+        f = query.filters
+        if query.is_empty() and not query.profile_pins and not (f.categories or f.colours or f.attributes):
             return []
         response = self.service.search(self.request(query))
         ids = [h.pin_id for h in response.hits if h.pin_id not in query.exclude_ids]
