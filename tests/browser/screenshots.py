@@ -21,6 +21,13 @@ def _ask(page: Any, text: str) -> None:
     page.fill("#chat-input", text)
     page.press("#chat-input", "Enter")
     page.wait_for_function(f"document.querySelectorAll('.msg-bot[aria-busy=false]').length > {before}")
+    settle(page)
+
+
+def settle(page: Any) -> None:
+    """Load every lazy thumbnail (a full-page capture does not scroll) and scroll back to the top."""
+    page.evaluate("document.querySelectorAll('img[loading=lazy]').forEach(img => { img.loading = 'eager'; })")
+    page.wait_for_function("Array.from(document.images).every(img => img.complete)")
     page.wait_for_load_state("networkidle")
     page.evaluate("window.scrollTo(0, 0)")
     page.wait_for_timeout(300)
@@ -48,7 +55,7 @@ def take(url: str, out: Path, persona: str, goal: str, refine: str) -> list[Path
                 page.select_option("#persona", persona)
                 page.wait_for_load_state("networkidle")
             if name == "desktop":
-                page.wait_for_timeout(500)
+                settle(page)
                 page.screenshot(path=str(out / "desktop-feed.png"), full_page=True)
                 written.append(out / "desktop-feed.png")
             else:
