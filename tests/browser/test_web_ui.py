@@ -59,8 +59,10 @@ def test_three_turn_conversation_with_refinement(page: Any, served: dict[str, An
         by_cat[p["category"]] = by_cat.get(p["category"], 0) + 1
     category = max(by_cat, key=lambda c: by_cat[c])
 
-    # turn 1: a category
-    send(page, f"show me {category.lower()}")
+    # turn 1: a category; the reply streams as server-sent events
+    with page.expect_response(lambda r: "/messages?stream=true" in r.url) as streamed:
+        send(page, f"show me {category.lower()}")
+    assert streamed.value.headers["content-type"].startswith("text/event-stream")
     first = cards(page)
     assert len(first) >= 4
     assert all(c["category"] == category for c in first)
@@ -258,3 +260,34 @@ def test_accessibility_axe(page: Any) -> None:
     page.locator("section.board").first.wait_for()
     problems += axe_violations(page)
     assert not problems, "\n".join(problems)
+
+
+def test_errors_show_detail_and_hint(page: Any) -> None:
+    """A file that claims to be a JPEG but is not: the server's problem detail and hint are shown, no trace."""
+    drop_file(page, b"this is not an image at all" * 10, "fake.jpg")
+    page.wait_for_selector(".msg-bot.msg-error")
+    notice = page.locator(".notice-error").last
+    notice.wait_for()
+    text = notice.inner_text()
+    assert "image" in text.lower()
+    assert notice.locator(".hint").inner_text().strip()  # the problem's hint, e.g. "upload a JPEG or PNG"
+    assert "Traceback" not in page.content()
+    # the conversation still works afterwards
+    send(page, "watches")
+    assert cards(page)
+
+
+def test_goal_cascade_sections_and_chips(page: Any) -> None:
+    send(page, "an outfit for a beach wedding")
+    sections = page.locator("#results section.cascade-section")
+    assert sections.count() >= 3
+    names = [sections.nth(i).locator("h2").inner_text() for i in range(sections.count())]
+    assert all(sections.nth(i).locator(".pin-card").count() > 0 for i in range(sections.count())), names
+    assert page.inner_text("#pins-heading").startswith("Your plan")
+    chips = page.locator("#chips .chip")
+    assert chips.count() >= 2
+    chip = chips.first.inner_text()
+    before = replies_done(page)
+    chips.first.click()
+    page.wait_for_function(f"document.querySelectorAll('.msg-bot[aria-busy=false]').length > {before}")
+    assert page.locator("#chat-log .msg-user").last.inner_text().strip().endswith(chip)
