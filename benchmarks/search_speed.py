@@ -14,7 +14,7 @@ Figures (all measured in this run, single search thread):
 - filtered_recall_at_10: a category filter keeping 1 % of items (pre-filter + exact path), plus
   filtered10_recall_at_10 for a 10 % filter (HNSW with a bitmap selector path).
 - bytes_per_item: vectors + HNSW graph + id map + tombstones + attribute columns, divided by n.
-- embed_speedup_vs_naive: from benchmarks/embed_speed.py's `measure_embed_speedup()` when present.
+- embed_speedup_vs_naive: from benchmarks/embed_speed.py's `measure_embed_speed()` when present.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -90,7 +91,7 @@ def time_single(fn: Any, queries: np.ndarray, repeats: int = 3) -> float:
 
 
 def embed_speedup() -> dict[str, Any]:
-    """Call the embedder benchmark's speed-up function when that benchmark exists."""
+    """Call the embedder benchmark's `measure_embed_speed()` when that benchmark exists."""
     path = Path(__file__).with_name("embed_speed.py")
     if not path.is_file():
         return {"embed_speedup_vs_naive": None, "embed_note": "benchmarks/embed_speed.py not present"}
@@ -98,11 +99,13 @@ def embed_speedup() -> dict[str, Any]:
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    fn = getattr(module, "measure_embed_speedup", None)
+    fn = getattr(module, "measure_embed_speed", None)
     if fn is None:
-        return {"embed_speedup_vs_naive": None, "embed_note": "embed_speed.py has no measure_embed_speedup()"}
-    result = fn()
-    return dict(result) if isinstance(result, dict) else {"embed_speedup_vs_naive": float(result)}
+        return {"embed_speedup_vs_naive": None, "embed_note": "embed_speed.py has no measure_embed_speed()"}
+    env = os.environ.get("MOODBOARD_DATA_DIR")
+    data = Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    result = fn(data_dir=data if data.is_dir() else None)
+    return dict(result)
 
 
 def main() -> None:

@@ -211,7 +211,7 @@ class ExactIndex:
 
     def _pad(self, slots: IntArray, scores: FloatArray, k: int) -> tuple[IntArray, FloatArray]:
         """Map slots to ids; pad to k columns with id -1 and score -inf."""
-        if slots.shape[1] == k and (slots >= 0).all():
+        if slots.shape[1] == k and slots.size and slots.min() >= 0:
             return self._ids[slots], scores  # the hot path: no padding needed
         out_ids = np.full((slots.shape[0], k), -1, dtype=np.int64)
         out_scores = np.full((slots.shape[0], k), -np.inf, dtype=np.float32)

@@ -48,6 +48,7 @@ class FaissHNSWIndex(ExactIndex):
         """Create an empty index; the HNSW graph is built when the size threshold is crossed."""
         super().__init__(settings, dim, model_id)
         self._hnsw: Any = None
+        self._ef_applied = -1
 
     @property
     def uses_ann(self) -> bool:
@@ -59,6 +60,7 @@ class FaissHNSWIndex(ExactIndex):
         hnsw = faiss.IndexHNSWFlat(self.dim, self.settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
         hnsw.hnsw.efConstruction = self.settings.hnsw_ef_construction
         hnsw.hnsw.efSearch = self.settings.hnsw_ef_search
+        self._ef_applied = -1
         if vectors.shape[0]:
             hnsw.add(np.ascontiguousarray(vectors, dtype=np.float32))
         return hnsw
@@ -100,8 +102,9 @@ class FaissHNSWIndex(ExactIndex):
         ef = max(self.settings.hnsw_ef_search, k)
         if mask is None:
             # Hot path: no per-call parameter object, efSearch lives on the index itself.
-            if self._hnsw.hnsw.efSearch != ef:
+            if self._ef_applied != ef:  # a Python int compare; reading the SWIG field costs ~1 us
                 self._hnsw.hnsw.efSearch = ef
+                self._ef_applied = ef
             scores, slots = self._hnsw.search(queries, k)
             return slots, scores
         faiss = _faiss()
@@ -138,4 +141,5 @@ class FaissHNSWIndex(ExactIndex):
             return
         self._hnsw = _faiss().read_index(str(folder / "hnsw.faiss"))
         self._hnsw.hnsw.efSearch = self.settings.hnsw_ef_search
+        self._ef_applied = -1
         self._buf = np.zeros((0, self.dim), dtype=np.float32)
