@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+import threading
 from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from moodboard.embed.embedder import Embedder
 
 BoolArray = NDArray[np.bool_]
+TEXT_CACHE = 4096
+"""Query-text vectors kept in memory (oldest dropped first)."""
 
 
 def stem(word: str) -> str:
@@ -72,6 +75,8 @@ class CatalogRetriever:
         self.by_hash = {p.image.content_hash: p.id for p in self.pins if p.image is not None}
         self.vectors = vectors
         self.embedder = embedder
+        self._text_cache: dict[str, FloatArray] = {}
+        self._cache_lock = threading.Lock()
         self._build_text_space()
         self._build_columns()
 
@@ -197,6 +202,22 @@ class CatalogRetriever:
             m &= scores > 0  # text alone, lexical only: an item must share a word with the query
         return self._top(scores, m, query, pos_pins)
 
+    def _embed_texts(self, texts: list[str]) -> FloatArray:
+        """Embed texts, reusing vectors of texts seen before (a session re-sends its terms every turn)."""
+        assert self.embedder is not None
+        with self._cache_lock:
+            known = {t: self._text_cache[t] for t in texts if t in self._text_cache}
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        if missing:
+            fresh = dict(zip(missing, self.embedder.embed_texts(missing), strict=True))
+            known.update(fresh)
+            with self._cache_lock:
+                for t, v in fresh.items():
+                    if len(self._text_cache) >= TEXT_CACHE:
+                        self._text_cache.pop(next(iter(self._text_cache)))
+                    self._text_cache[t] = v
+        return np.stack([known[t] for t in texts])
+
     def _dense_ready(self) -> bool:
         return self.vectors is not None and self.embedder is not None
 
@@ -207,7 +228,7 @@ class CatalogRetriever:
         qd = np.zeros(vecs.shape[1], dtype=np.float32)
         texts = [t for t, _ in query.texts] + [t for t, _ in query.negative_texts]
         if texts:
-            emb = self.embedder.embed_texts(texts)  # (t, d)
+            emb = self._embed_texts(texts)  # (t, d)
             for i, (_t, w) in enumerate(query.texts):
                 qd += w * emb[i]
             for j, (_t, w) in enumerate(query.negative_texts):

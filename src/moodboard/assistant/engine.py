@@ -336,7 +336,12 @@ class Assistant:
             if f.audience:
                 bits.append(f"for {f.audience}")
             what = " · ".join(bits) or "your picks"
-            parts.append(f"{n_shown} results for {what}." if n_shown else f"Nothing in the catalog matches {what}.")
+            if n_shown:
+                parts.append(f"{n_shown} results for {what}.")
+            elif any(t.kind == TermKind.IMAGE for t in state.positives):
+                parts.append(f"I could not match your photo to anything in the catalog ({what}).")
+            else:
+                parts.append(f"Nothing in the catalog matches {what}.")
         if reply.unknown:
             shown_words = ", ".join(w[:30] for w in reply.unknown[:8])
             parts.append(f"I did not understand: {shown_words}.")
