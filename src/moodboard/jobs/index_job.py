@@ -10,7 +10,7 @@ catalog (`moodboard.rank.calibration`); `write_index_snapshot` publishes everyth
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,14 +52,48 @@ class IndexJobResult:
 
 
 def build_vector_index(
-    settings: IndexSettings, ids: IntArray, vectors: FloatArray, pins: dict[int, Pin], model_id: str
-) -> VectorIndex:
-    """A `VectorIndex` of the vectors whose pin still exists, with each pin's filter attributes."""
-    keep = np.array([int(i) in pins for i in ids], dtype=bool)
-    ids, vectors = ids[keep], vectors[keep]
-    index = make_index(settings, int(vectors.shape[1]) if vectors.ndim == 2 else 0, model_id)
-    index.add(ids, vectors, [ItemAttrs.from_pin(pins[int(i)]) for i in ids])
-    return index
+    settings: IndexSettings,
+    ids: IntArray,
+    vectors: FloatArray,
+    pin_batches: Iterable[Sequence[Pin]],
+    model_id: str,
+    *,
+    sample_size: int = 0,
+    seed: int = 0,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[VectorIndex, list[Pin]]:
+    """Stream the catalog once: index the vector of every pin that has one, with its filter attributes.
+
+    Returns the index and a uniform random sample (reservoir) of `sample_size` indexed pins, so the
+    whole catalog never has to sit in memory as `Pin` objects.
+    """
+    order = np.argsort(ids, kind="stable")
+    sorted_ids = ids[order]
+    index = make_index(settings, int(vectors.shape[1]), model_id)
+    rng = np.random.default_rng(seed)
+    sample: list[Pin] = []
+    seen = 0
+    for batch in pin_batches:
+        pid = np.array([p.id for p in batch], dtype=np.int64)
+        if pid.size == 0 or sorted_ids.size == 0:
+            continue
+        pos = np.clip(np.searchsorted(sorted_ids, pid), 0, sorted_ids.size - 1)
+        ok = sorted_ids[pos] == pid
+        kept = [p for p, k in zip(batch, ok.tolist(), strict=True) if k]
+        if not kept:
+            continue
+        index.add(pid[ok], vectors[order[pos[ok]]], [ItemAttrs.from_pin(p) for p in kept])
+        for p in kept:  # reservoir sampling (Algorithm R)
+            seen += 1
+            if len(sample) < sample_size:
+                sample.append(p)
+            else:
+                j = int(rng.integers(0, seen))
+                if j < sample_size:
+                    sample[j] = p
+        if progress:
+            progress(len(index))
+    return index, sample
 
 
 def _noise_images(n: int, seed: int) -> list[Image.Image]:
@@ -128,13 +162,13 @@ def calibrate(
     return out
 
 
-def _all_pins(store: CatalogStore, batch_size: int = 1000) -> dict[int, Pin]:
-    return {p.id: p for batch in store.iter_pins(batch_size=batch_size) for p in batch}
-
-
-def _docs(pins: dict[int, Pin], ids: IntArray) -> Iterator[LexicalDoc]:
-    for i in ids.tolist():
-        yield LexicalDoc.from_pin(pins[i])
+def _docs(store: CatalogStore, index: VectorIndex, batch_size: int = 1000) -> Iterator[LexicalDoc]:
+    """Lexical documents of the indexed pins, streamed from the store."""
+    for batch in store.iter_pins(batch_size=batch_size):
+        live = index.contains(np.array([p.id for p in batch], dtype=np.int64))
+        for pin, ok in zip(batch, live.tolist(), strict=True):
+            if ok:
+                yield LexicalDoc.from_pin(pin)
 
 
 def run_index_job(
@@ -166,21 +200,27 @@ def run_index_job(
     ids, vectors, _ = read_vectors(embedded.snapshot)
     if progress:
         progress("index", 0, len(ids))
-    pins = _all_pins(store)
-    index = build_vector_index(settings.index, ids, vectors, pins, embedder.model_id)
+    n_cal = settings.index.calibration_queries
+    index, sample = build_vector_index(
+        settings.index,
+        ids,
+        vectors,
+        store.iter_pins(batch_size=1000),
+        embedder.model_id,
+        sample_size=n_cal,
+        progress=(lambda done: progress("index", done, len(ids))) if progress else None,
+    )
     if progress:
-        progress("index", len(ids), len(ids))
         progress("calibrate", 0, 1)
-    calibration = calibrate(embedder, index, list(pins.values()), settings.index.calibration_queries)
+    calibration = calibrate(embedder, index, sample, n_cal) if len(index) else {}
     if progress:
         progress("calibrate", 1, 1)
-    live = ids[index.contains(ids)]
     manifest = {
         "vectors_snapshot": embedded.snapshot.name,
         "settings": settings.index.model_dump(),
         "calibration": calibration,
     }
-    snap = write_index_snapshot(settings.snapshots_dir, index, _docs(pins, live), manifest)
+    snap = write_index_snapshot(settings.snapshots_dir, index, _docs(store, index), manifest)
     return IndexJobResult(
         snap,
         embedder.model_id,
