@@ -53,3 +53,34 @@ def test_memory_per_item_and_compaction_on_save(tmp_path: Path) -> None:
     loaded = load_vector_index(tmp_path / "v", settings)
     ids, _ = loaded.search(_data(2000, d=256)[1500:1501], 1)
     assert ids[0, 0] == 1500
+
+
+def test_concurrent_searches_and_writes_stay_consistent() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    settings = IndexSettings(exact_threshold=500, prefilter_max=0)
+    idx = FaissHNSWIndex(settings, 32, "m")
+    base = _data(2000)
+    idx.add(np.arange(1000), base[:1000])
+    queries = base[:50]
+    errors: list[BaseException] = []
+
+    def reader() -> None:
+        for _ in range(20):
+            ids, scores = idx.search(queries, 5)
+            assert (ids[:, 0] >= 0).all() and np.isfinite(scores[:, 0]).all()
+
+    def writer() -> None:
+        for start in range(1000, 2000, 100):
+            idx.add(np.arange(start, start + 100), base[start : start + 100])
+            idx.remove(np.arange(start - 1000, start - 950))
+
+    with ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(reader) for _ in range(3)] + [pool.submit(writer)]
+        for f in futures:
+            if f.exception():
+                errors.append(f.exception())  # type: ignore[arg-type]
+    assert not errors
+    assert len(idx) == 2000 - 500
+    ids, _ = idx.search(base[1999:2000], 1)
+    assert ids[0, 0] == 1999

@@ -8,7 +8,6 @@ untouched.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from moodboard.core.arrays import FloatArray, IntArray
 from moodboard.core.errors import InvalidInputError, NotFoundError, SnapshotError
 from moodboard.core.settings import IndexSettings
 from moodboard.index.attributes import FACET_FIELDS, AttributeTable, BoolArray, Filter, ItemAttrs
+from moodboard.index.rwlock import ReadWriteLock
 
 _QUERY_CHUNK_CELLS = 8_000_000  # queries x items scored at once by the exact path (~32 MB of float32)
 
@@ -60,7 +60,7 @@ class ExactIndex:
         self._n_slots = 0
         self._lookup: tuple[IntArray, IntArray] | None = None
         self._n_dead = 0
-        self._lock = threading.RLock()
+        self._lock = ReadWriteLock()
 
     @classmethod
     def create(cls, settings: IndexSettings, dim: int, model_id: str) -> ExactIndex:
@@ -141,7 +141,7 @@ class ExactIndex:
             raise InvalidInputError(f"{len(rows)} attribute rows for {id_arr.shape[0]} ids", "pass one per id")
         if id_arr.shape[0] == 0:
             return
-        with self._lock:
+        with self._lock.write():
             old = self._slots_of(id_arr)
             old = old[old >= 0]
             self._append_vectors(vecs)
@@ -156,7 +156,7 @@ class ExactIndex:
     def remove(self, ids: IntArray) -> int:
         """Delete items by id; unknown ids are ignored. Returns how many were deleted."""
         id_arr = self._as_ids(ids)
-        with self._lock:
+        with self._lock.write():
             slots = self._slots_of(np.unique(id_arr))
             slots = slots[slots >= 0]
             self._alive[slots] = False
@@ -166,16 +166,19 @@ class ExactIndex:
 
     def compact(self) -> None:
         """Drop dead slots and rebuild the storage densely."""
-        with self._lock:
-            keep = np.flatnonzero(self._alive).astype(np.int64)
-            vectors = self._vectors()[keep].copy()
-            self._ids = self._ids[keep]
-            self._attrs = self._attrs.take(keep)
-            self._alive = np.ones(keep.shape[0], dtype=bool)
-            self._n_slots = int(keep.shape[0])
-            self._n_dead = 0
-            self._lookup = None
-            self._replace_vectors(vectors)
+        with self._lock.write():
+            self._compact()
+
+    def _compact(self) -> None:
+        keep = np.flatnonzero(self._alive).astype(np.int64)
+        vectors = self._vectors()[keep].copy()
+        self._ids = self._ids[keep]
+        self._attrs = self._attrs.take(keep)
+        self._alive = np.ones(keep.shape[0], dtype=bool)
+        self._n_slots = int(keep.shape[0])
+        self._n_dead = 0
+        self._lookup = None
+        self._replace_vectors(vectors)
 
     # ---- queries ----------------------------------------------------------------------------------
     def _check_k(self, k: int) -> int:
@@ -193,7 +196,7 @@ class ExactIndex:
         """
         q = self._check_vectors(queries, None, "queries")
         kk = self._check_k(k)
-        with self._lock:
+        with self._lock.read():
             mask: BoolArray | None = None
             if flt is not None and not flt.is_empty:
                 mask = self._alive & self._attrs.mask(flt)
@@ -239,7 +242,7 @@ class ExactIndex:
     def get_vectors(self, ids: IntArray) -> FloatArray:
         """Stored vectors of `ids`, (n, d). Raises NotFoundError when an id is not indexed."""
         id_arr = self._as_ids(ids)
-        with self._lock:
+        with self._lock.read():
             slots = self._slots_of(id_arr)
             if (slots < 0).any():
                 missing = int(id_arr[slots < 0][0])
@@ -248,12 +251,12 @@ class ExactIndex:
 
     def contains(self, ids: IntArray) -> BoolArray:
         """Whether each id is live in the index."""
-        with self._lock:
+        with self._lock.read():
             return self._slots_of(self._as_ids(ids)) >= 0
 
     def allowed(self, ids: IntArray, flt: Filter) -> BoolArray:
         """Whether each id is live and passes `flt`."""
-        with self._lock:
+        with self._lock.read():
             slots = self._slots_of(self._as_ids(ids))
             ok = slots >= 0
             if flt.is_empty:
@@ -262,12 +265,12 @@ class ExactIndex:
 
     def count_allowed(self, flt: Filter) -> int:
         """Number of live items that pass `flt`."""
-        with self._lock:
+        with self._lock.read():
             return int((self._alive & self._attrs.mask(flt)).sum())
 
     def facet_counts(self, ids: IntArray, fields: Sequence[str] = FACET_FIELDS) -> dict[str, dict[str, int]]:
         """Facet counts over the given (retrieved) ids; ids not in the index are skipped."""
-        with self._lock:
+        with self._lock.read():
             slots = self._slots_of(self._as_ids(ids))
             return self._attrs.counts(slots[slots >= 0], fields)
 
@@ -286,9 +289,9 @@ class ExactIndex:
 
     def save(self, folder: Path) -> dict[str, Any]:
         """Write ids, attributes and vectors into `folder`; compacts first when many slots are dead."""
-        with self._lock:
+        with self._lock.write():
             if self._n_slots and self._n_dead / self._n_slots > self.settings.compact_dead_fraction:
-                self.compact()
+                self._compact()
             np.save(folder / "ids.npy", self._ids)
             np.save(folder / "alive.npy", self._alive)
             self._attrs.save(folder)

@@ -100,15 +100,20 @@ class FaissHNSWIndex(ExactIndex):
         if self._hnsw is None:
             return None
         ef = max(self.settings.hnsw_ef_search, k)
-        if mask is None:
-            # Hot path: no per-call parameter object, efSearch lives on the index itself.
-            if self._ef_applied != ef:  # a Python int compare; reading the SWIG field costs ~1 us
+        if mask is None and ef == self.settings.hnsw_ef_search:
+            # Hot path: no per-call parameter object; efSearch lives on the index (set once per
+            # settings change, compared as a Python int since reading the SWIG field costs ~1 us).
+            if self._ef_applied != ef:
                 self._hnsw.hnsw.efSearch = ef
                 self._ef_applied = ef
             scores, slots = self._hnsw.search(queries, k)
             return slots, scores
         faiss = _faiss()
         params = faiss.SearchParametersHNSW()
+        params.efSearch = ef  # per call, so concurrent searches never race on the shared field
+        if mask is None:
+            scores, slots = self._hnsw.search(queries, k, params=params)
+            return slots, scores
         # The selector hides non-matching nodes from the result heap, not from navigation, so a
         # filter that keeps a fraction s of the items needs ~ef/s candidates for the same recall.
         selectivity = max(n_allowed / max(1, self._n_slots), 1e-6)
