@@ -212,3 +212,13 @@ def test_index_holder_keeps_serving_when_a_new_snapshot_is_broken(bundle: Search
     broken = write_index_snapshot(tmp_path, bundle.vectors, iter([]), {})
     (broken / "vectors" / "ids.npy").write_bytes(b"garbage")
     assert holder.get() is good
+
+
+def test_lexical_mode_without_lexical_index_is_a_snapshot_error(bundle: SearchIndex, encoder) -> None:
+    from moodboard.core.errors import SnapshotError
+
+    no_lex = SearchIndex(bundle.vectors, None, bundle.manifest)
+    svc = SearchService(lambda: no_lex, lambda: encoder, IndexSettings())
+    with pytest.raises(SnapshotError):
+        svc.search(SearchRequest(text="red", mode="lexical"))
+    assert svc.search(SearchRequest(text="red dress", k=3, cutoff=False)).hits  # hybrid falls back to vectors

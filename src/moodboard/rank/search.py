@@ -19,7 +19,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from moodboard.core.arrays import FloatArray, IntArray
-from moodboard.core.errors import DependencyError, InvalidInputError, ModelMismatchError
+from moodboard.core.errors import DependencyError, InvalidInputError, ModelMismatchError, SnapshotError
 from moodboard.core.records import Pin
 from moodboard.core.settings import IndexSettings
 from moodboard.index.attributes import FACET_FIELDS, Filter
@@ -237,6 +237,8 @@ class SearchService:
         """
         self._validate(req)
         index = self._index()
+        if req.mode == "lexical" and index.lexical is None:
+            raise SnapshotError("this index snapshot has no lexical index", "rebuild it with `moodboard index`")
         queries, modality = self.query_vectors(req, index)
         pool = min(max(req.k, self.settings.facet_pool), self.settings.max_k)
         flt = None if req.filters.is_empty else req.filters
