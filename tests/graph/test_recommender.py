@@ -152,3 +152,20 @@ def test_bad_input(communities: TasteGraph, graph_settings: GraphSettings) -> No
         empty.feed(1, 5)
     with pytest.raises(InvalidInputError):
         GraphRecommender(communities, graph_settings, embeddings=np.zeros((3, 4), np.float32))
+
+
+def test_feed_is_biased_toward_the_users_features(make_events: Any, graph_settings: GraphSettings) -> None:
+    from moodboard.graph.build import BoardPinArrays, PinTable
+
+    # one mixed board (pins 0-9 category a, 10-19 category b); the user saved only category-a pins
+    ids = np.arange(20)
+    pins = PinTable(ids, (ids >= 10).astype(np.int16)[:, None], {"category": ["a", "b"]})
+    ev = make_events([(1, p, EventType.SAVE, T0) for p in (0, 1)])
+    g = build_graph(ev, BoardPinArrays(np.ones(20, np.int64), ids), pins)
+
+    def share_b(bias: float) -> float:
+        s = graph_settings.model_copy(update={"feature_bias": bias, "profile_blend": 0.0})
+        items = GraphRecommender(g, s).feed(1, 10).items
+        return sum(r.score for r in items if r.pin_id >= 10) / sum(r.score for r in items)
+
+    assert share_b(0.0) > 0.4 and share_b(0.9) < 0.2

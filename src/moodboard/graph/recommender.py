@@ -145,7 +145,7 @@ class GraphRecommender:
         profile = self.profile_of(hist.pins, hist.weights)
         interests = sample_interests(profile, self.settings.n_interests, rng)
         q_pins, q_w = self._queries(hist, interests)
-        res = self._walk(q_pins, q_w, seed, bias, user_id)
+        res = self._walk(q_pins, q_w, seed, bias if bias is not None else self.user_bias(hist.pins), user_id)
         # the pins the walk started from are what the user just engaged with: never echo them back
         seen = hist.exclude | set(q_pins.tolist())
         items = self._rank(res, q_pins, seen, k, profile=(interests, hist))
@@ -204,6 +204,24 @@ class GraphRecommender:
         exclude = self._history(user_id).exclude if user_id is not None else set()
         exclude |= {i for i in (self._pin_idx(p) for p in exclude_pin_ids or set()) if i >= 0}
         return self._popular_items(exclude, k)
+
+    def user_bias(self, pins: Int32Array) -> FeatureBias | None:
+        """Bias toward the feature values (category, price band, language) of the user's recent pins."""
+        feats: NDArray[np.int16] = np.asarray(self.graph.pin_feats)
+        strength = self.settings.feature_bias
+        if strength <= 0 or feats.shape[1] == 0 or not self.graph.features:
+            return None
+        recent = np.asarray(pins[: self.settings.max_query_pins])
+        codes = feats[recent[recent < self.graph.n_pins]]
+        width = max(1, *(len(v) for v in self.graph.features.values()))
+        pref = np.zeros((feats.shape[1], width), np.uint8)
+        active = np.zeros(feats.shape[1], np.uint8)
+        for f in range(feats.shape[1]):
+            known = codes[:, f][codes[:, f] >= 0] if len(codes) else np.zeros(0, np.int16)
+            if len(known):
+                pref[f, known] = 1
+                active[f] = 1
+        return FeatureBias(pref, active, strength) if active.any() else None
 
     def profile_of(self, pins: Int32Array, weights: FloatArray) -> TasteProfile:
         """Cluster engaged pins into interests (embeddings when available, else neighbourhoods)."""
