@@ -37,13 +37,24 @@ def chromium_path() -> str | None:
     return path if Path(path).is_file() else None
 
 
+def require_chromium() -> str:
+    """Chromium's path; skips (or fails, with MOODBOARD_REQUIRE_BROWSER=1, e.g. in CI) when it is missing."""
+    path = chromium_path()
+    if path is None:
+        why = "Chromium not found: run scripts/services.sh or set MOODBOARD_TEST_CHROMIUM"
+        if os.environ.get("MOODBOARD_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"MOODBOARD_REQUIRE_BROWSER=1 but {why}")
+        pytest.skip(reason=why)
+    return path
+
+
 @pytest.fixture(scope="session")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """A running app: {"url", "catalog", "data_dir"}."""
-    if chromium_path() is None:
-        pytest.skip(reason="Chromium not found: run scripts/services.sh or set MOODBOARD_TEST_CHROMIUM")
+    """A running app: {"url", "catalog", "data_dir"}. MOODBOARD_UI_TEST_CATALOG=generated forces the
+    generated catalog even where the Myntra data exists (to check the suite on both)."""
+    require_chromium()
     root = tmp_path_factory.mktemp("ui")
-    data_dir = find_data_dir()
+    data_dir = None if os.environ.get("MOODBOARD_UI_TEST_CATALOG") == "generated" else find_data_dir()
     used = build_home(root / "home", data_dir)
     port = free_port()
     proc = start_server(root / "home", data_dir, port, root / "server.log")
@@ -57,9 +68,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     """One headless Chromium for the session."""
-    path = chromium_path()
-    if path is None:
-        pytest.skip(reason="Chromium not found: run scripts/services.sh or set MOODBOARD_TEST_CHROMIUM")
+    path = require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -52,12 +52,16 @@ def wait_feed(page: Any) -> list[int]:
     return [c["id"] for c in cards(page)]
 
 
-def test_three_turn_conversation_with_refinement(page: Any, served: dict[str, Any]) -> None:
-    catalog = httpx.get(f"{served['url']}/pins?limit=500").json()
+def top_category(url: str) -> str:
+    """The catalog's most common category (so the tests work on Myntra and on the generated catalog)."""
     by_cat: dict[str, int] = {}
-    for p in catalog:
+    for p in httpx.get(f"{url}/pins?limit=500").json():
         by_cat[p["category"]] = by_cat.get(p["category"], 0) + 1
-    category = max(by_cat, key=lambda c: by_cat[c])
+    return max(by_cat, key=lambda c: by_cat[c])
+
+
+def test_three_turn_conversation_with_refinement(page: Any, served: dict[str, Any]) -> None:
+    category = top_category(served["url"])
 
     # turn 1: a category; the reply streams as server-sent events
     with page.expect_response(lambda r: "/messages?stream=true" in r.url) as streamed:
@@ -139,7 +143,8 @@ def test_drop_real_photo(page: Any, served: dict[str, Any]) -> None:
     reply = page.locator(".msg-bot").last
     assert "msg-error" not in (reply.get_attribute("class") or "")
     assert page.locator(".msg-user img.msg-photo").count() == 1
-    assert cards(page) or "Nothing" in reply.inner_text()
+    # either pins, or the server's honest "no match" message in place of the grid
+    assert cards(page) or page.locator("#results p.empty").inner_text().strip() in reply.inner_text()
 
 
 def test_save_to_board_then_see_it_on_boards_page(page: Any) -> None:
@@ -245,11 +250,11 @@ def axe_violations(page: Any) -> list[str]:
     ]
 
 
-def test_accessibility_axe(page: Any) -> None:
+def test_accessibility_axe(page: Any, served: dict[str, Any]) -> None:
     """Feed, a conversation with results, the pin dialog and the boards page pass axe-core's WCAG AA rules."""
     wait_feed(page)
     problems = axe_violations(page)
-    send(page, "watches")
+    send(page, top_category(served["url"]).lower())
     problems += axe_violations(page)
     page.locator("#results .pin-title a").first.click()
     page.wait_for_selector("#pin-dialog[open] #pin-title")
@@ -262,7 +267,7 @@ def test_accessibility_axe(page: Any) -> None:
     assert not problems, "\n".join(problems)
 
 
-def test_errors_show_detail_and_hint(page: Any) -> None:
+def test_errors_show_detail_and_hint(page: Any, served: dict[str, Any]) -> None:
     """A file that claims to be a JPEG but is not: the server's problem detail and hint are shown, no trace."""
     drop_file(page, b"this is not an image at all" * 10, "fake.jpg")
     page.wait_for_selector(".msg-bot.msg-error")
@@ -273,7 +278,7 @@ def test_errors_show_detail_and_hint(page: Any) -> None:
     assert notice.locator(".hint").inner_text().strip()  # the problem's hint, e.g. "upload a JPEG or PNG"
     assert "Traceback" not in page.content()
     # the conversation still works afterwards
-    send(page, "watches")
+    send(page, top_category(served["url"]).lower())
     assert cards(page)
 
 

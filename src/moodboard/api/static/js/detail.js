@@ -4,9 +4,9 @@ import { get } from "./api.js";
 import { $, h, money } from "./dom.js";
 import { track } from "./events.js";
 import { feedback } from "./chat.js";
-import { pinGrid, updateCard } from "./grid.js";
+import { pinGrid } from "./grid.js";
 import { showError } from "./notice.js";
-import { complete, fetchPin, itemsOf, toCard } from "./pins.js";
+import { fetchPin, itemsOf, toCard } from "./pins.js";
 import { emit } from "./state.js";
 
 let opener = null;
@@ -40,7 +40,6 @@ async function loadRelated(pinId, area) {
     const body = await get(`/pins/${pinId}/related?k=12`);
     const cards = itemsOf(body).map(toCard).filter((c) => c.id !== pinId);
     if (openId !== pinId) return;
-    complete(cards, updateCard);
     area.replaceChildren(cards.length ? pinGrid(cards, { prefix: "rel" }) : h("p", { class: "empty" }, "No related pins yet."));
   } catch (err) {
     area.replaceChildren(h("p", { class: "empty" }, `Related pins are unavailable: ${err.detail}`, err.hint ? ` (${err.hint})` : ""));

@@ -1,6 +1,7 @@
 // The masonry grid of pin cards: lazy thumbnails, price, "why", and per-pin actions.
 
 import { h, money } from "./dom.js";
+import { fetchPin } from "./pins.js";
 import { emit, state } from "./state.js";
 
 const ROW = 4; // px: grid-auto-rows of .grid in app.css
@@ -14,6 +15,25 @@ function place(card) {
   const height = card.getBoundingClientRect().height;
   card.style.gridRowEnd = `span ${Math.max(1, Math.ceil((height + GAP) / ROW))}`;
 }
+
+// Fill in what a result item lacks (currency, size; price for search hits) when its card comes into view,
+// so a long grid costs one GET /pins/{id} per card actually seen.
+const details = new IntersectionObserver(
+  (entries) => {
+    for (const entry of entries) {
+      if (!entry.isIntersecting) continue;
+      details.unobserve(entry.target);
+      const card = entry.target._card;
+      fetchPin(card.id)
+        .then((pin) => {
+          Object.assign(card, { price: pin.price, currency: pin.currency });
+          updateCard(card);
+        })
+        .catch(() => {}); // the card keeps what it had
+    }
+  },
+  { rootMargin: "200px" },
+);
 
 function action(label, name, card, extra = "") {
   return h(
@@ -67,6 +87,7 @@ export function pinCard(card, options = {}) {
   el._card = card;
   el._price = price;
   sizer.observe(el);
+  if (card.price === null || card.currency === null) details.observe(el);
   return el;
 }
 
@@ -93,6 +114,7 @@ export function updateCard(card) {
 export function dropCard(pinId) {
   for (const el of document.querySelectorAll(`.pin-card[data-pin-id="${pinId}"]`)) {
     sizer.unobserve(el);
+    details.unobserve(el);
     el.remove();
   }
 }

@@ -53,22 +53,3 @@ export function itemsOf(body) {
   }
   return [];
 }
-
-/** Fill in price, currency and size for cards whose source did not carry them (a few requests at a time). */
-export async function complete(cards, onUpdate, limit = 4) {
-  const todo = cards.filter((c) => c.price === null || c.currency === null);
-  let next = 0;
-  async function worker() {
-    while (next < todo.length) {
-      const card = todo[next++];
-      try {
-        const pin = await fetchPin(card.id);
-        Object.assign(card, { price: pin.price, currency: pin.currency, width: pin.width, height: pin.height });
-        onUpdate(card, pin);
-      } catch {
-        // a pin that cannot be fetched keeps its card as it is
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, todo.length) }, worker));
-}

@@ -1,8 +1,8 @@
 // The pins area of the home view: the feed, the assistant's results or cascade of sections, or "more like this".
 
 import { $, h } from "./dom.js";
-import { pinGrid, updateCard } from "./grid.js";
-import { complete, toCard } from "./pins.js";
+import { pinGrid } from "./grid.js";
+import { toCard } from "./pins.js";
 
 function render(heading, note, body) {
   $("#pins-heading").textContent = heading;
@@ -14,7 +14,6 @@ function render(heading, note, body) {
 
 function gridOf(items, prefix) {
   const cards = items.map(toCard);
-  complete(cards, updateCard);
   return cards.length ? pinGrid(cards, { prefix }) : h("p", { class: "empty" }, "No pins to show.");
 }
 
