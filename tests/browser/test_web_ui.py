@@ -8,6 +8,7 @@ and keyboard-only use. Assertions read what the page shows (card prices, colours
 from __future__ import annotations
 
 import base64
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -296,3 +297,34 @@ def test_goal_cascade_sections_and_chips(page: Any) -> None:
     chips.first.click()
     page.wait_for_function(f"document.querySelectorAll('.msg-bot[aria-busy=false]').length > {before}")
     assert page.locator("#chat-log .msg-user").last.inner_text().strip().endswith(chip)
+
+
+def test_more_and_less_like_this(page: Any, served: dict[str, Any]) -> None:
+    # on the feed: "More" searches by the pin's image, "Less" pushes a pin away from that search
+    wait_feed(page)
+    first = page.locator("#results .pin-card").first
+    title = first.locator(".pin-title").inner_text()
+    first.locator("button[data-action=more]").click()
+    page.wait_for_function(f"document.querySelector('#pins-heading').textContent.includes({title!r})")
+    similar = cards(page)
+    assert similar
+    pushed = similar[0]["id"]
+    with page.expect_request(lambda r: r.url.endswith("/search") and r.method == "POST") as searched:
+        page.locator(f"#results .pin-card[data-pin-id='{pushed}'] button[data-action=less]").click()
+    assert json.loads(searched.value.post_data or "{}")["negative_pin_ids"] == [pushed]
+    page.wait_for_function("document.querySelector('#pins-note').textContent.startsWith('Less like 1')")
+    assert cards(page)
+    assert pushed not in [c["id"] for c in cards(page)]
+
+    # in a conversation they are refinements the assistant understands, by result number
+    send(page, top_category(served["url"]).lower())
+    third = page.locator("#results .pin-card").nth(2)
+    before = replies_done(page)
+    third.locator("button[data-action=more]").click()
+    page.wait_for_function(f"document.querySelectorAll('.msg-bot[aria-busy=false]').length > {before}")
+    assert page.locator("#chat-log .msg-user").last.inner_text().strip().endswith("more like #3")
+    before = replies_done(page)
+    page.locator("#results .pin-card").nth(1).locator("button[data-action=less]").click()
+    page.wait_for_function(f"document.querySelectorAll('.msg-bot[aria-busy=false]').length > {before}")
+    assert page.locator("#chat-log .msg-user").last.inner_text().strip().endswith("less like #2")
+    assert "msg-error" not in (page.locator(".msg-bot").last.get_attribute("class") or "")

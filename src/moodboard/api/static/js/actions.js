@@ -22,7 +22,8 @@ async function similar(pinId, title, negatives) {
   showLoading(`Finding pins like “${title}”…`);
   try {
     const body = await post("/search", { pin_id: pinId, negative_pin_ids: negatives, k: 24 });
-    const items = body.results.filter((r) => r.pin_id !== pinId);
+    // the query pin and the pins marked "less like this" are not shown again in this search
+    const items = body.results.filter((r) => r.pin_id !== pinId && !negatives.includes(r.pin_id));
     const note = negatives.length ? `Less like ${negatives.length} pin(s) you marked.` : "Visually similar pins.";
     showFeed(items, `More like “${title}”`, note);
     $("#pins").focus();
