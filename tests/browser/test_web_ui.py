@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.browser.conftest import ARTIFACTS
+
 pytestmark = pytest.mark.browser
 
 CARDS_JS = """() => Array.from(document.querySelectorAll('#results .pin-card')).map(el => ({
@@ -328,3 +330,32 @@ def test_more_and_less_like_this(page: Any, served: dict[str, Any]) -> None:
     page.wait_for_function(f"document.querySelectorAll('.msg-bot[aria-busy=false]').length > {before}")
     assert page.locator("#chat-log .msg-user").last.inner_text().strip().endswith("less like #2")
     assert "msg-error" not in (page.locator(".msg-bot").last.get_attribute("class") or "")
+
+
+def test_phone_width_layout(browser: Any, served: dict[str, Any]) -> None:
+    """At 390 px: nothing overflows sideways, the filters fold, the assistant is a sheet opened from the
+    top bar that gives way to the results after a reply, and Escape closes it."""
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, base_url=served["url"]
+    )
+    page = context.new_page()
+    try:
+        page.goto("/")
+        page.wait_for_selector("body[data-ready=true]")
+        wait_feed(page)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert page.locator("#assistant").is_hidden()
+        assert page.locator("#price-max").is_hidden()  # folded into the "Filters" disclosure
+        page.click("#chat-toggle")
+        assert page.get_attribute("#chat-toggle", "aria-expanded") == "true"
+        send(page, top_category(served["url"]).lower())
+        assert page.locator("#assistant").is_hidden() and cards(page)
+        page.click("#chat-toggle")
+        page.keyboard.press("Escape")
+        assert page.locator("#assistant").is_hidden()
+        assert page.evaluate("document.activeElement.id") == "chat-toggle"
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "test_phone_width_layout.png"), full_page=True)
+    finally:
+        context.close()

@@ -50,7 +50,7 @@ function boardSection(board) {
     return toCard(p);
   });
   const grid = pins.length ? pinGrid(pins, { prefix: id, actions: false }) : h("p", { class: "empty" }, "No pins yet.");
-  for (const card of grid.querySelectorAll ? grid.querySelectorAll(".pin-card") : []) {
+  for (const card of grid.querySelectorAll(".pin-card")) {
     const pinId = Number(card.dataset.pinId);
     const title = card._card.title;
     card.append(

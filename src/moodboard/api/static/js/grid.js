@@ -53,7 +53,7 @@ function action(label, name, card, extra = "") {
   );
 }
 
-/** One pin card; `options.actions` false renders a plain card (e.g. in a board), `options.remove` adds a remove button. */
+/** One pin card; `options.actions` false leaves out the per-pin actions (e.g. in a board). */
 export function pinCard(card, options = {}) {
   const titleId = `pin-${options.prefix || "g"}-${card.id}-title`;
   const img = h("img", {
@@ -82,7 +82,6 @@ export function pinCard(card, options = {}) {
           action("More", "more", card),
           action("Less", "less", card),
           action("Hide", "hide", card)),
-    options.remove ? h("div", { class: "pin-actions" }, options.remove) : null,
   );
   el._card = card;
   el._price = price;
