@@ -351,6 +351,8 @@ def test_phone_width_layout(browser: Any, served: dict[str, Any]) -> None:
         send(page, top_category(served["url"]).lower())
         assert page.locator("#assistant").is_hidden() and cards(page)
         page.click("#chat-toggle")
+        problems = axe_violations(page)
+        assert not problems, "\n".join(problems)
         page.keyboard.press("Escape")
         assert page.locator("#assistant").is_hidden()
         assert page.evaluate("document.activeElement.id") == "chat-toggle"
