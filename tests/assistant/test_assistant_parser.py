@@ -96,3 +96,13 @@ def test_parse_is_pure(parser: Parser) -> None:
     assert parser.parse("more like the first one, under $30", state) == parser.parse(
         "more like the first one, under $30", state
     )
+
+
+def test_pathological_messages_stay_cheap_and_bounded(parser: Parser) -> None:
+    import time
+
+    for message in ["#1 " * 1300, "between 1 and " * 280, "$" * 4000, "not " * 1000, "a" * 4000]:
+        t = time.perf_counter()
+        turn = parser.parse(message[:4000])
+        assert time.perf_counter() - t < 2.0
+        assert len(turn.references) <= 12 and len(turn.unknown) <= 20

@@ -68,6 +68,8 @@ ALSO = frozenset({"also", "plus", "add", "too", "include"})
 BOUNDARY = frozenset({",", ".", ";", "!", "?", "but", "only", "just", "also", "with", "plus"})
 
 Mode = Literal["set", "only", "also", "not"]
+MAX_REFERENCES = 12
+"""Most references kept from one message (a pasted wall of "#1 #1 #1 ..." stays cheap)."""
 
 
 class GoalPlanner(Protocol):
@@ -122,7 +124,7 @@ class Parser:
         if price is not None:
             fields["price"] = price
         refs, none_of_these, text = self._references(text)
-        fields["references"] = refs
+        fields["references"] = refs[:MAX_REFERENCES]
         fields["none_of_these"] = none_of_these
         scan = self._scan(text, consumed)
         fields.update(self._finish(scan))
