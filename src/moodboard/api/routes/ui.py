@@ -41,7 +41,7 @@ def static_file(relative: str) -> Path:
     return path
 
 
-@router.get("/", response_class=FileResponse)
+@router.api_route("/", methods=["GET", "HEAD"], response_class=FileResponse)
 def index() -> FileResponse:
     """The single-page web app."""
     return FileResponse(
