@@ -206,3 +206,34 @@ def test_graph_taste_adapter_and_fallback() -> None:
 
     assert GraphTaste(Graph(False), Boards()).profile_pins(3) == [(5, 1.0), (9, 1.0), (11, 0.7)]
     assert GraphTaste(Graph(True), Boards()).profile_pins(3) == [(1, 1.0)]
+
+
+def test_hidden_pins_never_come_back_and_sessions_can_be_deleted(client: TestClient) -> None:
+    sid = _session(client)
+    first = client.post(f"/assistant/sessions/{sid}/messages", json={"message": "jeans"}).json()["results"][0]
+    assert (
+        client.post(f"/assistant/sessions/{sid}/feedback", json={"pin_id": first["pin_id"], "kind": "hide"}).status_code
+        == 200
+    )
+    again = client.post(f"/assistant/sessions/{sid}/messages", json={"message": "in blue"}).json()
+    assert first["pin_id"] not in {r["pin_id"] for r in again["results"]}
+    assert client.delete(f"/assistant/sessions/{sid}").status_code == 204
+    assert client.get(f"/assistant/sessions/{sid}").status_code == 404
+    assert client.delete(f"/assistant/sessions/{sid}").status_code == 404
+
+
+def test_concurrent_turns_on_one_session_are_serialised(client: TestClient) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    sid = _session(client)
+    messages = ["jeans", "not white", "under $50", "for men", "in blue", "more like the first one"]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        codes = list(
+            pool.map(
+                lambda m: client.post(f"/assistant/sessions/{sid}/messages", json={"message": m}).status_code, messages
+            )
+        )
+    assert codes == [200] * len(messages)
+    stored = client.get(f"/assistant/sessions/{sid}").json()
+    assert len(stored["history"]) == len(messages)
+    assert QueryState.from_dict(stored["state"]).version == len(messages)

@@ -275,7 +275,9 @@ class Assistant:
             images=tuple(images),
             profile_pins=profile,
             filters=filters,
-            exclude_ids=frozenset(int(t.value) for t in neg if t.kind == TermKind.PIN),
+            # pins negated in the conversation or hidden by the shopper never come back
+            exclude_ids=frozenset(int(t.value) for t in neg if t.kind == TermKind.PIN)
+            | {pid for pid, w in session.profile.items() if w < 0},
             k=k,
         )
         return self.retriever.retrieve(query)

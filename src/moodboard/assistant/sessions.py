@@ -129,6 +129,23 @@ class SessionStore:
             Path(tmp).unlink(missing_ok=True)
             raise
 
+    def delete(self, session_id: str) -> None:
+        """Remove a session and its images.
+
+        Raises:
+            NotFoundError: no session has this id.
+        """
+        path = self._path(session_id)
+        with self.lock(session_id):
+            if not path.is_file():
+                raise NotFoundError(f"session {session_id} not found", "nothing to delete")
+            path.unlink()
+            folder = self.root / session_id
+            if folder.is_dir():
+                for f in folder.iterdir():
+                    f.unlink()
+                folder.rmdir()
+
     def put_image(self, session_id: str, data: bytes) -> str:
         """Keep an uploaded image with the session; returns its content hash."""
         digest = hashlib.sha256(data).hexdigest()

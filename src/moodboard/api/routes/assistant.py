@@ -6,6 +6,7 @@
   with a `message` field and an `image` file. With `?stream=true` (or `Accept: text/event-stream`) the
   reply streams as server-sent events: `turn`, then `section`/`results`, then `done` with the reply.
 - `POST /assistant/sessions/{id}/feedback` records a click, save or hide for the session's profile.
+- `DELETE /assistant/sessions/{id}` forgets a conversation (state, history, uploaded images).
 """
 
 from __future__ import annotations
@@ -107,6 +108,13 @@ async def get_session(session_id: str, services: ServicesDep) -> dict[str, Any]:
     assistant = await run_in_threadpool(get_assistant, services)
     session = await run_in_threadpool(assistant.sessions.load, session_id)
     return session.to_dict()
+
+
+@router.delete("/sessions/{session_id}", status_code=204, summary="Forget a conversation")
+async def delete_session(session_id: str, services: ServicesDep) -> None:
+    """Delete the session's state, history and uploaded images."""
+    assistant = await run_in_threadpool(get_assistant, services)
+    await run_in_threadpool(assistant.sessions.delete, session_id)
 
 
 async def _read_message(request: Request, services: Services) -> tuple[str, bytes | None]:
