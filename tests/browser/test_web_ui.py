@@ -219,11 +219,13 @@ def test_switching_persona_changes_feed(page: Any) -> None:
 def test_keyboard_only_open_pin_and_escape(page: Any) -> None:
     wait_feed(page)
     page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.textContent") == "Skip to pins"
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
     page.keyboard.press("Enter")
-    link = page.locator("#results .pin-title a").first
-    link.focus()
-    title = link.inner_text()
+    assert page.evaluate("document.activeElement.id") == "pins"
+    page.keyboard.press("Tab")  # the first pin's title link comes right after the skip target
+    title = page.locator("#results .pin-title a").first.inner_text()
+    assert page.evaluate("document.activeElement.closest('.pin-title') !== null")
+    assert page.evaluate("document.activeElement.textContent") == title
     page.keyboard.press("Enter")
     page.wait_for_selector("#pin-dialog[open] #pin-title")
     assert page.inner_text("#pin-title") == title

@@ -118,6 +118,15 @@ function initLayout() {
     }
   });
   if (narrow.matches) $("#filters-box").open = false;
+  $("#skip-main").addEventListener("click", (ev) => {
+    ev.preventDefault(); // skip links move focus; they are not routes
+    $("#view-home").hidden ? $("#main").focus() : $("#pins").focus();
+  });
+  $("#skip-chat").addEventListener("click", (ev) => {
+    ev.preventDefault();
+    if (narrow.matches) setChatOpen(true);
+    $("#chat-input").focus();
+  });
 }
 
 async function start() {
