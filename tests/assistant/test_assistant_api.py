@@ -237,3 +237,33 @@ def test_concurrent_turns_on_one_session_are_serialised(client: TestClient) -> N
     stored = client.get(f"/assistant/sessions/{sid}").json()
     assert len(stored["history"]) == len(messages)
     assert QueryState.from_dict(stored["state"]).version == len(messages)
+
+
+def test_oversized_image_is_refused(settings: Settings, store: CatalogStore) -> None:
+    small = settings.model_copy(update={"api": settings.api.model_copy(update={"max_upload_pixels": 1000})})
+    with TestClient(create_app(small)) as c:
+        sid = _session(c)
+        r = c.post(
+            f"/assistant/sessions/{sid}/messages",
+            data={"message": "like this"},
+            files={"image": ("big.png", _png(), "image/png")},  # 32 x 32 = 1,024 pixels > 1,000
+        )
+        assert r.status_code == 422 and "pixel" in r.json()["detail"].lower()
+        assert QueryState.from_dict(c.get(f"/assistant/sessions/{sid}").json()["state"]).is_empty()
+
+
+def test_llm_backend_wired_through_settings(settings: Settings, store: CatalogStore) -> None:
+    from tests.assistant.chat_server import chat_server
+
+    store.add_pins([NewPin(external_id="j1", title="Blue Jeans", category="Jeans", color="Blue", price=Decimal("20"))])
+    with chat_server() as (url, script):
+        script.arguments = {"categories": ["jeans"], "colours": ["blue"]}
+        cfg = settings.model_copy(
+            update={"assistant": settings.assistant.model_copy(update={"llm_base_url": url, "llm_model": "m"})}
+        )
+        with TestClient(create_app(cfg)) as c:
+            sid = _session(c)
+            body = c.post(f"/assistant/sessions/{sid}/messages", json={"message": "jeans please"}).json()
+    assert body["parser"] == "llm" and body["turn"]["source"] == "llm"
+    assert [r["title"] for r in body["results"]] == ["Blue Jeans"]
+    assert script.requests and script.requests[0]["model"] == "m"
