@@ -141,8 +141,10 @@ def test_drop_real_photo(page: Any, served: dict[str, Any]) -> None:
     """A person's photo dropped on the page is searched; the app shows what the server found (with the
     test's fake embedder that may honestly be nothing above the relevance cutoff), never an error."""
     photo = _clothing_photo(served["data_dir"])
+    page.click("nav >> text=Boards")  # a photo dropped on any page searches, and Discover shows the answer
     drop_file(page, photo.read_bytes(), photo.name)
     page.wait_for_function("document.querySelectorAll('.msg-bot[aria-busy=false]').length > 0")
+    assert page.locator("#view-home").is_visible() and page.evaluate("location.hash") == "#/"
     reply = page.locator(".msg-bot").last
     assert "msg-error" not in (reply.get_attribute("class") or "")
     assert page.locator(".msg-user img.msg-photo").count() == 1
@@ -157,7 +159,7 @@ def test_save_to_board_then_see_it_on_boards_page(page: Any) -> None:
     first.locator("button[data-action=save]").click()
     page.wait_for_selector("#save-dialog[open]")
     page.fill("#save-new-name", "Browser test picks")
-    page.click("#save-confirm")
+    page.press("#save-new-name", "Enter")  # the keyboard path: Enter submits the dialog's form
     page.wait_for_selector(".notice-info:has-text('Saved to Browser test picks')")
     page.click("nav >> text=Boards")
     board = page.locator("section.board", has_text="Browser test picks")

@@ -138,6 +138,9 @@ async function start() {
   initLayout();
   initUpload();
   on("reply", syncFromReply);
+  on("mode", () => {
+    if ($("#view-home").hidden) window.location.hash = "#/"; // results show on Discover (e.g. a photo dropped on Boards)
+  });
   on("persona", () => {
     resetChat();
     invalidate();
