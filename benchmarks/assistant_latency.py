@@ -43,6 +43,7 @@ from moodboard.assistant.catalog_retriever import CatalogRetriever
 from moodboard.assistant.engine import Assistant
 from moodboard.assistant.parser import Parser
 from moodboard.assistant.planner import Planner
+from moodboard.assistant.retrieval import CachedRetriever
 from moodboard.assistant.search_retriever import SearchServiceRetriever
 from moodboard.assistant.sessions import SessionStore
 from moodboard.assistant.taxonomy import Taxonomy
@@ -255,7 +256,10 @@ def main() -> None:
     parser = Parser(vocab, Planner(vocab, Taxonomy.load(args.data_dir if args.data_dir.is_dir() else None)))
     setup_s = time.perf_counter() - t0
     with tempfile.TemporaryDirectory() as tmp:
-        catalog_fig = measure(Assistant(retriever, parser, SessionStore(Path(tmp) / "a")), embedder, vecs, args.rounds)
+        # wrapped in the answer cache exactly as `assistant.factory.build_assistant` composes it
+        catalog_fig = measure(
+            Assistant(CachedRetriever(retriever), parser, SessionStore(Path(tmp) / "a")), embedder, vecs, args.rounds
+        )
         search_fig: dict[str, Any] | None = None
         if not args.skip_search:
             service = search_service(pins, vecs, embedder, Path(tmp))
@@ -263,7 +267,9 @@ def main() -> None:
             adapter = SearchServiceRetriever(
                 service, lambda ids: {i: lookup[i] for i in ids}, vocab.audience_field, vocab.audience_values
             )
-            search_fig = measure(Assistant(adapter, parser, SessionStore(Path(tmp) / "b")), embedder, vecs, args.rounds)
+            search_fig = measure(
+                Assistant(CachedRetriever(adapter), parser, SessionStore(Path(tmp) / "b")), embedder, vecs, args.rounds
+            )
 
     fig: dict[str, Any] = {
         "items": len(pins),

@@ -88,3 +88,28 @@ def test_catalog_photo_found_by_content_hash(pins: list[Pin], vocab: Vocabulary)
     assert hits[0].pin.id == 3
     assert r.retrieve(RetrievalQuery(images=((b"unknown", 1.0),))) == []
     assert np.isfinite(r.similarity(3, 4))
+
+
+def test_cached_retriever_repeats_answers_until_the_ttl(retriever: CatalogRetriever) -> None:
+    from moodboard.assistant.retrieval import CachedRetriever
+
+    calls = []
+
+    class Counting:
+        name = "counting"
+
+        def retrieve(self, query: RetrievalQuery) -> list:
+            calls.append(query)
+            return retriever.retrieve(query)
+
+    cached = CachedRetriever(Counting(), size=2, ttl_s=60)
+    q = RetrievalQuery(filters=Filters(colours=("Red",)), k=5)
+    assert cached.retrieve(q) == cached.retrieve(q) and len(calls) == 1
+    cached.retrieve(RetrievalQuery(filters=Filters(colours=("Red",)), k=5, exclude_ids=frozenset({1})))
+    cached.retrieve(RetrievalQuery(images=((b"x", 1.0),)))
+    cached.retrieve(q)  # evicted (size 2): asked again
+    assert len(calls) == 4
+    stale = CachedRetriever(Counting(), ttl_s=0)
+    stale.retrieve(q)
+    stale.retrieve(q)
+    assert len(calls) == 6

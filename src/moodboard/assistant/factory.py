@@ -1,7 +1,8 @@
 """Builds an `Assistant` from settings and the catalog store; called by the API and CLI composition roots.
 
 The vocabulary is learned from every pin in the store. Retrieval goes through the search service when
-one is given and its index snapshot exists, else through the in-process `CatalogRetriever`. The real
+one is given and its index snapshot exists, else through the in-process `CatalogRetriever`, behind a
+short-lived answer cache (`CachedRetriever`). The real
 taxonomy is read from the data dir at run time (settings.data_dir, then MOODBOARD_DATA_DIR); without it
 the planner uses the catalog's own category tree. An LLM parser is used only when
 `assistant.llm_base_url` is set.
@@ -17,7 +18,7 @@ from moodboard.assistant.catalog_retriever import CatalogRetriever
 from moodboard.assistant.engine import Assistant, TurnParser
 from moodboard.assistant.parser import Parser
 from moodboard.assistant.planner import Planner
-from moodboard.assistant.retrieval import Retriever
+from moodboard.assistant.retrieval import CachedRetriever, Retriever
 from moodboard.assistant.sessions import SessionStore
 from moodboard.assistant.taxonomy import Taxonomy
 from moodboard.assistant.vocabulary import Vocabulary
@@ -117,7 +118,7 @@ def build_assistant(
     if retriever is None:
         has_index = current_snapshot(settings.snapshots_dir, "index") is not None
         found = _search_retriever(search_service, store, vocab) if has_index else None
-        retriever = found or CatalogRetriever(pins, vocab)
+        retriever = CachedRetriever(found or CatalogRetriever(pins, vocab))
     parser: TurnParser = builtin
     name = "builtin"
     cfg = settings.assistant

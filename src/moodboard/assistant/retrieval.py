@@ -9,6 +9,11 @@ backend can post-filter what its index cannot express (exclusions, attributes, a
 
 from __future__ import annotations
 
+import hashlib
+import json
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -107,3 +112,57 @@ def apply_filters(
 ) -> list[Hit]:
     """Keep the hits that pass `filters`, in order."""
     return [h for h in hits if pin_passes(h.pin, filters, audience_field, audience_map)]
+
+
+def query_key(query: RetrievalQuery) -> str:
+    """A stable key of everything that decides a query's answer (images by content hash)."""
+    parts = {
+        "t": query.texts,
+        "nt": query.negative_texts,
+        "p": query.pins,
+        "np": query.negative_pins,
+        "i": [(hashlib.sha256(d).hexdigest(), w) for d, w in query.images],
+        "pp": query.profile_pins,
+        "f": query.filters.model_dump(mode="json"),
+        "x": sorted(query.exclude_ids),
+        "k": query.k,
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=list).encode()).hexdigest()
+
+
+class CachedRetriever:
+    """Remembers recent answers of another retriever for `ttl_s` seconds.
+
+    A goal cascade re-asks every section each turn, and a refinement usually changes one of them, so most
+    section queries repeat verbatim; answers may lag catalog or index changes by at most `ttl_s`.
+    """
+
+    def __init__(self, inner: Retriever, size: int = 512, ttl_s: float = 30.0) -> None:
+        """Wrap `inner`, keeping at most `size` answers."""
+        self.inner = inner
+        self.name = inner.name
+        self.size = size
+        self.ttl_s = ttl_s
+        self._cache: OrderedDict[str, tuple[float, list[Hit]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def retrieve(self, query: RetrievalQuery) -> list[Hit]:
+        """The cached answer when fresh, else the inner retriever's (then cached)."""
+        key = query_key(query)
+        now = time.monotonic()
+        with self._lock:
+            found = self._cache.get(key)
+            if found is not None and now - found[0] < self.ttl_s:
+                self._cache.move_to_end(key)
+                return list(found[1])
+        hits = self.inner.retrieve(query)
+        with self._lock:
+            self._cache[key] = (now, hits)
+            self._cache.move_to_end(key)
+            while len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+        return list(hits)
+
+    def __getattr__(self, name: str) -> object:
+        """Expose the inner retriever's extras (e.g. `neighbours`)."""
+        return getattr(self.inner, name)
