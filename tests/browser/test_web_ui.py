@@ -300,8 +300,10 @@ def test_accessibility_axe(page: Any, served: dict[str, Any]) -> None:
 
 def test_errors_show_detail_and_hint(page: Any, served: dict[str, Any]) -> None:
     """A file that claims to be a JPEG but is not: the server's problem detail and hint are shown, no trace."""
+    feed = wait_feed(page)
     drop_file(page, b"this is not an image at all" * 10, "fake.jpg")
     page.wait_for_selector(".msg-bot.msg-error")
+    assert [c["id"] for c in cards(page)] == feed  # a refused turn leaves the grid as it was
     notice = page.locator(".notice-error").last
     notice.wait_for()
     text = notice.inner_text()

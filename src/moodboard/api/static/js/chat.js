@@ -86,6 +86,7 @@ export async function sendMessage(text, image = null) {
   $("#send-button").disabled = true;
   userBubble(text, image);
   const bubble = botBubble();
+  let started = false; // whether the pins area was cleared for this reply
   try {
     let resp;
     try {
@@ -98,6 +99,7 @@ export async function sendMessage(text, image = null) {
     state.mode = "chat";
     emit("mode", "chat");
     beginReply();
+    started = true;
     let reply = null;
     for await (const { event, data } of readEvents(resp)) {
       if (event === "turn") bubble.progress(describeTurn(data));
@@ -116,7 +118,7 @@ export async function sendMessage(text, image = null) {
   } catch (err) {
     bubble.fail(err);
     showError(err, "Assistant");
-    endReply({ message: "", sections: [], results: [] });
+    if (started) endReply({ message: err.detail || "The reply failed.", sections: [], results: [] });
     return false;
   } finally {
     busy = false;

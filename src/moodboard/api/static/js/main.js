@@ -1,4 +1,10 @@
 // Entry point: wires the modules together and routes between views (#/, #/boards, #/pin/{id}).
+//
+// Modules: api (HTTP + problem errors), sse (event-stream reader), state (shared state + event bus),
+// personas (user switcher), feed (home feed), chat (assistant session, streaming, chips), turn (what a
+// turn understood), results (pins area: feed, sections), grid (masonry cards), pins (pin data), filters
+// (facets <-> conversation), actions (per-pin actions), detail (pin dialog), boards (boards page + save
+// dialog), events (engagement events), upload (photo button + drag and drop), notice (errors), dom.
 
 import { initActions } from "./actions.js";
 import { createBoard, invalidate, renderBoardsPage } from "./boards.js";

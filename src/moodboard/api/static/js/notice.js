@@ -5,7 +5,8 @@ import { h } from "./dom.js";
 /** Show an error (an ApiError or any Error) at the top of the page. */
 export function showError(err, context = "") {
   const detail = err && err.detail ? err.detail : (err && err.message) || "something went wrong";
-  const hint = err && err.hint ? err.hint : "";
+  let hint = err && err.hint ? err.hint : "";
+  if (err && err.retryAfter) hint = `${hint ? `${hint} ` : ""}(try again in ${Math.ceil(err.retryAfter)} s)`;
   const rid = err && err.requestId ? `request ${err.requestId}` : "";
   const box = h(
     "div",
