@@ -14,6 +14,9 @@ Two retrieval paths are measured in the same run: the in-process `CatalogRetriev
 is built) and the search service of issue 3 (exact vector index + FTS5 lexical, hybrid RRF) through
 `SearchServiceRetriever`, over the same item vectors.
 
+Caches (the answer cache and the query-text vector cache) are emptied before every conversation, so a
+replayed script gains nothing from earlier rounds, only from reuse within its own turns.
+
 Each turn is timed around `Assistant.respond`: parse, refine, query-text embedding, sparse+dense
 retrieval over all items with filters, explanations, chips, and the atomic session write. Baseline,
 interleaved turn by turn in the same run: the bare retrieval kernel (embed the same message + one dense
@@ -168,6 +171,16 @@ def item_vectors(pins: list[Pin], embedder: Any, cache_dir: Path) -> np.ndarray:
     return vecs
 
 
+def cold(assistant: Assistant) -> None:
+    """Empty every cache, so a replayed script gains nothing from earlier rounds, only from its own turns."""
+    cached = assistant.retriever
+    if isinstance(cached, CachedRetriever):
+        cached.clear()
+        inner = cached.inner
+        if isinstance(inner, CatalogRetriever):
+            inner.clear_cache()
+
+
 def measure(assistant: Assistant, embedder: Any, vecs: np.ndarray, rounds: int) -> dict[str, Any]:
     """Replay every script `rounds` times in new sessions; time each turn and, interleaved, the kernel."""
     for msg in SCRIPTS[0]:  # warm-up (model load, first-call allocations)
@@ -176,6 +189,7 @@ def measure(assistant: Assistant, embedder: Any, vecs: np.ndarray, rounds: int) 
     n_turns = rounds * sum(len(s) for s in SCRIPTS)
     for _round in range(rounds):
         for script in SCRIPTS:
+            cold(assistant)
             sid = assistant.start().id
             for msg in script:
                 t = time.perf_counter()

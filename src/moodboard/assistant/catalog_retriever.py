@@ -218,6 +218,11 @@ class CatalogRetriever:
                     self._text_cache[t] = v
         return np.stack([known[t] for t in texts])
 
+    def clear_cache(self) -> None:
+        """Forget cached query-text vectors (benchmarks use this to measure cold conversations)."""
+        with self._cache_lock:
+            self._text_cache.clear()
+
     def _dense_ready(self) -> bool:
         return self.vectors is not None and self.embedder is not None
 

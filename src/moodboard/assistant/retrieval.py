@@ -163,6 +163,11 @@ class CachedRetriever:
                 self._cache.popitem(last=False)
         return list(hits)
 
+    def clear(self) -> None:
+        """Forget every cached answer."""
+        with self._lock:
+            self._cache.clear()
+
     def __getattr__(self, name: str) -> object:
         """Expose the inner retriever's extras (e.g. `neighbours`)."""
         return getattr(self.inner, name)
