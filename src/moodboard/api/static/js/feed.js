@@ -25,20 +25,23 @@ export async function loadFeed() {
   state.similar = null;
   showLoading("Loading your feed…");
   let items = [];
-  let heading = "Latest pins";
+  let heading = "From the catalog";
   let note = "Pick a persona under “Shopping as” to see a personalised feed.";
   if (state.user) {
     try {
       const body = await userFeed();
       items = itemsOf(body);
-      heading = `Picked for ${state.user.name.split(" (")[0]}`;
-      note = body && body.fallback ? `Fallback: ${body.fallback}` : "From your saves and clicks, via the taste graph.";
+      const name = state.user.name.split(" (")[0];
+      // say plainly when the taste graph could not personalise and fell back to popular pins
+      const allPopular = items.length && items.every((i) => i.source === "popular");
+      heading = allPopular ? `For ${name}: popular right now` : `Picked for ${name}`;
+      note = body && body.fallback ? `Taste graph: ${body.fallback}.` : "From your saves and clicks, via the taste graph.";
     } catch (err) {
       showError(err, "Feed");
       note = `Your feed is unavailable (${err.detail}); showing the catalog instead.`;
     }
   }
-  if (!items.length && heading === "Latest pins") {
+  if (!items.length && heading === "From the catalog") {
     try {
       items = await get(`/pins?limit=${FEED_K}`);
     } catch (err) {
