@@ -72,6 +72,7 @@ def test_three_turn_conversation_with_refinement(page: Any, served: dict[str, An
     assert streamed.value.headers["content-type"].startswith("text/event-stream")
     first = cards(page)
     assert len(first) >= 4
+    assert page.evaluate("Array.from(document.querySelectorAll('#results img')).every(i => i.loading === 'lazy')")
     assert all(c["category"] == category for c in first)
 
     # turn 2: refine by colour (drop the most common colour on screen)
