@@ -144,6 +144,12 @@ def test_no_index_yet_is_503(tmp_path: Path) -> None:
     assert resp.status_code == 503 and "moodboard index" in resp.json()["hint"]
 
 
+def test_openapi_documents_json_and_multipart(client: TestClient) -> None:
+    body = client.get("/openapi.json").json()["paths"]["/search"]["post"]["requestBody"]["content"]
+    assert set(body) == {"application/json", "multipart/form-data"}
+    assert "negative_text" in body["application/json"]["schema"]["properties"]
+
+
 @pytest.mark.realdata
 @pytest.mark.slow
 def test_realdata_lite_upload_returns_same_article_type(data_dir: Path, tmp_path: Path) -> None:
