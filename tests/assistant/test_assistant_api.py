@@ -34,7 +34,9 @@ def client(settings: Settings, store: CatalogStore) -> Iterator[TestClient]:
             for p in make_pins()
         ]
     )
-    with TestClient(create_app(settings)) as c:
+    # these tests send a few hundred requests a minute from one client: lift the per-client rate limit
+    api = settings.api.model_copy(update={"rate_limit_per_minute": 100_000, "rate_limit_burst": 100_000})
+    with TestClient(create_app(settings.model_copy(update={"api": api}))) as c:
         yield c
 
 
@@ -267,3 +269,25 @@ def test_llm_backend_wired_through_settings(settings: Settings, store: CatalogSt
     assert body["parser"] == "llm" and body["turn"]["source"] == "llm"
     assert [r["title"] for r in body["results"]] == ["Blue Jeans"]
     assert script.requests and script.requests[0]["model"] == "m"
+
+
+def test_random_messages_never_break_a_session(client: TestClient) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    sid = _session(client)
+    words = st.sampled_from(
+        ["red", "not", "no", "jeans", "under", "$30", "between", "and", "the", "third", "one", "#2", "more",
+         "like", "less", "none", "of", "these", "only", "also", "shoes", "start", "over", "cheaper", "for",
+         "women", "outfit", "beach", "wedding", "the", "footwear,", "but", "brown", "🙂", "ß", "\u202e"]
+    )  # fmt: skip
+    message = st.one_of(st.text(max_size=200), st.lists(words, max_size=12).map(" ".join))
+
+    @given(message)
+    @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    def one(msg: str) -> None:
+        r = client.post(f"/assistant/sessions/{sid}/messages", json={"message": msg})
+        assert r.status_code in (200, 422), r.text
+        _state(client, sid)  # always loads and validates
+
+    one()

@@ -29,7 +29,9 @@ def client(myntra_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     """An API client over a SQLite store holding the whole Myntra catalog (synthetic prices)."""
     home = tmp_path_factory.mktemp("myntra-home")
     # the suite sends a few hundred requests a minute from one client: lift the per-client rate limit
-    settings = load_settings(home=home, data_dir=myntra_dir, api={"rate_limit_per_minute": 1_000_000})
+    settings = load_settings(
+        home=home, data_dir=myntra_dir, api={"rate_limit_per_minute": 1_000_000, "rate_limit_burst": 100_000}
+    )
     settings.ensure_home()
     store = CatalogStore.open(settings.database_url)
     load_myntra(store, myntra_dir)

@@ -93,7 +93,15 @@ async def _json_body(request: Request, model: type[BaseModel]) -> Any:
         raise _invalid(exc, model.__name__) from exc
 
 
-@router.post("/sessions", status_code=201, summary="Open a conversation")
+def _body(model: type[BaseModel], multipart: dict[str, Any] | None = None) -> dict[str, Any]:
+    """OpenAPI request body for a route that reads its body by hand (JSON, optionally multipart)."""
+    content: dict[str, Any] = {"application/json": {"schema": model.model_json_schema()}}
+    if multipart:
+        content["multipart/form-data"] = {"schema": {"type": "object", "properties": multipart}}
+    return {"requestBody": {"content": content, "required": False}}
+
+
+@router.post("/sessions", status_code=201, summary="Open a conversation", openapi_extra=_body(SessionIn))
 async def create_session(request: Request, services: ServicesDep) -> dict[str, Any]:
     """Open a new session and return its id and (empty) state."""
     body: SessionIn = await _json_body(request, SessionIn)
@@ -148,6 +156,7 @@ def _sse(events: Iterator[tuple[str, Any]]) -> Iterator[str]:
     "/sessions/{session_id}/messages",
     summary="Send a message (JSON or multipart with an image); streams with ?stream=true",
     response_model=None,
+    openapi_extra=_body(MessageIn, {"message": {"type": "string"}, "image": {"type": "string", "format": "binary"}}),
 )
 async def post_message(
     session_id: str, request: Request, services: ServicesDep, stream: bool = False
@@ -172,7 +181,7 @@ async def post_message(
     return reply.to_dict()
 
 
-@router.post("/sessions/{session_id}/feedback", summary="Record a click, save or hide")
+@router.post("/sessions/{session_id}/feedback", summary="Record a click, save or hide", openapi_extra=_body(FeedbackIn))
 async def post_feedback(session_id: str, request: Request, services: ServicesDep) -> dict[str, Any]:
     """Fold engagement into the session's anonymous profile, which biases later turns."""
     body: FeedbackIn = await _json_body(request, FeedbackIn)
