@@ -113,3 +113,12 @@ def test_cached_retriever_repeats_answers_until_the_ttl(retriever: CatalogRetrie
     stale.retrieve(q)
     stale.retrieve(q)
     assert len(calls) == 6
+
+
+def test_unmatched_soft_words_do_not_empty_a_filtered_query(retriever: CatalogRetriever) -> None:
+    # regression: a beach-wedding "bottoms" section (Trousers + soft word "linen", absent from the
+    # catalog) came back empty although the catalog has trousers
+    f = Filters(categories=("Trousers",))
+    hits = retriever.retrieve(RetrievalQuery(texts=(("linen", 0.5),), filters=f, k=5))
+    assert hits and all(h.pin.category == "Trousers" for h in hits)
+    assert retriever.retrieve(RetrievalQuery(texts=(("linen", 0.5),), k=5)) == []

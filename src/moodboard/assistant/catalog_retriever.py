@@ -194,8 +194,10 @@ class CatalogRetriever:
         if dense is not None:
             scores = scores + dense
             has_positive = True
-        if query.texts and not has_positive and not query.pins:
-            return []  # nothing in the catalog matches the words asked for
+        if query.texts and not has_positive and not query.pins and query.filters.is_empty():
+            return []  # nothing in the catalog matches the words asked for, and nothing else was asked
+        if query.texts and not has_positive and not query.images:
+            has_positive = True  # soft words the catalog lacks ("linen"); the filters still answer
         if not has_positive and not query.is_empty():
             return []
         if query.texts and not pos_pins and dense is None and query.filters.is_empty():
