@@ -75,7 +75,7 @@ def _level(packed: NDArray[np.uint8], e: int) -> int:
     return int((b >> 4) if (e & 1) else (b & 15))
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def _pick(
     node: int,
     n_base: int,
@@ -118,7 +118,7 @@ def _pick(
     return adj[lo + j]
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def _matches(p: int, n_base: int, feats: Any, pref: Any, active: Any) -> bool:
     if p >= n_base:
         return True
@@ -173,8 +173,18 @@ def _pixie(
                 length = _MAX_WALK
             moved = False
             for _ in range(length):
-                c = _pick(cur, np_base, pin_indptr, pin_adj, pin_wq, pin_maxw,
-                          ov_pin_slot, ov_pin_ptr, ov_pin_adj, accept)  # fmt: skip
+                # fast path (most steps): a snapshot node with uniform weights and no overlay edges
+                if (
+                    cur < np_base
+                    and pin_maxw[cur] & 16
+                    and (len(ov_pin_slot) == 0 or cur >= len(ov_pin_slot) or ov_pin_slot[cur] < 0)
+                ):
+                    lo = pin_indptr[cur]
+                    c = pin_adj[lo + np.random.randint(0, pin_indptr[cur + 1] - lo)]
+                else:
+                    c = _pick(
+                        cur, np_base, pin_indptr, pin_adj, pin_wq, pin_maxw, ov_pin_slot, ov_pin_ptr, ov_pin_adj, accept
+                    )
                 if c == skip_coll:  # the requesting user's own history only leads back to itself
                     c = _pick(cur, np_base, pin_indptr, pin_adj, pin_wq, pin_maxw,
                               ov_pin_slot, ov_pin_ptr, ov_pin_adj, accept)  # fmt: skip
@@ -186,8 +196,26 @@ def _pixie(
                     break
                 p = -1
                 for t in range(_MAX_TRIES):
-                    p = _pick(c, nc_base, coll_indptr, coll_adj, coll_wq, coll_maxw,
-                              ov_coll_slot, ov_coll_ptr, ov_coll_adj, accept)  # fmt: skip
+                    if (
+                        c < nc_base
+                        and coll_maxw[c] & 16
+                        and (len(ov_coll_slot) == 0 or c >= len(ov_coll_slot) or ov_coll_slot[c] < 0)
+                    ):
+                        lo = coll_indptr[c]
+                        p = coll_adj[lo + np.random.randint(0, coll_indptr[c + 1] - lo)]
+                    else:
+                        p = _pick(
+                            c,
+                            nc_base,
+                            coll_indptr,
+                            coll_adj,
+                            coll_wq,
+                            coll_maxw,
+                            ov_coll_slot,
+                            ov_coll_ptr,
+                            ov_coll_adj,
+                            accept,
+                        )
                     if p < 0 or not any_bias or t == _MAX_TRIES - 1:
                         break
                     if _matches(p, np_base, feats, pref, active) or np.random.random() >= bias:
