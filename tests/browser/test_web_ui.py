@@ -228,12 +228,6 @@ def test_switching_persona_changes_feed(page: Any, served: dict[str, Any]) -> No
     assert "Ava" not in page.inner_text("#boards-list")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server-side gap, not the UI: the demo personas share no engagement with anyone, so taste-graph walks "
-    "find no new pins and every feed is the popular fallback (other personas' saves); seed co-engagement in "
-    "catalog/personas.py so walks reach unsaved pins of each persona's categories",
-)
 def test_persona_feeds_reflect_their_taste(served: dict[str, Any]) -> None:
     """Personalisation is visible: each persona's feed is mostly from the categories on their own boards."""
     for persona in ("ava", "leo", "sam"):
