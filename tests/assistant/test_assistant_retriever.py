@@ -122,3 +122,11 @@ def test_unmatched_soft_words_do_not_empty_a_filtered_query(retriever: CatalogRe
     hits = retriever.retrieve(RetrievalQuery(texts=(("linen", 0.5),), filters=f, k=5))
     assert hits and all(h.pin.category == "Trousers" for h in hits)
     assert retriever.retrieve(RetrievalQuery(texts=(("linen", 0.5),), k=5)) == []
+
+
+def test_browsing_by_filters_alone_is_diverse(retriever: CatalogRetriever) -> None:
+    hits = retriever.retrieve(RetrievalQuery(filters=Filters(colours=("Blue",)), k=8))
+    assert len(hits) == 8 and all(h.pin.color == "Blue" for h in hits)
+    assert len({h.pin.category for h in hits}) == 8  # one of each type before any repeat
+    again = retriever.retrieve(RetrievalQuery(filters=Filters(colours=("Blue",)), k=8))
+    assert [h.pin.id for h in hits] == [h.pin.id for h in again]  # deterministic

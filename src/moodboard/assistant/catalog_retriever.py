@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from moodboard.embed.embedder import Embedder
 
 BoolArray = NDArray[np.bool_]
+BROWSE_POOL = 300
+"""Candidates (in catalog order) a filters-only browse diversifies over."""
 TEXT_CACHE = 4096
 """Query-text vectors kept in memory (oldest dropped first)."""
 
@@ -271,8 +273,11 @@ class CatalogRetriever:
             return []
         k = min(query.k, idx.size)
         s = scores[idx]
-        part = np.argpartition(-s, k - 1)[:k] if k < idx.size else np.arange(idx.size)
-        order = part[np.lexsort((idx[part], -s[part]))]
+        if not np.any(s):
+            order = self._browse_order(idx, k)
+        else:
+            part = np.argpartition(-s, k - 1)[:k] if k < idx.size else np.arange(idx.size)
+            order = part[np.lexsort((idx[part], -s[part]))]
         hits = []
         sources = ("lexical", "dense") if self._dense_ready() else ("lexical",)
         for j in order:
@@ -286,6 +291,23 @@ class CatalogRetriever:
                 )
             )
         return hits
+
+    def _browse_order(self, idx: NDArray[np.int64], k: int) -> NDArray[np.int64]:
+        """Order for a query of filters alone (every score 0): greedy max-min diversity over a pool.
+
+        Without it a browse lists catalog order, often the same product in several sizes in a row.
+        """
+        pool = np.arange(min(idx.size, BROWSE_POOL))
+        rows = self.x[idx[pool]]  # (p, V) unit rows
+        sims = np.asarray((rows @ rows.T).todense(), dtype=np.float32)  # (p, p)
+        chosen = [0]
+        closest = sims[0].copy()
+        for _ in range(1, min(k, pool.size)):
+            closest[chosen] = np.inf
+            nxt = int(np.argmin(closest))  # the item least like anything chosen (ties: catalog order)
+            chosen.append(nxt)
+            closest = np.maximum(closest, sims[nxt])
+        return pool[chosen]
 
     def similarity(self, a: int, b: int) -> float:
         """Similarity of two pins in the retriever's space (dense if present, else TF-IDF)."""
