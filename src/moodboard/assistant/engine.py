@@ -110,7 +110,6 @@ class Assistant:
         taste: TasteSource | None = None,
         image_check: ImageCheck | None = None,
         max_message_chars: int = 4000,
-        parser_name: str = "builtin",
     ) -> None:
         """Wire the parts; nothing heavy happens here."""
         self.retriever = retriever
@@ -119,7 +118,6 @@ class Assistant:
         self.taste = taste
         self.image_check = image_check
         self.max_message_chars = max_message_chars
-        self.parser_name = parser_name
 
     def start(self, user_id: int | None = None) -> Session:
         """Open a new session (optionally for a known user)."""
@@ -186,7 +184,7 @@ class Assistant:
             yield "turn", turn.model_dump(mode="json")
             state = session.state if turn.is_noop() else refine(session.state, turn)
             reply = Reply(session_id=session.id, message="", turn=turn.model_dump(mode="json"), state={})
-            reply.parser = self.parser_name
+            reply.parser = turn.source  # which parser produced this turn (an LLM may have fallen back)
             reply.unknown = list(turn.unknown)
             reply.notes = list(turn.notes) + self._reference_notes(session.state, turn)
             profile = self._profile(session)

@@ -120,7 +120,6 @@ def build_assistant(
         found = _search_retriever(search_service, store, vocab) if has_index else None
         retriever = CachedRetriever(found or CatalogRetriever(pins, vocab))
     parser: TurnParser = builtin
-    name = "builtin"
     cfg = settings.assistant
     if cfg.llm_base_url:
         from moodboard.assistant.llm import LLMParser
@@ -128,7 +127,6 @@ def build_assistant(
         parser = LLMParser(
             cfg.llm_base_url, cfg.llm_model, builtin, api_key=cfg.llm_api_key, timeout_s=cfg.llm_timeout_s
         )
-        name = "llm"
     return Assistant(
         retriever,
         parser,
@@ -136,7 +134,6 @@ def build_assistant(
         taste=GraphTaste(graph, BoardTaste(store)) if graph is not None else BoardTaste(store),
         image_check=_image_check(settings),
         max_message_chars=cfg.max_message_chars,
-        parser_name=name,
     )
 
 
