@@ -19,11 +19,16 @@ export function remember(pin) {
   if (pin && pin.id && !cache.has(pin.id)) cache.set(pin.id, Promise.resolve(pin));
 }
 
-const SOURCES = { walk: "from pins like yours", profile: "matches your taste", popular: "popular now" };
-
+// Why the taste graph recommended a pin, from its `source` ("walk", "profile", "popular", or "walk+profile")
+// and the collection the walk went through (`because.via`: "board:<id>" or "user:<id>").
 function reason(item) {
-  if (item.because && item.because.via) return `via ${item.because.via}`;
-  return SOURCES[item.source] || "";
+  const parts = [];
+  const sources = String(item.source || "").split("+");
+  const via = (item.because && item.because.via) || "";
+  if (sources.includes("walk")) parts.push(via.startsWith("user:") ? "liked by the same shoppers" : "often saved together");
+  if (sources.includes("profile")) parts.push("matches your taste");
+  if (sources.includes("popular")) parts.push("popular now");
+  return parts.join(" · ");
 }
 
 /** A card model from any result item: a PinOut, an assistant result, a search hit or a feed item. */
