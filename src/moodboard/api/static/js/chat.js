@@ -1,7 +1,7 @@
 // The assistant panel: a session per page, streamed replies (SSE), the chat log and follow-up chips.
 
 import { ApiError, post, send } from "./api.js";
-import { $, h } from "./dom.js";
+import { $, announce, h } from "./dom.js";
 import { showError } from "./notice.js";
 import { addResults, addSection, beginReply, endReply } from "./results.js";
 import { readEvents } from "./sse.js";
@@ -86,6 +86,7 @@ export async function sendMessage(text, image = null) {
   $("#send-button").disabled = true;
   userBubble(text, image);
   const bubble = botBubble();
+  announce(image ? "Searching with your photo…" : "Searching…");
   let started = false; // whether the pins area was cleared for this reply
   try {
     let resp;
