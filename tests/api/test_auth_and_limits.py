@@ -129,3 +129,38 @@ def test_dev_mode_personas_and_demo_login(settings: Settings) -> None:
     boards = client.get("/me/boards", headers={"Authorization": f"Bearer {token}"}).json()
     assert len(boards) == 1 and {p["category"] for p in boards[0]["pins"]} == {"Watches"}
     assert client.post("/auth/demo-login", json={"persona": "mallory"}).status_code == 404
+
+
+def test_idor_assistant_sessions_belong_to_their_shopper(secure_client: TestClient, shopper_headers: Headers) -> None:
+    alice, bob = shopper_headers("alice"), shopper_headers("bob")
+    alice_id = secure_client.get("/me", headers=alice).json()["id"]
+    created = secure_client.post("/assistant/sessions", json={}, headers=alice)
+    assert created.status_code == 201 and created.json()["user_id"] == alice_id
+    sid = created.json()["session_id"]
+    assert (
+        secure_client.post(f"/assistant/sessions/{sid}/messages", json={"message": "red"}, headers=alice).status_code
+        == 200
+    )
+    # bob (and an anonymous caller) can neither read, continue, give feedback on nor delete it
+    for headers in (bob, {}):
+        assert secure_client.get(f"/assistant/sessions/{sid}", headers=headers).status_code == 404
+        r = secure_client.post(f"/assistant/sessions/{sid}/messages", json={"message": "blue"}, headers=headers)
+        assert r.status_code == 404
+        fb = secure_client.post(
+            f"/assistant/sessions/{sid}/feedback", json={"pin_id": 1, "kind": "save"}, headers=headers
+        )
+        assert fb.status_code == 404
+        assert secure_client.delete(f"/assistant/sessions/{sid}", headers=headers).status_code == 404
+    # bob cannot open a session personalised as alice
+    assert secure_client.post("/assistant/sessions", json={"user_id": alice_id}, headers=bob).status_code == 404
+    history = secure_client.get(f"/assistant/sessions/{sid}", headers=alice).json()
+    assert [t["message"] for t in history["history"]] == ["red"]
+
+
+def test_idor_feeds_and_related_with_user_filters(secure_client: TestClient, shopper_headers: Headers) -> None:
+    alice, bob = shopper_headers("alice"), shopper_headers("bob")
+    alice_id = secure_client.get("/me", headers=alice).json()["id"]
+    assert secure_client.get(f"/users/{alice_id}/feed", headers=bob).status_code in (403, 404)
+    pin_id = secure_client.get("/pins", params={"limit": 1}).json()[0]["id"]
+    r = secure_client.get(f"/pins/{pin_id}/related", params={"user_id": alice_id}, headers=bob)
+    assert r.status_code in (403, 404)

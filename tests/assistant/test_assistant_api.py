@@ -172,9 +172,13 @@ def test_known_user_taste_biases_ranking(client: TestClient, store: CatalogStore
     board = store.create_board(user.id, "jeans I like")
     liked = next(p for p in store.get_pins(list(range(1, 121))) if p.category == "Jeans" and p.color == "Blue")
     store.add_pin_to_board(board.id, liked.id)
-    r = client.post("/assistant/sessions", json={"user_id": user.id})
+    token = client.post("/auth/token", json={"user": "shopper-1"}).json()["token"]  # dev mode: no operator key
+    me = {"Authorization": f"Bearer {token}"}
+    r = client.post("/assistant/sessions", json={}, headers=me)
+    assert r.json()["user_id"] == user.id  # a signed-in shopper's session is theirs
     sid = r.json()["session_id"]
-    body = client.post(f"/assistant/sessions/{sid}/messages", json={"message": "jeans"}).json()
+    assert client.get(f"/assistant/sessions/{sid}").status_code == 404  # not visible to anyone else
+    body = client.post(f"/assistant/sessions/{sid}/messages", json={"message": "jeans"}, headers=me).json()
     assert body["results"][0]["pin_id"] == liked.id  # the saved pin's own row is closest
     assert any("like a pin you saved" in x["why"] for x in body["results"])
     anon = _session(client)

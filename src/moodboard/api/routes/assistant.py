@@ -20,6 +20,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from moodboard.api.auth import Caller, CallerDep, ensure_owner
 from moodboard.api.services import Services, ServicesDep
 from moodboard.assistant.engine import Assistant, Reply
 from moodboard.core.errors import ImageError, InvalidInputError, MoodboardError
@@ -102,26 +103,42 @@ def _body(model: type[BaseModel], multipart: dict[str, Any] | None = None) -> di
 
 
 @router.post("/sessions", status_code=201, summary="Open a conversation", openapi_extra=_body(SessionIn))
-async def create_session(request: Request, services: ServicesDep) -> dict[str, Any]:
-    """Open a new session and return its id and (empty) state."""
+async def create_session(request: Request, services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
+    """Open a new session and return its id and (empty) state.
+
+    A signed-in shopper's session is theirs (personalised by their taste, visible only to them); naming
+    another `user_id` needs an operator key. Anonymous sessions are reachable by their unguessable id only.
+    """
     body: SessionIn = await _json_body(request, SessionIn)
+    user_id = body.user_id if body.user_id is not None else caller.user_id
+    if user_id is not None:
+        ensure_owner(caller, user_id, f"user {user_id}")
     assistant = await run_in_threadpool(get_assistant, services)
-    session = await run_in_threadpool(assistant.start, body.user_id)
+    session = await run_in_threadpool(assistant.start, user_id)
     return {"session_id": session.id, "state": session.state.to_dict(), "user_id": session.user_id}
 
 
 @router.get("/sessions/{session_id}", summary="A conversation's state and history")
-async def get_session(session_id: str, services: ServicesDep) -> dict[str, Any]:
+async def get_session(session_id: str, services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
     """Return the stored session."""
     assistant = await run_in_threadpool(get_assistant, services)
-    session = await run_in_threadpool(assistant.sessions.load, session_id)
+    session = await run_in_threadpool(_owned_session, assistant, session_id, caller)
     return session.to_dict()
 
 
+def _owned_session(assistant: Assistant, session_id: str, caller: Caller) -> Any:
+    """Load a session, refusing (404) a shopper's session to anyone but that shopper or an operator."""
+    session = assistant.sessions.load(session_id)
+    if session.user_id is not None:
+        ensure_owner(caller, session.user_id, f"session {session_id}")
+    return session
+
+
 @router.delete("/sessions/{session_id}", status_code=204, summary="Forget a conversation")
-async def delete_session(session_id: str, services: ServicesDep) -> None:
+async def delete_session(session_id: str, services: ServicesDep, caller: CallerDep) -> None:
     """Delete the session's state, history and uploaded images."""
     assistant = await run_in_threadpool(get_assistant, services)
+    await run_in_threadpool(_owned_session, assistant, session_id, caller)
     await run_in_threadpool(assistant.sessions.delete, session_id)
 
 
@@ -159,11 +176,12 @@ def _sse(events: Iterator[tuple[str, Any]]) -> Iterator[str]:
     openapi_extra=_body(MessageIn, {"message": {"type": "string"}, "image": {"type": "string", "format": "binary"}}),
 )
 async def post_message(
-    session_id: str, request: Request, services: ServicesDep, stream: bool = False
+    session_id: str, request: Request, services: ServicesDep, caller: CallerDep, stream: bool = False
 ) -> dict[str, Any] | StreamingResponse:
     """Run one turn of the conversation and return (or stream) the reply."""
     message, image = await _read_message(request, services)
     assistant = await run_in_threadpool(get_assistant, services)
+    await run_in_threadpool(_owned_session, assistant, session_id, caller)
     events = await run_in_threadpool(assistant.events, session_id, message, image)
     if stream or "text/event-stream" in request.headers.get("accept", ""):
         return StreamingResponse(_sse(events), media_type="text/event-stream")
@@ -182,9 +200,10 @@ async def post_message(
 
 
 @router.post("/sessions/{session_id}/feedback", summary="Record a click, save or hide", openapi_extra=_body(FeedbackIn))
-async def post_feedback(session_id: str, request: Request, services: ServicesDep) -> dict[str, Any]:
+async def post_feedback(session_id: str, request: Request, services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
     """Fold engagement into the session's anonymous profile, which biases later turns."""
     body: FeedbackIn = await _json_body(request, FeedbackIn)
     assistant = await run_in_threadpool(get_assistant, services)
+    await run_in_threadpool(_owned_session, assistant, session_id, caller)
     profile = await run_in_threadpool(assistant.feedback, session_id, body.pin_id, body.kind)
     return {"session_id": session_id, "profile": {str(k): v for k, v in profile.items()}}
