@@ -58,3 +58,17 @@ def test_security_headers_and_stats(client: TestClient) -> None:
 def test_oversized_body_is_413(client: TestClient, settings: Settings) -> None:
     r = client.post("/pins", content=b"x" * (settings.api.max_body_bytes + 1))
     assert r.status_code == 413 and "limit" in r.json()["detail"]
+
+
+def test_docs_are_served_without_a_cdn(client: TestClient) -> None:
+    page = client.get("/docs").text
+    assert "/docs-assets/swagger-ui-bundle.js" in page and "cdn" not in page.lower()
+    js = client.get("/docs-assets/swagger-ui-bundle.js")
+    assert js.status_code == 200 and len(js.content) > 100_000
+    assert client.get("/docs-assets/..%2Fsecret").status_code == 404
+    assert client.get("/openapi.json").json()["info"]["title"] == "moodboard"
+
+
+def test_strict_content_security_policy_on_pages(client: TestClient) -> None:
+    csp = client.get("/healthz").headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp

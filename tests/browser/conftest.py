@@ -84,7 +84,8 @@ def _artifact_name(nodeid: str) -> str:
 @pytest.fixture
 def page(browser: Any, served: dict[str, Any], request: pytest.FixtureRequest) -> Iterator[Any]:
     """A fresh page at the app's home, ready (personas loaded, feed shown); screenshots on teardown."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=served["url"])
+    # bypass_csp: Playwright's string predicates and axe need eval; test_app_runs_under_its_csp checks the CSP
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=served["url"], bypass_csp=True)
     context.set_default_timeout(20_000)
     pg = context.new_page()
     errors: list[str] = []

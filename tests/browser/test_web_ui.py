@@ -365,7 +365,7 @@ def test_phone_width_layout(browser: Any, served: dict[str, Any]) -> None:
     """At 390 px: nothing overflows sideways, the filters fold, the assistant is a sheet opened from the
     top bar that gives way to the results after a reply, and Escape closes it."""
     context = browser.new_context(
-        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, base_url=served["url"]
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, base_url=served["url"], bypass_csp=True
     )
     page = context.new_page()
     try:
@@ -388,5 +388,22 @@ def test_phone_width_layout(browser: Any, served: dict[str, Any]) -> None:
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "test_phone_width_layout.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def test_app_runs_under_its_content_security_policy(browser: Any, served: dict[str, Any]) -> None:
+    """Without bypass: the page loads, talks to the API and shows pins with no CSP violation."""
+    context = browser.new_context(base_url=served["url"])
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    try:
+        response = page.goto("/")
+        assert response is not None and "default-src 'self'" in response.headers["content-security-policy"]
+        page.wait_for_selector("body[data-ready=true]")
+        page.wait_for_selector("#results img")
+        assert not problems, problems
     finally:
         context.close()

@@ -27,6 +27,7 @@ log = logging.getLogger("moodboard.api")
 # Route modules, each exposing `router`; add one line to mount a new resource.
 ROUTERS: list[str] = [
     "moodboard.api.routes.health",
+    "moodboard.api.routes.docs",
     "moodboard.api.routes.catalog",
     "moodboard.api.routes.auth",
     "moodboard.api.routes.me",
@@ -72,6 +73,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         version=__version__,
         description="Conversational visual discovery: search, related pins, feeds, boards and an assistant.",
         lifespan=lifespan,
+        docs_url=None,  # served by routes/docs.py from a bundled Swagger UI, not a CDN
+        redoc_url=None,
     )
     app.state.services = services
     problems.install(app)
@@ -81,7 +84,11 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     return app
 
 
-UNLIMITED_PREFIXES = ("/healthz", "/readyz", "/static/", "/metrics")
+CSP = (
+    "default-src 'self'; img-src 'self' blob: data:; script-src 'self'; style-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+UNLIMITED_PREFIXES = ("/healthz", "/readyz", "/static/", "/metrics", "/docs")
 
 
 def _client_key(request: Request) -> str:
@@ -148,6 +155,8 @@ def _install_middleware(app: FastAPI, settings: Settings, services: Services) ->
         response.headers.setdefault("x-content-type-options", "nosniff")
         response.headers.setdefault("x-frame-options", "DENY")
         response.headers.setdefault("referrer-policy", "same-origin")
+        if not path.startswith("/docs"):  # Swagger UI needs an inline script; every other page gets a strict CSP
+            response.headers.setdefault("content-security-policy", CSP)
         log.info(
             "request",
             extra={
