@@ -102,7 +102,12 @@ def myntra_texts(row: dict[str, Any]) -> list[str]:
 
 
 def train(
-    img: FloatArray, texts: list[FloatArray], rows: list[dict[str, Any]], config: AlignerConfig, tag: str
+    img: FloatArray,
+    texts: list[FloatArray],
+    rows: list[dict[str, Any]],
+    config: AlignerConfig,
+    tag: str,
+    image_groups: tuple[tuple[str, int], ...] = (),
 ) -> TrainingResult:
     """Train heads on the given training rows, logging validation recall per epoch."""
     titles = [r["productDisplayName"].lower() for r in rows]
@@ -117,6 +122,7 @@ def train(
         config,
         image_tower=EfficientNetLiteTower.tower_id,
         text_tower=MiniLMTextTower.tower_id,
+        image_groups=image_groups,
         progress=progress,
     )
 
@@ -242,7 +248,12 @@ def main() -> None:
     b_img = slice_groups(img_all, EfficientNetLiteTower.groups, last_img)
     b_txt = slice_groups(txt_all[0], MiniLMTextTower.groups, last_txt)
     base_cfg = AlignerConfig(
-        mlp=False, feature_dropout=0.0, hard_batch_fraction=0.0, primary_text_prob=1.0, epochs=args.epochs
+        mlp=False,
+        feature_dropout=0.0,
+        hard_batch_fraction=0.0,
+        primary_text_prob=1.0,
+        epochs=args.epochs,
+        image_extra_dims=0,
     )
     base = train(b_img[train_pos], [b_txt[train_pos]], tr_rows, base_cfg, "baseline")
     bz_img = base.aligner.project_images(b_img[test_pos])
@@ -250,7 +261,7 @@ def main() -> None:
 
     # ---- lite aligner as shipped (defaults of AlignerConfig)
     cfg = AlignerConfig(epochs=args.epochs)
-    res = train(img_all[train_pos], [t[train_pos] for t in txt_all], tr_rows, cfg, "lite")
+    res = train(img_all[train_pos], [t[train_pos] for t in txt_all], tr_rows, cfg, "lite", EfficientNetLiteTower.groups)
     al = res.aligner
     out["aligner"] = {
         "config": cfg.to_json(),
@@ -315,6 +326,10 @@ def main() -> None:
     z_cat = al.project_images(img_all)
     z_ph = al.project_images(img_photos)
     out["photo_to_catalog_p_at_10"] = precision_at_k(topk(z_ph, z_cat, 10)[0], rel_photo, 10)
+    d = cfg.dim
+    j_cat = z_cat[:, :d] / np.linalg.norm(z_cat[:, :d], axis=1, keepdims=True)
+    j_ph = z_ph[:, :d] / np.linalg.norm(z_ph[:, :d], axis=1, keepdims=True)
+    out["photo_to_catalog_joint_space_only_p_at_10"] = precision_at_k(topk(j_ph, j_cat, 10)[0], rel_photo, 10)
     raw_cat = slice_groups(img_all, EfficientNetLiteTower.groups, {"head_avg"})
     raw_ph = slice_groups(img_photos, EfficientNetLiteTower.groups, {"head_avg"})
     raw_cat /= np.linalg.norm(raw_cat, axis=1, keepdims=True)

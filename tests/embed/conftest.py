@@ -70,13 +70,16 @@ def lite_snapshots(tmp_path_factory: pytest.TempPathFactory, shape_pairs: list[t
     itower, ttower = EfficientNetLiteTower(), MiniLMTextTower()
     imgs = image_features(itower, [im for im, _ in shape_pairs])
     txts = text_features(ttower, [t for _, t in shape_pairs])
-    cfg = AlignerConfig(dim=32, hidden=64, epochs=30, batch_size=12, lr=3e-3, val_fraction=0.0, patience=0)
+    cfg = AlignerConfig(
+        dim=32, hidden=64, epochs=30, batch_size=12, lr=3e-3, val_fraction=0.0, patience=0, image_extra_dims=8
+    )
     groups = np.arange(len(shape_pairs), dtype=np.int64)
     result = train_aligner(
         TrainingData(imgs, [txts], groups),
         cfg,
         image_tower=itower.tower_id,
         text_tower=ttower.tower_id,
+        image_groups=itower.groups,
     )
     root = tmp_path_factory.mktemp("home") / "snapshots"
     write_aligner(root, result.aligner, {"purpose": "test"})

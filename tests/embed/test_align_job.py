@@ -63,7 +63,7 @@ def test_align_job_writes_snapshot_and_reuses_features(home: Settings) -> None:
     again = run_align_job(items, itower, ttower, home.snapshots_dir, cfg, cache=cache, batch_size=5)
     assert again.computed_images == 0  # every frozen feature came from the content-hash cache
     emb = make_embedder(EmbedSettings(backend="lite"), home.snapshots_dir)
-    assert emb.model_id == f"lite:{again.snapshot.name}:16"
+    assert emb.model_id == f"lite:{again.snapshot.name}:{16 + 64}"  # joint space + image-only block
 
 
 def test_cli_train_align_then_embed(home: Settings) -> None:

@@ -90,3 +90,24 @@ def test_same_title_items_are_not_negatives() -> None:
     assert grad_norm([0, 1, 2]) > 0.1
     aligned = contrastive_loss(torch.eye(3) * 20, torch.tensor([0, 1, 2]))
     assert float(aligned) < 1e-6
+
+
+def test_image_only_block_keeps_text_ranking() -> None:
+    """The image-only block (PCA of a raw image group) changes image→image, never text→image ranks."""
+    data = _synthetic(120)
+    groups = (("a", 30), ("raw", 10))
+    base = AlignerConfig(dim=8, hidden=16, epochs=3, batch_size=32, val_fraction=0.0, image_extra_dims=0)
+    plain = train_aligner(data, base, image_tower="i", text_tower="t", image_groups=groups).aligner
+    cfg = AlignerConfig(
+        dim=8, hidden=16, epochs=3, batch_size=32, val_fraction=0.0, image_extra_dims=4, image_extra_group="raw"
+    )
+    block = train_aligner(data, cfg, image_tower="i", text_tower="t", image_groups=groups).aligner
+    assert plain.dim == 8 and block.dim == 12 and block.spec.image_extra == (30, 40)
+    zi, zt = block.project_images(data.images), block.project_texts(data.texts[0])
+    np.testing.assert_allclose(np.linalg.norm(zi, axis=1), 1.0, atol=1e-5)
+    assert np.all(zt[:, 8:] == 0)
+    pi, pt = plain.project_images(data.images), plain.project_texts(data.texts[0])
+    # same seed, same joint heads: text→image orders agree exactly, the block only rescales scores
+    np.testing.assert_array_equal(np.argsort(-(zt @ zi.T), axis=1), np.argsort(-(pt @ pi.T), axis=1))
+    # image→image now also sees the raw group
+    assert not np.allclose(zi @ zi.T, (pi @ pi.T) / np.sqrt(2))

@@ -37,7 +37,7 @@ def test_trained_lite_matches_captions_to_images(
     lite_snapshots: Path, shape_pairs: list[tuple[Image.Image, str]]
 ) -> None:
     emb = make_embedder(EmbedSettings(backend="lite", device="cpu"), lite_snapshots)
-    assert emb.model_id.startswith("lite:") and emb.dim == 32
+    assert emb.model_id.startswith("lite:") and emb.dim == 32 + 8  # joint space + image-only block
     zi = emb.embed_images([im for im, _ in shape_pairs])
     zt = emb.embed_texts([t for _, t in shape_pairs])
     top1 = (zt @ zi.T).argmax(axis=1)

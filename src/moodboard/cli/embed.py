@@ -83,7 +83,7 @@ def register(app: typer.Typer) -> None:
     def align_cmd(
         ctx: typer.Context,
         epochs: Annotated[int | None, typer.Option(help="training epochs (early stopping on validation)")] = None,
-        linear: Annotated[bool, typer.Option("--linear", help="linear heads instead of residual MLPs")] = False,
+        mlp: Annotated[bool, typer.Option("--mlp", help="residual MLP heads instead of linear ones")] = False,
         json_out: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
     ) -> None:
         """Train the aligner heads (LiT) on the catalog's own (image, title) pairs; writes an `aligner` snapshot.
@@ -115,8 +115,8 @@ def register(app: typer.Typer) -> None:
         config = AlignerConfig(dim=settings.embed.dim)
         if epochs is not None:
             config = replace(config, epochs=epochs)
-        if linear:
-            config = replace(config, mlp=False)
+        if mlp:
+            config = replace(config, mlp=True)
         store = open_store(settings)
         items = list(read_pairs(store, settings.thumbnails_dir))
         store.close()

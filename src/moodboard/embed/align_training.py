@@ -18,10 +18,12 @@ import numpy as np
 
 from moodboard.core.arrays import FloatArray, IntArray
 from moodboard.core.errors import InvalidInputError
-from moodboard.embed.aligner import Aligner, AlignerConfig, AlignerSpec, build_heads
+from moodboard.embed.aligner import Aligner, AlignerConfig, AlignerSpec, build_heads, extra_slice
 
 if TYPE_CHECKING:
     import torch
+
+    from moodboard.embed.heads import AlignerHeads
 
 ProgressFn = Callable[[int, int, dict[str, float]], None]
 """Called as progress(epoch, epochs, metrics) after each epoch."""
@@ -85,6 +87,22 @@ def _batches(
     return [order[s : s + batch_size] for s in range(0, len(order), batch_size)]
 
 
+def _fit_extra_block(heads: AlignerHeads, images: FloatArray, spec: AlignerSpec) -> None:
+    """PCA of the L2-normalised raw image group on training images -> the image-only block."""
+    import torch
+
+    start, end = spec.image_extra
+    raw = images[:, start:end].astype(np.float64)
+    raw /= np.maximum(np.linalg.norm(raw, axis=1, keepdims=True), 1e-12)
+    mean = raw.mean(axis=0)
+    _, _, vt = np.linalg.svd(raw - mean, full_matrices=False)  # rows of vt: principal directions
+    proj = np.zeros((end - start, spec.extra_dims))  # (width, k); zero columns when n < k
+    m = min(spec.extra_dims, vt.shape[0])
+    proj[:, :m] = vt[:m].T
+    heads.extra_mean.copy_(torch.from_numpy(mean.astype(np.float32)))
+    heads.extra_proj.copy_(torch.from_numpy(np.ascontiguousarray(proj, dtype=np.float32)))
+
+
 def contrastive_loss(logits: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
     """Symmetric InfoNCE over (B, B) text-by-image logits with multi-positive targets.
 
@@ -104,6 +122,7 @@ def train_aligner(
     *,
     image_tower: str,
     text_tower: str,
+    image_groups: tuple[tuple[str, int], ...] = (),
     progress: ProgressFn | None = None,
 ) -> TrainingResult:
     """Train image and text heads with a symmetric multi-positive InfoNCE loss.
@@ -126,8 +145,11 @@ def train_aligner(
         text_tower=text_tower,
         image_dim=int(data.images.shape[1]),
         text_dim=int(data.texts[0].shape[1]),
+        image_extra=extra_slice(image_groups, config.image_extra_group) if config.image_extra_dims else (0, 0),
     )
     heads = build_heads(spec)
+    if spec.extra_dims:
+        _fit_extra_block(heads, data.images[train_idx], spec)
     img_all = torch.from_numpy(np.ascontiguousarray(data.images, dtype=np.float32))  # (n, Di)
     txt_all = torch.from_numpy(np.stack([np.asarray(t, dtype=np.float32) for t in data.texts]))  # (V, n, Dt)
     tr = torch.from_numpy(train_idx)
@@ -180,6 +202,7 @@ def train_aligner(
             zi_val = aligner.project_images(data.images[val_idx])
             zt_val = aligner.project_texts(data.texts[0][val_idx])
             metrics["val_recall_at_10"] = recall_at_k(zt_val, zi_val, 10)
+            metrics["val_recall_at_1"] = recall_at_k(zt_val, zi_val, 1)
             score = metrics["val_recall_at_10"]
         else:
             score = -metrics["loss"]
@@ -204,5 +227,6 @@ def train_aligner(
         image_dim=spec.image_dim,
         text_dim=spec.text_dim,
         metrics=final,
+        image_extra=spec.image_extra,
     )
     return TrainingResult(Aligner(spec, heads), history, train_idx.astype(np.int64), val_idx.astype(np.int64))

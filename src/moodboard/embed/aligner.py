@@ -31,15 +31,20 @@ _CONFIG = "aligner.json"
 
 @dataclass(frozen=True)
 class AlignerConfig:
-    """Shape and training settings of the projection heads (defaults chosen on a validation split)."""
+    """Shape and training settings of the projection heads.
+
+    Defaults were chosen on a validation split carved from the Myntra training items (never the test
+    split): linear heads on the multi-layer features beat residual MLP heads (val text → image R@10
+    0.931 vs 0.926) and two linear heads on last-layer features only (0.887); see BENCHMARKS.md.
+    """
 
     dim: int = 256
-    hidden: int = 1024
-    mlp: bool = True
+    hidden: int = 512
+    mlp: bool = False
     dropout: float = 0.1
     feature_dropout: float = 0.1
     feature_noise: float = 0.0
-    epochs: int = 40
+    epochs: int = 25
     batch_size: int = 512
     lr: float = 1e-3
     weight_decay: float = 1e-4
@@ -48,7 +53,10 @@ class AlignerConfig:
     hard_batch_fraction: float = 0.3
     primary_text_prob: float = 0.5
     val_fraction: float = 0.1
-    patience: int = 8
+    patience: int = 6
+    image_extra_dims: int = 64
+    image_extra_weight: float = 1.0
+    image_extra_group: str = "head_avg"
     seed: int = 0
 
     def to_json(self) -> dict[str, Any]:
@@ -66,6 +74,23 @@ class AlignerSpec:
     image_dim: int
     text_dim: int
     metrics: dict[str, float] = field(default_factory=dict)
+    image_extra: tuple[int, int] = (0, 0)
+
+    @property
+    def extra_dims(self) -> int:
+        """Width of the image-only block (0 when the tower has no `config.image_extra_group`)."""
+        start, end = self.image_extra
+        return min(self.config.image_extra_dims, end - start) if end > start else 0
+
+
+def extra_slice(groups: tuple[tuple[str, int], ...], name: str) -> tuple[int, int]:
+    """Column range of feature group `name` in a tower's output, or (0, 0) when it has none."""
+    start = 0
+    for group, width in groups:
+        if group == name:
+            return start, start + width
+        start += width
+    return 0, 0
 
 
 def build_heads(spec: AlignerSpec) -> AlignerHeads:
@@ -87,8 +112,8 @@ class Aligner:
 
     @property
     def dim(self) -> int:
-        """Output dimension of both heads."""
-        return self.spec.config.dim
+        """Output dimension: the joint space plus the image-only block."""
+        return self.spec.config.dim + self.spec.extra_dims
 
     def _project(self, head: torch.nn.Module, feats: FloatArray, expected: int) -> FloatArray:
         import torch
@@ -99,18 +124,41 @@ class Aligner:
                 "retrain the aligner for the current towers with `moodboard train align`",
             )
         if feats.shape[0] == 0:
-            return np.zeros((0, self.dim), dtype=np.float32)
+            return np.zeros((0, self.spec.config.dim), dtype=np.float32)
         with torch.inference_mode():
             out = head(torch.from_numpy(np.ascontiguousarray(feats, dtype=np.float32)))
         return np.ascontiguousarray(out.numpy(), dtype=np.float32)
 
     def project_images(self, feats: FloatArray) -> FloatArray:
-        """Map (n, image_dim) tower features to (n, dim) unit vectors."""
-        return self._project(self.heads.image, feats, self.spec.image_dim)
+        """Map (n, image_dim) tower features to (n, dim) unit vectors.
+
+        With an image-only block, the vector is [joint (d), w * PCA of the raw tower group (k)],
+        normalised: text → image ranks are those of the joint part (texts are zero in the block),
+        while image → image similarity also uses the raw visual features, which transfer better from
+        a person's photo to a catalog packshot than the text-aligned joint space does.
+        """
+        joint = self._project(self.heads.image, feats, self.spec.image_dim)  # (n, d)
+        k = self.spec.extra_dims
+        if k == 0:
+            return joint
+        start, end = self.spec.image_extra
+        raw = feats[:, start:end].astype(np.float32)
+        raw /= np.maximum(np.linalg.norm(raw, axis=1, keepdims=True), 1e-12)
+        mean = self.heads.extra_mean.numpy()
+        proj = self.heads.extra_proj.numpy()
+        block = (raw - mean) @ proj  # (n, k)
+        block /= np.maximum(np.linalg.norm(block, axis=1, keepdims=True), 1e-12)
+        out = np.concatenate([joint, self.spec.config.image_extra_weight * block], axis=1)
+        out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        return np.ascontiguousarray(out, dtype=np.float32)
 
     def project_texts(self, feats: FloatArray) -> FloatArray:
-        """Map (n, text_dim) tower features to (n, dim) unit vectors."""
-        return self._project(self.heads.text, feats, self.spec.text_dim)
+        """Map (n, text_dim) tower features to (n, dim) unit vectors (zeros in the image-only block)."""
+        joint = self._project(self.heads.text, feats, self.spec.text_dim)
+        k = self.spec.extra_dims
+        if k == 0:
+            return joint
+        return np.ascontiguousarray(np.pad(joint, ((0, 0), (0, k))), dtype=np.float32)
 
     def save(self, folder: Path) -> dict[str, Any]:
         """Write the heads and spec into `folder`; return manifest fields describing them."""
@@ -124,6 +172,7 @@ class Aligner:
             "image_dim": self.spec.image_dim,
             "text_dim": self.spec.text_dim,
             "metrics": self.spec.metrics,
+            "image_extra": list(self.spec.image_extra),
         }
         (folder / _CONFIG).write_text(json.dumps(meta, indent=2, sort_keys=True))
         return {"aligner": meta}
@@ -142,6 +191,7 @@ class Aligner:
                 image_dim=int(meta["image_dim"]),
                 text_dim=int(meta["text_dim"]),
                 metrics=dict(meta.get("metrics", {})),
+                image_extra=tuple(meta.get("image_extra", (0, 0))),  # type: ignore[arg-type]
             )
             heads = build_heads(spec)
             heads.load_state_dict(torch.load(folder / _WEIGHTS, map_location="cpu", weights_only=True))

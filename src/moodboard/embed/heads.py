@@ -54,6 +54,9 @@ class ProjectionHead(nn.Module):
 class AlignerHeads(nn.Module):
     """The `image` and `text` heads plus `log_scale`, the log inverse temperature of the loss."""
 
+    extra_mean: torch.Tensor
+    extra_proj: torch.Tensor
+
     def __init__(self, spec: AlignerSpec) -> None:
         """Build untrained heads for the tower widths in `spec`."""
         super().__init__()
@@ -62,6 +65,10 @@ class AlignerHeads(nn.Module):
         self.text = ProjectionHead(spec.text_dim, cfg)
         init = torch.tensor(math.log(1.0 / cfg.init_temperature))
         self.log_scale = nn.Parameter(init, requires_grad=cfg.learn_temperature)
+        start, end = spec.image_extra
+        # PCA of the raw image group for the image-only block (fitted on training images, never trained)
+        self.register_buffer("extra_mean", torch.zeros(end - start))
+        self.register_buffer("extra_proj", torch.zeros(end - start, spec.extra_dims))
 
     def scale(self) -> torch.Tensor:
         """Inverse temperature, clipped at 100 as in CLIP."""

@@ -203,6 +203,7 @@ def run_align_job(
         config,
         image_tower=image_tower.tower_id,
         text_tower=text_tower.tower_id,
+        image_groups=image_tower.groups,
         progress=train_progress,
     )
     manifest = {
