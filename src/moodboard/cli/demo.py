@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +16,9 @@ from moodboard.catalog.personas import seed_personas
 from moodboard.catalog.report import IngestSummary
 from moodboard.catalog.sources import open_source
 from moodboard.cli.context import console, get_settings, open_store
+from moodboard.core.errors import DependencyError
 from moodboard.core.settings import Settings
+from moodboard.core.snapshot import current_snapshot
 
 MYNTRA_MAPPING = {"title": "productDisplayName", "category": "articleType", "color": "baseColour"}
 
@@ -63,6 +67,28 @@ def ingest_demo(settings: Settings, path: Path, root: Path, mapping: dict[str, s
     return summary
 
 
+def _step(ctx: typer.Context, title: str, args: list[str]) -> None:
+    """Run one `moodboard` sub-command in a child process with the same home and config (its own progress)."""
+    root = ctx.find_root().params
+    cmd = [sys.executable, "-m", "moodboard.cli.main"]
+    if root.get("config"):
+        cmd += ["--config", str(root["config"])]
+    if root.get("home"):
+        cmd += ["--home", str(root["home"])]
+    console.print(f"[bold]{title}[/] (moodboard {' '.join(args)})")
+    done = subprocess.run([*cmd, *args], check=False)
+    if done.returncode != 0:
+        raise DependencyError(f"demo step `moodboard {' '.join(args)}` failed", "see its message above, fix, re-run")
+
+
+def build_models(settings: Settings, ctx: typer.Context) -> None:
+    """Train the offline aligner (once), then build the search index and the taste graph."""
+    if settings.embed.backend == "lite" and current_snapshot(settings.snapshots_dir, "aligner") is None:
+        _step(ctx, "training the offline image-text aligner on the catalog", ["train", "align"])
+    _step(ctx, "embedding and indexing the catalog (cached by content hash)", ["index"])
+    _step(ctx, "building the taste graph", ["graph", "build"])
+
+
 def register(app: typer.Typer) -> None:
     """Add the `demo` command."""
 
@@ -84,6 +110,7 @@ def register(app: typer.Typer) -> None:
         users = seed_personas(store)
         store.close()
         console.print(f"personas: {', '.join(u.external_id for u in users)} (switch between them in the app)")
+        build_models(settings, ctx)
         if not serve:
             return
         import uvicorn
