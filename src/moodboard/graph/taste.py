@@ -9,7 +9,7 @@ importance-samples a few interests, so the feed covers a user's tastes instead o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from moodboard.core.arrays import FloatArray, Int32Array
 from moodboard.core.errors import InvalidInputError
 from moodboard.graph.csr import TasteGraph
-from moodboard.graph.weights import level_values, unpack_nibbles
+from moodboard.graph.weights import level_values
 
 
 @dataclass(frozen=True)
@@ -145,16 +145,3 @@ def sample_interests(profile: TasteProfile, n: int, rng: np.random.Generator) ->
     imp = np.array([max(it.importance, 1e-12) for it in its], dtype=np.float64)
     pick = rng.choice(len(its), size=n, replace=False, p=imp / imp.sum())
     return [its[i] for i in sorted(pick.tolist())]
-
-
-def profile_similarity(candidates: FloatArray, interests: list[Interest], medoid_vectors: FloatArray) -> Any:
-    """Score candidate vectors by their best cosine to any sampled interest medoid."""
-    if not interests or not len(candidates):
-        return np.zeros(len(candidates), dtype=np.float32)
-    sims = np.asarray(candidates, np.float32) @ np.asarray(medoid_vectors, np.float32).T
-    return sims.max(axis=1).astype(np.float32)
-
-
-def unpack_levels(packed: NDArray[np.uint8], n: int) -> FloatArray:
-    """Relative weights of the first n packed edge levels."""
-    return level_values()[unpack_nibbles(packed, n)]
