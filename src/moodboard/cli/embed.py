@@ -112,7 +112,9 @@ def register(app: typer.Typer) -> None:
                 f"backend {backend!r} has no frozen towers to align",
                 "set MOODBOARD_EMBED__BACKEND=lite (or open_clip)",
             )
-        config = AlignerConfig(dim=settings.embed.dim)
+        # settings.embed.dim is the model's whole output: joint space + the image-only block
+        extra = min(AlignerConfig.image_extra_dims, settings.embed.dim // 4)
+        config = AlignerConfig(dim=settings.embed.dim - extra, image_extra_dims=extra)
         if epochs is not None:
             config = replace(config, epochs=epochs)
         if mlp:

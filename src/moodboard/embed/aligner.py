@@ -38,7 +38,7 @@ class AlignerConfig:
     0.931 vs 0.926) and two linear heads on last-layer features only (0.887); see BENCHMARKS.md.
     """
 
-    dim: int = 256
+    dim: int = 192  # joint space; + image_extra_dims = 256 = the lite model's output dimension
     hidden: int = 512
     mlp: bool = False
     dropout: float = 0.1
