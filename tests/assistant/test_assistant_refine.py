@@ -63,6 +63,18 @@ def test_relative_prices() -> None:
     assert (s.filters.price_min, s.filters.price_max) == (50, 100)
 
 
+def test_any_price_clears_the_price_filter(parser: Parser) -> None:
+    """Regression: there was no way to drop a price filter short of "start over" (found by the web UI)."""
+    s = refine(
+        QueryState(filters=Filters(price_min=20, price_max=80, colours=("Red",))),
+        Turn(price=PriceChange(relative="any")),
+    )
+    assert (s.filters.price_min, s.filters.price_max, s.filters.colours) == (None, None, ("Red",))
+    for message in ("any price", "show them at any price", "remove the price filter", "price doesn't matter"):
+        change = parser.parse(message).price
+        assert change == PriceChange(relative="any"), message
+
+
 def test_scopes_only_also_not() -> None:
     tax = ("category", "subCategory")
     s = refine(QueryState(), Turn(scopes=(Scope(mode="only", categories=("Shirts",), replace=tax),)))

@@ -42,7 +42,7 @@ TOOL_SCHEMA: dict[str, Any] = {
                 "category_mode": {"type": "string", "enum": ["only", "also", "not"]},
                 "price_min": {"type": "number", "minimum": 0},
                 "price_max": {"type": "number", "minimum": 0},
-                "price_relative": {"type": "string", "enum": ["cheaper", "pricier", "below_that"]},
+                "price_relative": {"type": "string", "enum": ["cheaper", "pricier", "below_that", "any"]},
                 "audience": {"type": "string", "enum": ["men", "women", "kids"]},
                 "more_like": {**_INT_LIST, "description": "1-based positions of shown results"},
                 "less_like": _INT_LIST,
@@ -70,7 +70,7 @@ class ToolArgs(BaseModel):
     category_mode: Literal["only", "also", "not"] = "only"
     price_min: float | None = Field(None, ge=0)
     price_max: float | None = Field(None, ge=0)
-    price_relative: Literal["cheaper", "pricier", "below_that"] | None = None
+    price_relative: Literal["cheaper", "pricier", "below_that", "any"] | None = None
     audience: Literal["men", "women", "kids"] | None = None
     more_like: list[int] = Field(default_factory=list, max_length=12)
     less_like: list[int] = Field(default_factory=list, max_length=12)

@@ -39,6 +39,10 @@ PRICE_MAX = re.compile(
 PRICE_MIN = re.compile(rf"(?:over|above|more than|at least|min(?:imum)?|starting at|>=?)\s*{_CUR}{_NUM}{_UNIT}")
 PRICE_AROUND = re.compile(rf"(?:around|about|roughly|approximately|~)\s*{_CUR}{_NUM}{_UNIT}")
 PRICE_THAT = re.compile(r"\b(?:less than that|cheaper than that|below that|under that|lower than that)\b")
+PRICE_ANY = re.compile(
+    r"\b(?:any price|at any price|no price limit|whatever (?:the )?price|price doesn'?t matter|"
+    r"(?:remove|clear|drop|forget|ignore) (?:the )?(?:price|budget)(?: filter| limit| cap)?)\b"
+)
 PRICE_CHEAPER = re.compile(r"\b(?:cheaper|less expensive|lower price[sd]?|more affordable|on a budget)\b")
 PRICE_PRICIER = re.compile(r"\b(?:pricier|more expensive|higher end|more premium|fancier)\b")
 
@@ -144,6 +148,9 @@ class Parser:
         return None, text
 
     def _price(self, text: str) -> tuple[PriceChange | None, str]:
+        m = PRICE_ANY.search(text)
+        if m:  # "any price" clears the price filter
+            return PriceChange(relative="any"), text[: m.start()] + " " + text[m.end() :]
         lo: float | None = None
         hi: float | None = None
         relative: Literal["cheaper", "pricier", "below_that"] | None = None

@@ -180,6 +180,8 @@ def _scope(
 
 
 def _price(f: Filters, change: PriceChange, shown: tuple[Shown, ...], focus: int | None) -> dict[str, object]:
+    if change.relative == "any":
+        return {"price_min": None, "price_max": None}
     lo, hi = f.price_min, f.price_max
     if change.min is not None or change.max is not None:
         lo, hi = change.min, change.max

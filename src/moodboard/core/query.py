@@ -160,7 +160,7 @@ class PriceChange(_Frozen):
 
     min: float | None = Field(None, ge=0)
     max: float | None = Field(None, ge=0)
-    relative: Literal["cheaper", "pricier", "below_that"] | None = None
+    relative: Literal["cheaper", "pricier", "below_that", "any"] | None = None
 
 
 class Turn(_Frozen):
