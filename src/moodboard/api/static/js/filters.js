@@ -81,7 +81,7 @@ export function filterMessage() {
     if (lo !== null && hi !== null) parts.push(`between $${Math.min(lo, hi)} and $${Math.max(lo, hi)}`);
     else if (hi !== null) parts.push(`under $${hi}`);
     else if (lo !== null) parts.push(`over $${lo}`);
-    else dropped.push("price");
+    else parts.push("any price");
   }
   if (colour && !current.colours.includes(colour)) parts.push(`in ${colour.toLowerCase()}`);
   else if (!colour && current.colours.length) dropped.push("colour");
