@@ -9,7 +9,8 @@ choice; the 20 % test split is never used for training or tuning). On the 20 %:
   (text → image vectors), text-only BM25 (title, description, attributes, as `LexicalDoc.from_pin`),
   and hybrid (weighted RRF of both, `moodboard.index.fusion.rrf`);
 - "<baseColour> <articleType>" queries, one per pair present in the test split whose articleType has
-  at least 10 test items; P@10 of results with that articleType (and, stricter, colour and type).
+  at least 10 test items; P@10 of results with that articleType (and, stricter, colour and type); the
+  hybrid's vector weight is chosen on the validation items with the same protocol, then applied to test.
 Photo → catalog: each image in clothing-small/test queries all 9,583 Myntra images with the image
 embedding; P@10 of class-compatible articleTypes (`CLASS_TO_ARTICLE_TYPES` below).
 Baselines in the same run: two linear heads on the last-layer features only (the issue's ~0.79 setup),
@@ -295,28 +296,52 @@ def main() -> None:
     )
 
     # ---- 2. "<baseColour> <articleType>" → P@10 of that articleType on the 20 %
-    types = np.array([r["articleType"] for r in te_rows])
-    colours = np.array([r["baseColour"] or "" for r in te_rows])
-    type_count = Counter(types.tolist())
-    pairs = sorted({(c, t) for c, t in zip(colours, types, strict=True) if c and type_count[t] >= 10})
-    queries = [f"{c} {t}" for c, t in pairs]
-    q_vec = al.project_texts(text_features(ttower, queries, cache))
-    cq_rank, cq_score = topk(q_vec, z_test, 100)
-    cq_lex = lexical_rankings(te_rows, queries, 100, args.cache_dir)
-    rel_type = [set(np.flatnonzero(types == t).tolist()) for _, t in pairs]
-    rel_both = [set(np.flatnonzero((types == t) & (colours == c)).tolist()) for c, t in pairs]
-    cq_lex_rank = np.full((len(queries), 10), -1, dtype=np.int64)
-    for i, (ids, _) in enumerate(cq_lex):
-        cq_lex_rank[i, : min(10, len(ids))] = ids[:10]
-    cq_hyb = np.stack([fuse((cq_rank[i], cq_score[i]), cq_lex[i], 10, weights) for i in range(len(queries))])
-    for name, ranked in (("image_only", cq_rank), ("bm25", cq_lex_rank), ("hybrid", cq_hyb)):
-        out[f"colour_type_{name}_p_at_10"] = precision_at_k(ranked, rel_type, 10)
-        out[f"colour_type_{name}_strict_p_at_10"] = precision_at_k(ranked, rel_both, 10)
+    # The vector weight of the hybrid is chosen on the validation items (held out of training), then
+    # applied to the test split; the 1:1 figure is reported too.
+    def colour_type(sub_rows: list[dict[str, Any]], gallery: FloatArray, grid: list[float]) -> dict[str, Any]:
+        types = np.array([r["articleType"] for r in sub_rows])
+        colours = np.array([r["baseColour"] or "" for r in sub_rows])
+        type_count = Counter(types.tolist())
+        pairs = sorted({(c, t) for c, t in zip(colours, types, strict=True) if c and type_count[t] >= 10})
+        queries = [f"{c} {t}" for c, t in pairs]
+        q_vec = al.project_texts(text_features(ttower, queries, cache))
+        cq_rank, cq_score = topk(q_vec, gallery, 100)
+        cq_lex = lexical_rankings(sub_rows, queries, 100, args.cache_dir)
+        rel_type = [set(np.flatnonzero(types == t).tolist()) for _, t in pairs]
+        rel_both = [set(np.flatnonzero((types == t) & (colours == c)).tolist()) for c, t in pairs]
+        cq_lex_rank = np.full((len(queries), 10), -1, dtype=np.int64)
+        for i, (ids, _) in enumerate(cq_lex):
+            cq_lex_rank[i, : min(10, len(ids))] = ids[:10]
+        res: dict[str, Any] = {"queries": len(queries)}
+        for name, ranked in (("image_only", cq_rank), ("bm25", cq_lex_rank)):
+            res[name] = precision_at_k(ranked, rel_type, 10)
+            res[name + "_strict"] = precision_at_k(ranked, rel_both, 10)
+        for w in grid:
+            wts = {"vector": w, "lexical": 1.0}
+            hyb = np.stack([fuse((cq_rank[i], cq_score[i]), cq_lex[i], 10, wts) for i in range(len(queries))])
+            res[f"hybrid_w{w}"] = precision_at_k(hyb, rel_type, 10)
+            res[f"hybrid_w{w}_strict"] = precision_at_k(hyb, rel_both, 10)
+        return res
+
+    grid = [0.5, 1.0, 1.5, 2.0, 3.0]
+    val_pos = train_pos[res.val_idx]
+    val = colour_type([rows[i] for i in val_pos], al.project_images(img_all[val_pos]), grid)
+    w_best = max(grid, key=lambda w: (val[f"hybrid_w{w}"], -abs(w - 1.0)))
+    out["colour_type_validation"] = val
+    out["hybrid_vector_weight_chosen_on_validation"] = w_best
+    test = colour_type(te_rows, z_test, sorted({1.0, w_best}))
+    for name in ("image_only", "bm25"):
+        out[f"colour_type_{name}_p_at_10"] = test[name]
+        out[f"colour_type_{name}_strict_p_at_10"] = test[name + "_strict"]
+    out["colour_type_hybrid_1to1_p_at_10"] = test["hybrid_w1.0"]
+    out["colour_type_hybrid_p_at_10"] = test[f"hybrid_w{w_best}"]
+    out["colour_type_hybrid_strict_p_at_10"] = test[f"hybrid_w{w_best}_strict"]
     out["colour_type_p_at_10"] = out["colour_type_hybrid_p_at_10"]
-    out["colour_type_queries"] = len(queries)
+    out["colour_type_queries"] = test["queries"]
     log(
         f"colour+type P@10 image-only {out['colour_type_image_only_p_at_10']:.3f} "
-        f"bm25 {out['colour_type_bm25_p_at_10']:.3f} hybrid {out['colour_type_hybrid_p_at_10']:.3f}"
+        f"bm25 {out['colour_type_bm25_p_at_10']:.3f} hybrid (vector weight {w_best}, chosen on validation) "
+        f"{out['colour_type_hybrid_p_at_10']:.3f}, 1:1 {out['colour_type_hybrid_1to1_p_at_10']:.3f}"
     )
 
     # ---- 3. person's photo → whole Myntra catalog, P@10 of class-compatible articleTypes
