@@ -63,9 +63,15 @@ def test_upload_image_returns_visually_similar_pins(client: TestClient, tmp_path
     assert _titles(body)[0] == "Red circle print"
     assert all(t.startswith("Red") for t in _titles(body))  # the three red pins
     assert body["results"][0]["sources"]["vector"]["rank"] == 1
-    colours = body["facets"]["color"]
-    assert colours["red"] == 3  # facets count the retrieved (relevant) set, not the catalog's 6 colours
-    assert sum(colours.values()) < 18 and len(colours) < 6
+    squares = client.post(
+        "/search",
+        files={"image": ("q.png", _png("red", "circle", tmp_path), "image/png")},
+        data={"query": json.dumps({"k": 3, "filters": {"category": "square"}})},
+    ).json()
+    assert squares["results"][0]["title"] == "Red square print"
+    # facets count the retrieved, filtered set (6 squares), not the catalog (18 pins, 3 shapes)
+    assert squares["facets"]["category"] == {"square": 6}
+    assert sum(squares["facets"]["color"].values()) == 6
 
 
 def test_json_text_search_with_filters(client: TestClient) -> None:
@@ -137,11 +143,11 @@ def test_nonsense_query_gets_honest_empty_result(client: TestClient) -> None:
     assert body["results"] == [] and body["below_cutoff"] > 0
 
 
-def test_no_index_yet_is_503(tmp_path: Path) -> None:
+def test_no_index_yet_is_404(tmp_path: Path) -> None:
     other = load_settings(home=tmp_path / "empty", embed={"backend": "fake", "dim": 32})
     with TestClient(create_app(other)) as c:
         resp = c.post("/search", json={"text": "red"})
-    assert resp.status_code == 503 and "moodboard index" in resp.json()["hint"]
+    assert resp.status_code == 404 and "moodboard index" in resp.json()["hint"]
 
 
 def test_openapi_documents_json_and_multipart(client: TestClient) -> None:

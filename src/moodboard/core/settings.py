@@ -82,6 +82,9 @@ class IndexSettings(BaseModel):
     compact_dead_fraction: float = Field(0.2, gt=0, le=1, description="rebuild on save above this")
     facet_pool: int = Field(200, ge=1, le=100_000, description="retrieved results that facets count")
     calibration_queries: int = Field(200, ge=10, le=100_000)
+    cutoff_images: bool = Field(
+        False, description="gate image queries too (off: people's photos score like noise; see BENCHMARKS.md)"
+    )
 
 
 class GraphSettings(BaseModel):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from moodboard.core.errors import ModelMismatchError, SnapshotError
+from moodboard.core.errors import ModelMismatchError, NotFoundError, SnapshotError
 from moodboard.core.settings import IndexSettings
 from moodboard.core.snapshot import current_snapshot, read_manifest, write_snapshot
 from moodboard.index.lexical import LEXICAL_FILE, LexicalDoc, LexicalIndex
@@ -102,11 +102,11 @@ def load_current_index(root: Path, settings: IndexSettings) -> SearchIndex:
     """Load the live index snapshot under `root`.
 
     Raises:
-        SnapshotError: when no index was built yet.
+        NotFoundError: when no index was built yet (a missing snapshot, not a broken one).
     """
     path = current_snapshot(root, KIND)
     if path is None:
-        raise SnapshotError("no search index has been built yet", "run `moodboard index` first")
+        raise NotFoundError("no search index has been built yet", "run `moodboard index` first")
     return load_index_snapshot(path, settings)
 
 
@@ -132,7 +132,7 @@ class IndexHolder:
             self._checked = now
             path = current_snapshot(self.root, KIND)
             if path is None:
-                raise SnapshotError("no search index has been built yet", "run `moodboard index` first")
+                raise NotFoundError("no search index has been built yet", "run `moodboard index` first")
             if self._index is None or self._index.path != path:
                 # Fully loaded before it becomes visible; in-flight requests keep the old object.
                 try:

@@ -219,7 +219,11 @@ class SearchService:
         cal = index.calibration
         if modality in ("pin", "vector"):
             return None  # a catalog pin always has neighbours; raw vectors are the caller's business
-        names = ("text", "image") if modality == "mixed" else (modality,)
+        names: tuple[str, ...] = ("text", "image") if modality == "mixed" else (modality,)
+        if not self.settings.cutoff_images:
+            # Measured on a 2,000-item Myntra index: the image gate emptied 64 of 100 photos taken by
+            # people (they score like noise images), so image evidence is not gated by default.
+            names = tuple(n for n in names if n != "image")
         found = [cal[n] for n in names if isinstance(cal.get(n), dict) and "cutoff" in cal[n]]
         if not found:
             return None
