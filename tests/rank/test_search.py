@@ -222,3 +222,29 @@ def test_lexical_mode_without_lexical_index_is_a_snapshot_error(bundle: SearchIn
     with pytest.raises(SnapshotError):
         svc.search(SearchRequest(text="red", mode="lexical"))
     assert svc.search(SearchRequest(text="red dress", k=3, cutoff=False)).hits  # hybrid falls back to vectors
+
+
+def test_text_vector_cache_encodes_each_text_once_per_model() -> None:
+    """Regression: the search service re-encoded the same query text on every call (assistant turns
+    re-send their terms), which made turns through the search service miss the latency goal."""
+    from moodboard.rank.search import TextVectorCache
+
+    calls: list[list[str]] = []
+
+    class Counting(FakeEmbedder):
+        def embed_texts(self, texts):  # type: ignore[no-untyped-def, override]
+            calls.append(list(texts))
+            return super().embed_texts(texts)
+
+    enc = Counting(dim=16)
+    cache = TextVectorCache(capacity=2)
+    first = cache.embed(enc, ["red dress", "blue jeans"])
+    again = cache.embed(enc, ["blue jeans", "red dress", "blue jeans"])
+    assert calls == [["red dress", "blue jeans"]]
+    assert np.allclose(again[1], first[0]) and np.allclose(again[0], first[1]) and np.allclose(again[2], first[1])
+    assert np.allclose(first, enc.embed_texts(["red dress", "blue jeans"]))
+    cache.embed(enc, ["green hat"])  # capacity 2: evicts the least recently used ("blue jeans")
+    cache.embed(enc, ["red dress"])
+    assert calls[-1] == ["green hat"]
+    cache.embed(enc, ["blue jeans"])
+    assert calls[-1] == ["blue jeans"]

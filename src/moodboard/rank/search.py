@@ -12,6 +12,8 @@ module does not import `moodboard.embed`.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -113,6 +115,39 @@ class SearchResponse:
 PinLookup = Callable[[list[int]], Mapping[int, Pin]]
 
 
+class TextVectorCache:
+    """LRU cache of query-text vectors per model: conversations re-send the same terms every turn, and
+    encoding one short text costs tens of milliseconds on a CPU, far more than the index search."""
+
+    def __init__(self, capacity: int = 4096) -> None:
+        """Remember up to `capacity` (model, text) vectors."""
+        self.capacity = capacity
+        self._items: OrderedDict[tuple[str, str], FloatArray] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def embed(self, encoder: QueryEncoder, texts: list[str]) -> FloatArray:
+        """(n, d) vectors of `texts`, encoding only the ones not seen before for this encoder's model."""
+        keys = [(encoder.model_id, t) for t in texts]
+        with self._lock:
+            found = {k: self._items[k] for k in keys if k in self._items}
+            for k in found:
+                self._items.move_to_end(k)
+        missing = list(dict.fromkeys(k for k in keys if k not in found))
+        self.hits += len(keys) - len(missing)
+        self.misses += len(missing)
+        if missing:
+            fresh = np.asarray(encoder.embed_texts([t for _, t in missing]), dtype=np.float32)
+            with self._lock:
+                for k, v in zip(missing, fresh, strict=True):
+                    self._items[k] = v
+                    found[k] = v
+                while len(self._items) > self.capacity:
+                    self._items.popitem(last=False)
+        return np.stack([found[k] for k in keys])
+
+
 class SearchService:
     """Answers `SearchRequest`s against the live index with an injected query encoder."""
 
@@ -128,6 +163,7 @@ class SearchService:
         self._encoder = encoder
         self.settings = settings
         self._pins = pins
+        self._text_cache = TextVectorCache()
 
     # ---- validation and query algebra -------------------------------------------------------------
     def _validate(self, req: SearchRequest) -> None:
@@ -176,7 +212,8 @@ class SearchService:
         text = req.text.strip()
         if text and req.mode != "lexical":
             enc = self._encoder_for(index)
-            parts.append((req.text_weight, self._check_dim(enc.embed_texts([text]), index, "text query")[0]))
+            vec = self._text_cache.embed(enc, [text])
+            parts.append((req.text_weight, self._check_dim(vec, index, "text query")[0]))
             modality = "text"
         if req.image is not None:
             enc = self._encoder_for(index)
@@ -203,7 +240,7 @@ class SearchService:
         positive = sum(w * v for w, v in parts) / total
         negatives: list[FloatArray] = []
         if req.negative_text:
-            negatives.extend(self._encoder_for(index).embed_texts(list(req.negative_text)))
+            negatives.extend(self._text_cache.embed(self._encoder_for(index), list(req.negative_text)))
         if req.negative_pin_ids:
             negatives.extend(index.vectors.get_vectors(np.array(req.negative_pin_ids, dtype=np.int64)))
         ranking = positive - req.negative_weight * np.mean(negatives, axis=0) if negatives else positive
