@@ -26,6 +26,7 @@ from moodboard.core.snapshot import current_snapshot, read_manifest, write_snaps
 from moodboard.embed.aligned import TowerEmbedder
 from moodboard.embed.embedder import Embedder
 from moodboard.embed.feature_cache import FeatureCache, content_hash
+from moodboard.embed.features import image_digest, prepared_image_features
 
 if TYPE_CHECKING:
     from moodboard.catalog.store import CatalogStore
@@ -129,6 +130,7 @@ def read_pins(store: CatalogStore, thumbnails_dir: Path | None = None, batch_siz
 class _Decoded:
     digest: str
     payload: Any  # a PIL image, or a tower-prepared array when the embedder has a frozen tower
+    pixel_digest: str = ""  # key of the frozen-tower feature cache (shared with `train align`)
 
 
 class EmbedMapper:
@@ -147,8 +149,9 @@ class EmbedMapper:
         data = read_capped(Path(item.path), self.limits.max_file_bytes)
         digest = content_hash(data)
         image = open_checked(data, self.limits).image
-        payload = self._tower.prepare(image) if self._tower is not None else image
-        return _Decoded(digest, payload)
+        if self._tower is None:
+            return _Decoded(digest, image)
+        return _Decoded(digest, self._tower.prepare(image), image_digest(image))
 
     def embed(self, decoded: Sequence[_Decoded]) -> FloatArray:
         """Embed a batch of decoded items on the model; (n, dim)."""
@@ -156,7 +159,11 @@ class EmbedMapper:
             return np.zeros((0, self.embedder.dim), dtype=np.float32)
         if self._tower is not None:
             assert isinstance(self.embedder, TowerEmbedder)
-            feats = self._tower.features([d.payload for d in decoded])
+            # frozen-tower features are cached by pixel hash, so images `train align` already ran through
+            # the tower are not computed again (regression: the index job recomputed every image)
+            feats, _ = prepared_image_features(
+                self._tower, [d.payload for d in decoded], [d.pixel_digest for d in decoded], self.embedder.cache
+            )
             return self.embedder.project_image_features(feats)
         return self.embedder.embed_images([d.payload for d in decoded])
 
