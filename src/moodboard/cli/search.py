@@ -74,7 +74,8 @@ def register(app: typer.Typer) -> None:
                 f"indexed {result.count} pins with {result.model_id} ({result.embedded} embedded, "
                 f"{result.cached} cached, {result.failed} failed) in {out['seconds']} s; "
                 f"text cutoff {cal.get('cutoff', float('nan')):.3f} keeps {cal.get('relevant_kept', 0):.0%} "
-                f"of title->own-image pairs and rejects {cal.get('null_rejected', 0):.0%} of nonsense queries -> {result.snapshot}"
+                f"of title->own-image pairs and rejects {cal.get('null_rejected', 0):.0%} of nonsense queries "
+                f"-> {result.snapshot}"
             )
 
     @app.command("search")
