@@ -51,13 +51,16 @@ def synthetic_availability(item_id: str) -> str:
 def myntra_with_prices(myntra_dir: Path, out: Path, limit: int | None = None) -> Path:
     """Write Myntra's catalog with synthetic price, currency, merchant, availability and link fields.
 
+    With `limit`, an evenly spaced sample of that many rows is kept (every article type stays represented).
     Image paths are kept relative to `myntra_dir`; ingest it with `--images-root myntra_dir`.
     """
     out.parent.mkdir(parents=True, exist_ok=True)
-    with (myntra_dir / "catalog.jsonl").open() as src, out.open("w") as dst:
-        for n, line in enumerate(src):
-            if limit is not None and n >= limit:
-                break
+    lines = (myntra_dir / "catalog.jsonl").read_text().splitlines()
+    if limit is not None and 0 < limit < len(lines):
+        step = len(lines) / limit
+        lines = [lines[int(i * step)] for i in range(limit)]
+    with out.open("w") as dst:
+        for line in lines:
             row: dict[str, Any] = json.loads(line)
             rid = str(row["id"])
             row.update(
