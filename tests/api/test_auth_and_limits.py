@@ -164,3 +164,29 @@ def test_idor_feeds_and_related_with_user_filters(secure_client: TestClient, sho
     pin_id = secure_client.get("/pins", params={"limit": 1}).json()[0]["id"]
     r = secure_client.get(f"/pins/{pin_id}/related", params={"user_id": alice_id}, headers=bob)
     assert r.status_code in (403, 404)
+
+
+def test_upload_size_and_pixel_limits(secure_client: TestClient, shopper_headers: Headers, tmp_path: object) -> None:
+    """Uploads over api.max_upload_bytes or api.max_upload_pixels are refused with a reason, on search and chat."""
+    import io
+
+    from PIL import Image
+
+    big_file = io.BytesIO()
+    Image.effect_noise((400, 400), 80).convert("RGB").save(big_file, "PNG")  # ~ 300 kB > 200 kB
+    assert big_file.tell() > 200_000
+    many_pixels = io.BytesIO()
+    Image.new("RGB", (1200, 1000), (200, 30, 30)).save(many_pixels, "PNG")  # 1.2 Mpx > 1 Mpx, tiny file
+    sid = secure_client.post("/assistant/sessions", json={}, headers=shopper_headers("u")).json()["session_id"]
+    for data, words in ((big_file.getvalue(), "bytes"), (many_pixels.getvalue(), "pixel")):
+        files = {"image": ("x.png", data, "image/png")}
+        search = secure_client.post("/search", files=files)
+        assert search.status_code in (413, 422), search.text
+        assert words in search.json()["detail"].lower() and search.json()["hint"]
+        chat = secure_client.post(
+            f"/assistant/sessions/{sid}/messages",
+            data={"message": "like this"},
+            files=files,
+            headers=shopper_headers("u"),
+        )
+        assert chat.status_code in (413, 422) and words in chat.json()["detail"].lower(), chat.text
