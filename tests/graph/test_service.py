@@ -109,6 +109,10 @@ def test_related_and_feed_endpoints(client: TestClient, built: dict[str, Any]) -
     assert {i["pin_id"] for i in feed["items"]} <= dogs and feed["fallback"] is None, feed
     again = client.get(f"/users/{built['users']['dan']}/feed", params={"k": 5, "seed": 1}).json()
     assert [i["pin_id"] for i in again["items"]] == [i["pin_id"] for i in feed["items"]]
+    dan = client.post("/auth/token", json={"user": "dan"}).json()["token"]  # dev mode: no operator key needed
+    mine = client.get("/me/feed", params={"k": 5, "seed": 1}, headers={"Authorization": f"Bearer {dan}"}).json()
+    assert [i["pin_id"] for i in mine["items"]] == [i["pin_id"] for i in feed["items"]]
+    assert client.get("/me/feed").status_code == 401
 
 
 def test_cold_starts_say_so(client: TestClient, built: dict[str, Any]) -> None:

@@ -13,9 +13,10 @@ from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from moodboard.api.auth import Caller, CallerDep, ensure_owner
+from moodboard.api.auth import Caller, CallerDep, ShopperDep, ensure_owner
 from moodboard.api.schemas import PinOut, pin_out
 from moodboard.api.services import Services, ServicesDep
+from moodboard.core.errors import InvalidInputError
 from moodboard.core.records import Event
 from moodboard.graph.live import LiveGraph
 from moodboard.graph.recommender import RecommendationList
@@ -148,3 +149,18 @@ async def feed(
         return _out(services, recs, live, pins)
 
     return await run_in_threadpool(run)
+
+
+@router.get("/me/feed", response_model=RecsOut, summary="My home feed (taste graph)")
+async def my_feed(
+    services: ServicesDep,
+    caller: ShopperDep,
+    k: Annotated[int, Query(description="number of results (1..graph.max_k)")] = 20,
+    seed: Annotated[int | None, Query(description="seed for the walk and the interest sampling")] = None,
+    filter_saved: Annotated[bool | None, Query(description="hide pins I saved (default: settings)")] = None,
+    pins: Annotated[bool, Query(description="include each pin's catalog record")] = True,
+) -> RecsOut:
+    """The signed-in shopper's feed: the same walk as `GET /users/{id}/feed` for the token's user."""
+    if caller.user_id is None:
+        raise InvalidInputError("operator keys have no feed of their own", "use GET /users/{id}/feed")
+    return await feed(caller.user_id, services, caller, k=k, seed=seed, filter_saved=filter_saved, pins=pins)
