@@ -77,7 +77,9 @@ class SearchServiceRetriever:
             negative_pin_ids=tuple(p for p, _ in query.negative_pins)[:50],
             filters=Filter.parse(raw),
             k=min(query.k * OVERFETCH, self.service.settings.max_k),
-            cutoff=not browse,  # items passing the filters are relevant by construction
+            # items passing a category filter are relevant by construction; the cutoff would only empty a
+            # section whose goal words ("beach wedding tops") sit far from every catalog title
+            cutoff=not (browse or f.categories),
         )
 
     def retrieve(self, query: RetrievalQuery) -> list[Hit]:
