@@ -75,3 +75,12 @@ def test_conversation_through_the_search_service(
     assert r.results and all(x.price is not None and x.price <= 40 for x in r.results)
     r = assistant.respond(sid, "an outfit for the office")
     assert len(r.sections) >= 3 and all(s.results for s in r.sections)
+
+
+def test_category_filtered_sections_are_not_gated_by_the_cutoff(adapter: SearchServiceRetriever) -> None:
+    """Regression: goal words ("beach wedding tops") scored below the text cutoff and emptied whole
+    sections of a cascade on the full Myntra index; a category filter already guarantees relevance."""
+    section = RetrievalQuery(texts=(("beach wedding", 1.0),), filters=Filters(categories=("Shirts",)))
+    assert adapter.request(section).cutoff is False
+    free_text = RetrievalQuery(texts=(("beach wedding", 1.0),))
+    assert adapter.request(free_text).cutoff is True
