@@ -179,6 +179,8 @@ def cold(assistant: Assistant) -> None:
         inner = cached.inner
         if isinstance(inner, CatalogRetriever):
             inner.clear_cache()
+        if isinstance(inner, SearchServiceRetriever):
+            inner.service.clear_caches()
 
 
 def measure(assistant: Assistant, embedder: Any, vecs: np.ndarray, rounds: int) -> dict[str, Any]:

@@ -165,6 +165,10 @@ class SearchService:
         self._pins = pins
         self._text_cache = TextVectorCache()
 
+    def clear_caches(self) -> None:
+        """Forget cached query-text vectors (benchmarks start each conversation cold)."""
+        self._text_cache = TextVectorCache(self._text_cache.capacity)
+
     # ---- validation and query algebra -------------------------------------------------------------
     def _validate(self, req: SearchRequest) -> None:
         text = req.text.strip()
