@@ -95,7 +95,7 @@ def seed_personas(store: CatalogStore, seed: int = 7, pins_each: int = 14) -> li
         if store.list_boards(user.id):
             continue  # already seeded
         pool = sorted({p for c in cats for p in by_cat[c][:HEAD]})
-        chosen = rng.sample(pool, min(pins_each, len(pool)))
+        chosen = rng.sample(pool, min(pins_each, max(1, len(pool) // 2)))  # leave half unsaved to recommend
         board = store.create_board(user.id, f"{persona.name.split(' ')[0]}'s favourites")
         events = []
         for j, pin_id in enumerate(chosen):
