@@ -156,7 +156,9 @@ def offline_embedder(home: Path | None) -> tuple[Any, str]:
 
 def item_vectors(pins: list[Pin], embedder: Any, cache_dir: Path) -> np.ndarray:
     """Embedded titles, cached by model id and catalog."""
-    key = hashlib.sha256((embedder.model_id + "|".join(p.title for p in pins)).encode()).hexdigest()[:16]
+    # the probe's output size is in the key: an older aligner shape under the same model id must not match
+    probe_dim = int(embedder.embed_texts(["probe"]).shape[1])
+    key = hashlib.sha256(f"{embedder.model_id}:{probe_dim}:{'|'.join(p.title for p in pins)}".encode()).hexdigest()[:16]
     path = cache_dir / f"assistant-latency-{key}.npy"
     if path.is_file():
         return np.load(path)
