@@ -1,1 +1,1 @@
-"""assistant package."""
+"""Conversational assistant: query state, parser, refinement, goal planner, retrievers, sessions, LLM backend."""
