@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from moodboard.api.auth import ShopperDep, ensure_owner
 from moodboard.api.schemas import PinOut, pin_out
 from moodboard.api.services import ServicesDep
+from moodboard.core.errors import InvalidInputError
 from moodboard.core.records import Board, Event, EventType
 
 router = APIRouter(tags=["boards"])
@@ -45,8 +46,7 @@ def board_out(services: ServicesDep, board: Board, with_pins: bool = True) -> Bo
 
 @router.get("/me/boards", response_model=list[BoardOut], summary="My boards")
 def my_boards(services: ServicesDep, caller: ShopperDep) -> list[BoardOut]:
-    """The signed-in shopper's boards with their pins."""
-    assert caller.user_id is not None or caller.operator
+    """The signed-in shopper's boards with their pins (an operator key has none of its own)."""
     if caller.user_id is None:
         return []
     return [board_out(services, b) for b in services.store.list_boards(caller.user_id)]
@@ -90,8 +90,6 @@ def remove_pin(board_id: int, pin_id: int, services: ServicesDep, caller: Shoppe
 
 
 def _uid(caller: ShopperDep) -> int:
-    from moodboard.core.errors import InvalidInputError
-
     if caller.user_id is None:
         raise InvalidInputError("operators have no boards of their own", "use a shopper token for this route")
     return caller.user_id
