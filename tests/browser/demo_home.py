@@ -76,6 +76,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def warm_up(url: str) -> None:
+    """One throw-away assistant turn, so the first test does not pay the assistant's build and model load
+    inside a 20 s UI wait (regression: a CI run timed out on the first chat turn of a fresh server)."""
+    sid = httpx.post(f"{url}/assistant/sessions", json={}, timeout=180).json()["session_id"]
+    httpx.post(f"{url}/assistant/sessions/{sid}/messages", json={"message": "red"}, timeout=180)
+    httpx.delete(f"{url}/assistant/sessions/{sid}", timeout=30)
+
+
 def start_server(home: Path, data_dir: Path | None, port: int, log: Path) -> subprocess.Popen[bytes]:
     """Run `moodboard serve` on 127.0.0.1:`port` and wait until it answers."""
     env = {**os.environ, **SERVER_ENV, "MOODBOARD_HOME": str(home)}
@@ -89,6 +97,7 @@ def start_server(home: Path, data_dir: Path | None, port: int, log: Path) -> sub
             raise RuntimeError(f"server exited with {proc.returncode}: {log.read_text()[-2000:]}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                warm_up(f"http://127.0.0.1:{port}")
                 return proc
         except httpx.HTTPError:
             pass
