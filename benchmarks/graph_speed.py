@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from moodboard.core.settings import GraphSettings
-from moodboard.core.snapshot import write_snapshot
+from moodboard.core.snapshot import current_snapshot, read_manifest, write_snapshot
 from moodboard.graph.build import BoardPinArrays, BuildParams, EventArrays, PinTable, build_graph
 from moodboard.graph.csr import TasteGraph
 from moodboard.graph.recommender import GraphRecommender
@@ -107,8 +107,30 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--prune-margin", type=float, default=0.1, help="extra edges drawn to cover pruning")
     ap.add_argument("--workdir", default=None, help="where the snapshot is written (default: a temp dir)")
+    ap.add_argument("--keep", default=None, help="keep the snapshot here and reuse it when the parameters match")
     args = ap.parse_args()
 
+    params = {k: getattr(args, k) for k in ("pins", "boards", "edges", "seed", "prune_margin")}
+    keep = Path(args.keep) if args.keep else None
+    cached = current_snapshot(keep, "graph") if keep else None
+    if cached is not None and read_manifest(cached).get("params") != params:
+        cached = None
+    if cached is not None:
+        built = read_manifest(cached)
+        log(f"reusing the snapshot in {cached} (built by an earlier run with the same parameters)")
+        out = serve(TasteGraph.load(cached), args)
+    else:
+        with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
+            built = build_and_save(args, params, keep or Path(tmp))
+            out = serve(TasteGraph.load(Path(built["path"])), args)
+    out.update({k: v for k, v in built.items() if k not in ("path", "params")})
+    out.update({"pins": args.pins, "boards": args.boards, "threads": args.threads})
+    Path(args.json).write_text(json.dumps(out, indent=2))
+    print(json.dumps({k: v for k, v in out.items() if not isinstance(v, dict)}, indent=2))
+
+
+def build_and_save(args: argparse.Namespace, params: dict[str, Any], root: Path) -> dict[str, Any]:
+    """Generate, build and write the snapshot under root; returns the build figures (also in its manifest)."""
     t = time.perf_counter()
     # draw a little more than asked so the graph still has >= --edges after pruning high-entropy boards
     board, pin = synthetic(args.pins, args.boards, int(args.edges * (1 + args.prune_margin)), args.seed)
@@ -122,33 +144,21 @@ def main() -> None:
     build_s = time.perf_counter() - t
     del board, pin
     log(f"built graph in {build_s:.1f}s: {graph.n_edges:,} edges, pruned {graph.meta['pruned_collections']} boards")
-    with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
-        t = time.perf_counter()
-        path = write_snapshot(Path(tmp), "graph", graph.save, {"source": "graph_speed"})
-        save_s = time.perf_counter() - t
-        disk = sum(f.stat().st_size for f in path.iterdir())
-        edge_bytes, total_bytes, n_edges = graph.edge_bytes(), graph.total_bytes(), graph.n_edges
-        del graph
-        g = TasteGraph.load(path)
-        log(f"saved in {save_s:.1f}s ({disk / 1e6:.0f} MB on disk), reloaded memory-mapped")
-        out = serve(g, args)
-    out.update(
-        {
-            "edges": n_edges,
-            "edges_drawn": drawn,
-            "pins": args.pins,
-            "boards": args.boards,
-            "bytes_per_edge": edge_bytes / n_edges,
-            "total_bytes_per_edge": total_bytes / n_edges,
-            "disk_bytes": disk,
-            "generate_s": round(gen_s, 1),
-            "build_s": round(build_s, 1),
-            "save_s": round(save_s, 1),
-            "threads": args.threads,
-        }
-    )
-    Path(args.json).write_text(json.dumps(out, indent=2))
-    print(json.dumps({k: v for k, v in out.items() if not isinstance(v, dict)}, indent=2))
+    figures: dict[str, Any] = {
+        "edges": graph.n_edges,
+        "edges_drawn": drawn,
+        "bytes_per_edge": graph.edge_bytes() / graph.n_edges,
+        "total_bytes_per_edge": graph.total_bytes() / graph.n_edges,
+        "generate_s": round(gen_s, 1),
+        "build_s": round(build_s, 1),
+    }
+    t = time.perf_counter()
+    manifest = {"source": "graph_speed", "params": params, **figures}
+    path = write_snapshot(root, "graph", graph.save, manifest)
+    figures["save_s"] = round(time.perf_counter() - t, 1)
+    figures["disk_bytes"] = sum(f.stat().st_size for f in path.iterdir())
+    log(f"saved in {figures['save_s']:.1f}s ({figures['disk_bytes'] / 1e6:.0f} MB on disk) to {path}")
+    return {**figures, "path": str(path), "params": params}
 
 
 def serve(g: TasteGraph, args: argparse.Namespace) -> dict[str, Any]:

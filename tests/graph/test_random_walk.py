@@ -111,3 +111,26 @@ def test_skipping_the_users_own_node_does_not_end_the_walk(communities: TasteGra
     assert res.steps == 2000 and len(res.pins) > 5
     visited_via = set(res.via.tolist())
     assert user not in visited_via
+
+
+def test_interleaved_lanes_estimate_the_same_walk_as_one_lane(communities: TasteGraph) -> None:
+    # lanes only reorder random draws: visit frequencies agree, and the budget is never overrun
+    w = PixieWalker(communities)
+    one = _walk(w, [100], steps=40_000, n_p=10**6, lanes=1)
+    many = _walk(w, [100], steps=40_000, n_p=10**6, lanes=16)
+    assert one.steps == many.steps == 40_000  # type: ignore[attr-defined]
+    f1 = dict(zip(one.pins.tolist(), (one.scores / one.scores.sum()).tolist(), strict=True))  # type: ignore[attr-defined]
+    f16 = dict(zip(many.pins.tolist(), (many.scores / many.scores.sum()).tolist(), strict=True))  # type: ignore[attr-defined]
+    assert set(f1) == set(f16)
+    assert max(abs(f1[p] - f16[p]) for p in f1) < 0.01
+
+
+@pytest.mark.parametrize("lanes", [1, 3, 16, 64])
+def test_step_budget_is_exact_for_any_lane_count(communities: TasteGraph, lanes: int) -> None:
+    w = PixieWalker(communities)
+    for steps in (1, 7, 100, 2_501):
+        res = _walk(w, [100], steps=steps, n_p=10**6, lanes=lanes)
+        assert res.steps == steps  # type: ignore[attr-defined]
+        assert len(res.pins) <= steps  # type: ignore[attr-defined]
+    with pytest.raises(InvalidInputError):
+        _walk(w, [100], lanes=0)

@@ -169,3 +169,18 @@ def test_feed_is_biased_toward_the_users_features(make_events: Any, graph_settin
         return sum(r.score for r in items if r.pin_id >= 10) / sum(r.score for r in items)
 
     assert share_b(0.0) > 0.4 and share_b(0.9) < 0.2
+
+
+def test_recent_actions_lead_the_feed_even_within_one_session(rows: Any, make_graph: Any) -> None:
+    # user 1 saved 8 cat pins, then (one minute later, same session) 2 dog pins: clock-time decay cannot
+    # tell them apart, counting actions can
+    boards, events = rows
+    events = [*events, (1, 205, EventType.SAVE, T0 + 600), (1, 217, EventType.SAVE, T0 + 660)]
+    g = make_graph(boards, events)
+    settings = GraphSettings(walk_steps=6000, n_p=10**6, n_v=3, max_k=100, seed=7, profile_blend=0.0)
+
+    def dog_share(half_life: float) -> float:
+        feed = GraphRecommender(g, settings.model_copy(update={"recency_half_life": half_life})).feed(1, 20)
+        return float(np.mean([r.pin_id >= 200 for r in feed.items if r.source.startswith("walk")]))
+
+    assert dog_share(1.0) > 0.5 > dog_share(1e9)

@@ -100,6 +100,9 @@ class GraphSettings(BaseModel):
     seed: int = 0
     max_k: int = Field(500, ge=1, le=10_000, description="largest k a related/feed request may ask for")
     max_query_pins: int = Field(50, ge=1, le=10_000, description="most recent engaged pins a feed walks from")
+    recency_half_life: float = Field(
+        4.0, gt=0, description="a query pin's weight halves every this many newer actions (order, not clock time)"
+    )
     include_users: bool = Field(True, description="users' engagement histories are graph nodes too")
     feature_bias: float = Field(0.5, ge=0, lt=1, description="chance to skip a pin off the user's features")
     degree_penalty: float = Field(0.0, ge=0, le=2, description="divide walk scores by degree^this")

@@ -26,6 +26,7 @@ from moodboard.graph.weights import LEVEL_STEP
 
 _MAX_TRIES = 8
 _MAX_WALK = 64
+LANES = 16  # walks interleaved per query pin (memory-level parallelism)
 _LEVEL_STEP = LEVEL_STEP
 
 
@@ -150,14 +151,25 @@ def _pixie(
     out_score: Any,
     out_q: Any,
     out_via: Any,
+    n_lanes: int,
 ) -> tuple[int, int]:
     (pin_indptr, pin_adj, pin_wq, pin_maxw, coll_indptr, coll_adj, coll_wq, coll_maxw, np_base, nc_base) = g
     (ov_pin_slot, ov_pin_ptr, ov_pin_adj, ov_coll_slot, ov_coll_ptr, ov_coll_adj) = ov
-    cv, acc, best, best_q, best_via, touched_q, touched_all = scratch  # cv[p] = (visits, via)
+    # one 32-byte record per pin keeps everything a visit touches in one cache line:
+    # rec[p] = (visits, via, _, _, best query, its via, _, _), recf[p, 2] = boosted sum, recf[p, 3] = best
+    rec, recf, touched_q, touched_all = scratch
     np.random.seed(seed)
     accept = np.exp2(-_LEVEL_STEP * np.arange(16.0))  # acceptance by level gap
     log_stay = math.log(1.0 - restart)
     any_bias = bias > 0.0 and active.sum() > 0
+    # n_lanes walks advance in lock-step, one step each per round: their memory loads are independent,
+    # so the CPU overlaps the cache misses that dominate a step on a large graph
+    cur = np.zeros(n_lanes, np.int64)
+    left = np.zeros(n_lanes, np.int64)
+    coll = np.zeros(n_lanes, np.int64)
+    nxt = np.zeros(n_lanes, np.int64)
+    u1 = np.zeros(n_lanes, np.float64)
+    u2 = np.zeros(n_lanes, np.float64)
     n_all = 0
     total = 0
     for qi in range(len(queries)):
@@ -166,97 +178,98 @@ def _pixie(
         n_q = 0
         high = 0
         steps = 0
-        while steps < budget and high < n_p:
-            cur = q
-            length = 1 + int(math.log(1.0 - np.random.random()) / log_stay)
-            if length > _MAX_WALK:
-                length = _MAX_WALK
-            moved = False
-            for _ in range(length):
-                # fast path (most steps): a snapshot node with uniform weights and no overlay edges
-                if (
-                    cur < np_base
-                    and pin_maxw[cur] & 16
-                    and (len(ov_pin_slot) == 0 or cur >= len(ov_pin_slot) or ov_pin_slot[cur] < 0)
-                ):
-                    lo = pin_indptr[cur]
-                    c = pin_adj[lo + np.random.randint(0, pin_indptr[cur + 1] - lo)]
+        lanes = min(n_lanes, max(budget, 1))
+        left[:] = 0
+        stuck = 0
+        while steps < budget and high < n_p and stuck < lanes * _MAX_TRIES:
+            # random numbers first: drawing them never waits on a memory load, so the lanes' loads overlap
+            for k in range(lanes):  # restart finished walks at the query pin (geometric lengths)
+                if left[k] <= 0:
+                    cur[k] = q
+                    n = 1 + int(math.log(1.0 - np.random.random()) / log_stay)
+                    left[k] = n if n < _MAX_WALK else _MAX_WALK
+                u1[k] = np.random.random()
+                u2[k] = np.random.random()
+            # the fast paths (snapshot nodes with uniform weights and no overlay edges) are written out
+            # here rather than called: passing arrays to a helper costs reference counting on every step
+            for k in range(lanes):
+                node = cur[k]
+                if node < np_base and pin_maxw[node] & 16 and (node >= len(ov_pin_slot) or ov_pin_slot[node] < 0):
+                    lo = pin_indptr[node]
+                    c = pin_adj[lo + int(u1[k] * (pin_indptr[node + 1] - lo))]
                 else:
-                    c = _pick(
-                        cur, np_base, pin_indptr, pin_adj, pin_wq, pin_maxw, ov_pin_slot, ov_pin_ptr, ov_pin_adj, accept
-                    )
-                if c == skip_coll:  # the requesting user's own history only leads back to itself
-                    c = _pick(cur, np_base, pin_indptr, pin_adj, pin_wq, pin_maxw,
+                    c = _pick(node, np_base, pin_indptr, pin_adj, pin_wq, pin_maxw,
                               ov_pin_slot, ov_pin_ptr, ov_pin_adj, accept)  # fmt: skip
-                if c == skip_coll:  # drawn twice: spend the step and restart (bounded: steps grow)
-                    steps += 1
-                    moved = True
-                    break
-                if c < 0:
-                    break
+                if c == skip_coll and c >= 0:  # the requesting user's own history only leads back to itself
+                    c = _pick(node, np_base, pin_indptr, pin_adj, pin_wq, pin_maxw,
+                              ov_pin_slot, ov_pin_ptr, ov_pin_adj, accept)  # fmt: skip
+                    c = -2 if c == skip_coll else c
+                coll[k] = c
+            for k in range(lanes):
+                c = coll[k]
                 p = -1
-                for t in range(_MAX_TRIES):
-                    if (
-                        c < nc_base
-                        and coll_maxw[c] & 16
-                        and (len(ov_coll_slot) == 0 or c >= len(ov_coll_slot) or ov_coll_slot[c] < 0)
-                    ):
+                if c >= 0:
+                    if c < nc_base and coll_maxw[c] & 16 and (c >= len(ov_coll_slot) or ov_coll_slot[c] < 0):
                         lo = coll_indptr[c]
-                        p = coll_adj[lo + np.random.randint(0, coll_indptr[c + 1] - lo)]
+                        p = coll_adj[lo + int(u2[k] * (coll_indptr[c + 1] - lo))]
                     else:
-                        p = _pick(
-                            c,
-                            nc_base,
-                            coll_indptr,
-                            coll_adj,
-                            coll_wq,
-                            coll_maxw,
-                            ov_coll_slot,
-                            ov_coll_ptr,
-                            ov_coll_adj,
-                            accept,
-                        )
-                    if p < 0 or not any_bias or t == _MAX_TRIES - 1:
+                        p = _pick(c, nc_base, coll_indptr, coll_adj, coll_wq, coll_maxw,
+                                  ov_coll_slot, ov_coll_ptr, ov_coll_adj, accept)  # fmt: skip
+                    if any_bias:
+                        for _t in range(_MAX_TRIES - 1):
+                            if p < 0 or _matches(p, np_base, feats, pref, active) or np.random.random() >= bias:
+                                break
+                            p = _pick(c, nc_base, coll_indptr, coll_adj, coll_wq, coll_maxw,
+                                      ov_coll_slot, ov_coll_ptr, ov_coll_adj, accept)  # fmt: skip
+                nxt[k] = p
+            for k in range(lanes):
+                c = coll[k]
+                p = nxt[k]
+                if c == -2:  # drew the user's own node twice: spend the step and restart
+                    steps += 1
+                    left[k] = 0
+                    if steps >= budget:
                         break
-                    if _matches(p, np_base, feats, pref, active) or np.random.random() >= bias:
-                        break
-                if p < 0:
-                    break
-                moved = True
+                    continue
+                if p < 0:  # dead end: restart; a query pin that cannot move at all ends its walk
+                    stuck += 1 if cur[k] == q else 0
+                    left[k] = 0
+                    continue
+                stuck = 0
                 steps += 1
-                if cv[p, 0] == 0:
-                    touched_q[n_q] = p
-                    n_q += 1
-                cv[p, 0] += 1
-                cv[p, 1] = c  # visits and via share a cache line: one miss per step, not two
-                if cv[p, 0] == n_v:
-                    high += 1
-                cur = p
+                # branch-free bookkeeping: a branch on a value still in flight from memory would
+                # serialise the lanes whenever it is mispredicted
+                seen = rec[p, 0]
+                touched_q[n_q] = p
+                n_q += seen == 0
+                rec[p, 0] = seen + 1
+                rec[p, 1] = c
+                high += seen + 1 == n_v
+                cur[k] = p
+                left[k] -= 1
                 if steps >= budget:
                     break
-            if not moved:
-                break
         total += steps
         for i in range(n_q):  # multi-hit boosting: accumulate sqrt of per-query visits
             p = touched_q[i]
-            v = math.sqrt(cv[p, 0])
-            if acc[p] == 0.0:
+            v = math.sqrt(rec[p, 0])
+            if recf[p, 2] == 0.0:
                 touched_all[n_all] = p
                 n_all += 1
-            acc[p] += v
-            if v > best[p]:
-                best[p] = v
-                best_q[p] = qi
-                best_via[p] = cv[p, 1]
-            cv[p, 0] = 0
+            recf[p, 2] += v
+            if v > recf[p, 3]:
+                recf[p, 3] = v
+                rec[p, 4] = qi
+                rec[p, 5] = rec[p, 1]
+            rec[p, 0] = 0
     for i in range(n_all):
         p = touched_all[i]
         out_pin[i] = p
-        out_score[i] = acc[p] * acc[p]
-        out_q[i] = best_q[p]
-        out_via[i] = best_via[p]
-        acc[p] = 0.0
-        best[p] = 0.0
+        out_score[i] = recf[p, 2] * recf[p, 2]
+        out_q[i] = rec[p, 4]
+        out_via[i] = rec[p, 5]
+        recf[p, 2] = 0.0
+        recf[p, 3] = 0.0
     return n_all, total
 
 
@@ -301,15 +314,9 @@ class PixieWalker:
         """Per-thread buffers: node-sized ones (kept zeroed between calls) and step-sized touch lists."""
         nodes = getattr(self._local, "nodes", None)
         if nodes is None or len(nodes[0]) < n_pins:
-            n = max(n_pins, 1)
-            # np.full writes every page now, so the first request does not pay the page faults
-            nodes = (
-                np.full((n, 2), 0, np.int32),
-                np.full(n, 0, np.float32),
-                np.full(n, 0, np.float32),
-                np.full(n, 0, np.int32),
-                np.full(n, 0, np.int32),
-            )
+            # 32-byte visit records (see _pixie); np.full writes every page now, not on the first request
+            rec = np.full((max(n_pins, 1), 8), 0, np.int32)
+            nodes = (rec, rec.view(np.float32))
             self._local.nodes = nodes
         touch = getattr(self._local, "touch", None)
         if touch is None or len(touch[0]) < steps + 1:
@@ -332,11 +339,14 @@ class PixieWalker:
         overlay: OverlayArrays | None = None,
         degrees: NDArray[np.int64] | None = None,
         skip_coll: int = -1,
+        lanes: int = LANES,
     ) -> WalkResult:
         """Walk from weighted query pins (graph indices) and return every visited pin with its score.
 
         `skip_coll` names a collection the walk avoids (the requesting user's own node): a step that
-        draws it draws once more and ends the walk if it draws it again.
+        draws it draws once more and ends the walk if it draws it again. `lanes` walks from the same
+        query pin run interleaved (1 = one after another, the plain loop; results differ only by the
+        order in which random numbers are drawn).
 
         Raises:
             InvalidInputError: on empty or mismatched queries, or out-of-range parameters.
@@ -348,7 +358,7 @@ class PixieWalker:
             raise InvalidInputError("a walk needs one weight per query pin and at least one", "pass pins")
         if (q < 0).any() or (q >= n_pins).any():
             raise InvalidInputError("query pin index out of range", "map ids with graph.pin_index first")
-        if not 0.0 < restart < 1.0 or steps < 1 or n_p < 1 or n_v < 1:
+        if not 0.0 < restart < 1.0 or steps < 1 or n_p < 1 or n_v < 1 or lanes < 1:
             raise InvalidInputError("walk parameters out of range", "0 < restart < 1; steps, n_p, n_v >= 1")
         deg = degrees if degrees is not None else self.graph.pin_degree(np.minimum(q, self.graph.n_pins - 1))
         deg = np.where(q < self.graph.n_pins, deg, 0)
@@ -369,7 +379,7 @@ class PixieWalker:
         out_via = np.empty(total + 1, np.int32)
         n, taken = _pixie(
             self._g, ov_t, self._feats, pref, active, strength, int(skip_coll), q, budgets, float(restart),
-            int(n_p), int(n_v), int(seed) & 0x7FFFFFFF, scratch, out_pin, out_score, out_q, out_via,
+            int(n_p), int(n_v), int(seed) & 0x7FFFFFFF, scratch, out_pin, out_score, out_q, out_via, int(lanes),
         )  # fmt: skip
         return WalkResult(out_pin[:n], out_score[:n], out_q[:n], out_via[:n], int(taken))
 

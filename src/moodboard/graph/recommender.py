@@ -287,7 +287,10 @@ class GraphRecommender:
     def _queries(self, hist: _History, interests: list[Any]) -> tuple[Int32Array, FloatArray]:
         m = self.settings.max_query_pins
         q = hist.pins[:m]
-        w = hist.weights[:m] / max(float(hist.weights[:m].sum()), 1e-12)
+        # Pixie weights query pins by time since the action; counting actions (most recent first) also
+        # orders a session's engagements that share one timestamp scale
+        w = hist.weights[:m] * np.exp2(-np.arange(len(q)) / self.settings.recency_half_life)
+        w = w / max(float(w.sum()), 1e-12)
         if interests:
             imp = np.array([it.importance for it in interests], np.float64)
             med = np.array([it.medoid for it in interests], np.int32)
