@@ -11,8 +11,9 @@ Requests: `GraphRecommender.related` (one query pin, k=50; step budgets 2k, 5k a
 feed-like walks from 10 query pins through `PixieWalker`, with query pins drawn in proportion to degree,
 on `--threads` threads (2 = the two cores); latency is per request, throughput is requests completed per
 wall-clock second. CPU seconds are recorded too, because other jobs share the machine: `recs_per_cpu_s_x2`
-is what two uncontended cores would give if the walk is CPU-bound. Baseline in the same run: the default
-requests without early stopping (n_p = infinity), which is what early stopping buys.
+is what two uncontended cores would give if the walk is CPU-bound. Baselines in the same run: the default
+requests without early stopping (n_p = infinity), which is what early stopping buys, and with one walk
+lane (the walks of a query pin one after another, as a plain loop), which is what interleaving buys.
 """
 
 from __future__ import annotations
@@ -171,10 +172,12 @@ def serve(g: TasteGraph, args: argparse.Namespace) -> dict[str, Any]:
     singles = [np.array([int(g.pin_ids[i])]) for i in rng.choice(live, args.requests, p=p)]
     feeds = [rng.choice(live, 10, p=p).astype(np.int32) for _ in range(args.requests // 4)]
     out: dict[str, Any] = {"settings": gs.model_dump()}
-    runs = [("related", steps, gs.n_p) for steps in (2_000, 5_000, gs.walk_steps)]
-    runs += [("related", gs.walk_steps, 10**9), ("feed10", gs.walk_steps, gs.n_p)]
-    for kind, steps, n_p in runs:
-        s = gs.model_copy(update={"n_p": n_p, "walk_steps": steps})
+    lanes = gs.walk_lanes
+    runs = [("related", steps, gs.n_p, lanes) for steps in (2_000, 5_000, gs.walk_steps)]
+    runs += [("related", gs.walk_steps, 10**9, lanes), ("related", gs.walk_steps, gs.n_p, 1)]
+    runs += [("feed10", gs.walk_steps, gs.n_p, lanes)]
+    for kind, steps, n_p, lanes in runs:
+        s = gs.model_copy(update={"n_p": n_p, "walk_steps": steps, "walk_lanes": lanes})
         r = GraphRecommender(g, s)
         r.related(int(singles[0][0]), 50)  # compile / warm up this thread's buffers
 
@@ -183,7 +186,7 @@ def serve(g: TasteGraph, args: argparse.Namespace) -> dict[str, Any]:
 
         def feed(q: np.ndarray, s: GraphSettings = s, r: GraphRecommender = r) -> int:
             res = r.walker.walk(q, np.ones(len(q), np.float32), steps=s.walk_steps, restart=s.restart_prob,
-                                n_p=s.n_p, n_v=s.n_v, seed=int(q[0]))  # fmt: skip
+                                n_p=s.n_p, n_v=s.n_v, seed=int(q[0]), lanes=s.walk_lanes)  # fmt: skip
             if len(res.scores) > 50:
                 np.argpartition(-res.scores, 50)[:50]
             return res.steps
@@ -192,11 +195,12 @@ def serve(g: TasteGraph, args: argparse.Namespace) -> dict[str, Any]:
         cpu0 = time.process_time()
         wall, lat, taken = run_requests(fn, qs, args.threads)
         cpu = time.process_time() - cpu0
-        label = f"{kind}_steps{steps}" + ("_no_early_stop" if n_p > gs.n_p else "")
+        label = f"{kind}_steps{steps}" + ("_no_early_stop" if n_p > gs.n_p else "") + ("_one_lane" if lanes == 1 else "")
         out[label] = {
             "requests": len(qs),
             "walk_steps": steps,
             "early_stopping": n_p <= gs.n_p,
+            "lanes": lanes,
             "recs_per_s": len(qs) / wall,
             "p50_ms": float(np.percentile(lat, 50)),
             "p99_ms": float(np.percentile(lat, 99)),

@@ -92,7 +92,7 @@ def test_snapshot_roundtrip_is_memory_mapped(tmp_path: Path, communities: TasteG
     path = write_snapshot(tmp_path, "graph", communities.save, {"source": "test"})
     assert current_snapshot(tmp_path, "graph") == path
     g = TasteGraph.load(path)
-    assert isinstance(g.pin_adj, np.memmap)
+    assert isinstance(g.pin_adj.base, np.memmap)  # a view over the mapped file, not a copy
     assert np.array_equal(g.coll_adj, communities.coll_adj) and g.meta == communities.meta
 
 

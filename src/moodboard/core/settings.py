@@ -100,6 +100,7 @@ class GraphSettings(BaseModel):
     seed: int = 0
     max_k: int = Field(500, ge=1, le=10_000, description="largest k a related/feed request may ask for")
     max_query_pins: int = Field(50, ge=1, le=10_000, description="most recent engaged pins a feed walks from")
+    walk_lanes: int = Field(16, ge=1, le=256, description="walks run interleaved per query pin (speed only)")
     recency_half_life: float = Field(
         4.0, gt=0, description="a query pin's weight halves every this many newer actions (order, not clock time)"
     )

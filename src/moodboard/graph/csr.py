@@ -207,7 +207,11 @@ class TasteGraph:
                     f"graph snapshot {folder} has format {info.get('format')}, expected {FORMAT_VERSION}",
                     "rebuild it with `moodboard graph build`",
                 )
-            arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r" if mmap else None) for name in _ARRAYS}
+            # plain ndarray views over the mapping: same pages, but scalar indexing skips np.memmap's
+            # Python-level __getitem__ (hundreds of calls per request)
+            arrays = {
+                name: np.asarray(np.load(folder / f"{name}.npy", mmap_mode="r" if mmap else None)) for name in _ARRAYS
+            }
         except (OSError, ValueError) as exc:
             raise SnapshotError(f"cannot read graph snapshot {folder}: {exc}", "rebuild the graph") from exc
         return cls(**arrays, features=info["features"], meta=info["meta"])

@@ -305,7 +305,7 @@ class GraphRecommender:
         skip = self.overlay.user_index(user_id) if user_id is not None else -1
         return self.walker.walk(
             q, w, steps=s.walk_steps, restart=s.restart_prob, n_p=s.n_p, n_v=s.n_v,
-            seed=self._seed(seed), bias=bias, overlay=self.overlay.arrays(), skip_coll=skip,
+            seed=self._seed(seed), bias=bias, overlay=self.overlay.arrays(), skip_coll=skip, lanes=s.walk_lanes,
         )  # fmt: skip
 
     def _penalise(self, pins: Int32Array, scores: FloatArray) -> FloatArray:
@@ -349,16 +349,17 @@ class GraphRecommender:
             prof = self._profile_scores(pins, profile[0], profile[1])
             scores = (1 - lam) * scores / max(float(scores.max()), 1e-12) + lam * prof
             source = "walk+profile"
-        top = np.argsort(-scores, kind="stable")[:k]
+        if len(scores) > k:  # only the top k need sorting
+            part = np.argpartition(-scores, k - 1)[:k]
+            top = part[np.lexsort((part, -scores[part]))]  # by score, ties by visit order (as a stable sort)
+        else:
+            top = np.argsort(-scores, kind="stable")
+        pin_ids = [self.overlay.pin_id(p) for p in pins[top].tolist()]
+        query_ids = {int(j): self.overlay.pin_id(int(q[j])) for j in np.unique(q_of[top]).tolist()}
+        vias = {int(c): self._describe(int(c)) for c in np.unique(via[top]).tolist()}
         return [
-            Recommendation(
-                pin_id=self.overlay.pin_id(int(pins[i])),
-                score=float(scores[i]),
-                source=source,
-                query_pin_id=self.overlay.pin_id(int(q[q_of[i]])),
-                via=self._describe(int(via[i])),
-            )
-            for i in top
+            Recommendation(pin_ids[n], float(scores[i]), source, query_ids[int(q_of[i])], vias[int(via[i])])
+            for n, i in enumerate(top.tolist())
         ]
 
     def _describe(self, coll: int) -> str:
