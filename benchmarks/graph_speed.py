@@ -195,7 +195,8 @@ def serve(g: TasteGraph, args: argparse.Namespace) -> dict[str, Any]:
         cpu0 = time.process_time()
         wall, lat, taken = run_requests(fn, qs, args.threads)
         cpu = time.process_time() - cpu0
-        label = f"{kind}_steps{steps}" + ("_no_early_stop" if n_p > gs.n_p else "") + ("_one_lane" if lanes == 1 else "")
+        label = f"{kind}_steps{steps}" + ("_no_early_stop" if n_p > gs.n_p else "")
+        label += "_one_lane" if lanes == 1 else ""
         out[label] = {
             "requests": len(qs),
             "walk_steps": steps,
