@@ -229,8 +229,9 @@ def coordinate_search(
 ) -> list[tuple[dict[str, Any], float]]:
     """Tune by coordinate descent: from a random grid point, sweep one knob at a time, keep the best.
 
-    Every method gets the same procedure and the same number of distinct evaluations (`budget`); a grid
-    smaller than the budget is searched exhaustively. Returns every (config, score) tried.
+    A descent that stops improving restarts from a fresh random point until the budget is spent, so every
+    method gets the same procedure and the same number of distinct evaluations (`budget`); a grid smaller
+    than the budget is searched exhaustively. Returns every (config, score) tried.
     """
     keys = list(grid)
     points = list(itertools.product(*(grid[k] for k in keys)))
@@ -244,8 +245,10 @@ def coordinate_search(
     if len(points) <= budget:
         for point in points:
             trial(point)
-    else:
+    while len(tried) < min(budget, len(points)):  # descend; restart from a fresh random point when stuck
         best = points[int(rng.integers(len(points)))]
+        if best in tried:
+            continue
         best_score = trial(best)
         improved = True
         while improved and len(tried) < budget:
