@@ -32,5 +32,9 @@ def register(app: typer.Typer) -> None:
 
         configure_json_logging(settings.log_level)
         app_ = create_app(settings)
+        if settings.api.warm_up:
+            from moodboard.api.warmup import start_warm_up
+
+            start_warm_up(app_.state.services)
         console.print(f"moodboard serving {settings.database_url} on http://{settings.api.host}:{settings.api.port}")
         uvicorn.run(app_, host=settings.api.host, port=settings.api.port, log_level=settings.log_level, log_config=None)

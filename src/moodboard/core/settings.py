@@ -131,6 +131,9 @@ class ApiSettings(BaseModel):
     secret_key: str = Field("", description="signs shopper tokens; generated under home in dev mode")
     token_ttl_s: int = Field(7 * 24 * 3600, ge=60)
     metrics_public: bool = True
+    warm_up: bool = Field(
+        True, description="`serve` loads index, model, graph and assistant in the background at start"
+    )
 
 
 class AssistantSettings(BaseModel):

@@ -1,0 +1,71 @@
+"""Warm the heavy components in the background when a server starts, so the first shopper does not wait.
+
+Loading the search index, the embedding model's weights, the taste graph and the assistant takes seconds
+on a cold start. `moodboard serve` calls `start_warm_up` right after building the app: requests are
+answered at once (the components are built lazily and thread-safely either way), and whichever comes
+first, the warm-up or the first request, pays the load.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from moodboard.api.services import Services
+from moodboard.core.errors import MoodboardError
+
+log = logging.getLogger("moodboard.api")
+
+
+def _search(services: Services) -> None:
+    from moodboard.rank.search import SearchRequest
+
+    # one real query loads the index, the lexical index and the text model's weights
+    services.get("search").search(SearchRequest(text="warm up", k=1, cutoff=False))
+
+
+def _graph(services: Services) -> None:
+    services.get("graph")
+
+
+def _assistant(services: Services) -> None:
+    from moodboard.api.routes.assistant import get_assistant
+
+    get_assistant(services)
+
+
+STEPS: list[tuple[str, Callable[[Services], None]]] = [
+    ("search", _search),
+    ("graph", _graph),
+    ("assistant", _assistant),
+]
+
+
+def warm_up(services: Services, steps: list[tuple[str, Callable[[Services], None]]] | None = None) -> dict[str, str]:
+    """Build each component now; returns what happened to each ("ready in …", "skipped: …" or "failed: …")."""
+    outcome: dict[str, str] = {}
+    for name, step in steps if steps is not None else STEPS:
+        if name != "assistant" and not services.has(name):
+            outcome[name] = "skipped: not configured"
+            continue
+        start = time.perf_counter()
+        try:
+            step(services)
+        except MoodboardError as exc:  # e.g. no index built yet: the component reports it on use
+            outcome[name] = f"skipped: {exc.message}"
+        except Exception as exc:  # a warm-up failure must never stop the server
+            outcome[name] = f"failed: {type(exc).__name__}: {exc}"
+            log.warning("warm-up of %s failed", name, exc_info=True)
+        else:
+            outcome[name] = f"ready in {time.perf_counter() - start:.1f}s"
+        log.info("warm-up %s: %s", name, outcome[name])
+    return outcome
+
+
+def start_warm_up(services: Services) -> threading.Thread:
+    """Run `warm_up` on a daemon thread and return it."""
+    thread = threading.Thread(target=warm_up, args=(services,), name="moodboard-warm-up", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,50 @@
+"""Background warm-up at server start: components are built before the first request, failures are contained."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from moodboard.api.app import build_services
+from moodboard.api.services import Services
+from moodboard.api.warmup import start_warm_up, warm_up
+from moodboard.catalog.ingest import Ingestor
+from moodboard.catalog.sources import open_source
+from moodboard.core.errors import SnapshotError
+from moodboard.core.settings import Settings, load_settings
+from moodboard.embed.embedder import make_embedder
+from moodboard.jobs.index_job import run_index_job
+
+
+@pytest.fixture
+def indexed(tmp_path: Path, tiny_catalog: Path) -> Services:
+    settings: Settings = load_settings(
+        home=tmp_path / "home", ingest={"batch_size": 8, "workers": 1}, embed={"backend": "fake", "dim": 32}
+    )
+    services = build_services(settings)
+    Ingestor(services.store, settings.ingest, settings.thumbnails_dir, settings.home / "r.jsonl").run(
+        open_source(tiny_catalog)
+    )
+    run_index_job(settings, services.store, make_embedder(settings.embed, settings.snapshots_dir))
+    return services
+
+
+def test_warm_up_builds_search_and_assistant_before_any_request(indexed: Services) -> None:
+    thread = start_warm_up(indexed)
+    thread.join(timeout=120)
+    assert not thread.is_alive()
+    assert "search" in indexed._components and "assistant" in indexed._components
+
+
+def test_warm_up_reports_missing_pieces_and_failures_without_raising(indexed: Services) -> None:
+    def no_index(_s: Services) -> None:
+        raise SnapshotError("no search index yet", "run `moodboard index`")
+
+    def broken(_s: Services) -> None:
+        raise RuntimeError("disk on fire")
+
+    out = warm_up(indexed, [("search", no_index), ("graph", broken), ("nothing", no_index)])
+    assert out["search"] == "skipped: no search index yet"
+    assert out["graph"].startswith("failed: RuntimeError: disk on fire")
+    assert out["nothing"] == "skipped: not configured"
