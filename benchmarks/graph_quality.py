@@ -218,7 +218,7 @@ GRIDS: dict[str, dict[str, list[Any]]] = {
         "recency_half_life": [1.5, 2.5, 4.0, 8.0, 1e9],
     },
     "blend": {
-        "blend": [0.2, 0.3, 0.5, 0.7], "n_interests": [1, 3, 8], "max_interests": [4, 8, 16],
+        "blend": [0.05, 0.1, 0.2, 0.3, 0.5], "n_interests": [1, 3, 8], "max_interests": [4, 8, 16],
         "profile_score": ["medoid", "members"],
     },
 }  # fmt: skip

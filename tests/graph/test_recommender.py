@@ -184,3 +184,13 @@ def test_recent_actions_lead_the_feed_even_within_one_session(rows: Any, make_gr
         return float(np.mean([r.pin_id >= 200 for r in feed.items if r.source.startswith("walk")]))
 
     assert dog_share(1.0) > 0.5 > dog_share(1e9)
+
+
+def test_taste_profile_ranks_the_recent_interest_first(rows: Any, make_graph: Any) -> None:
+    boards, events = rows
+    events = [*events, (1, 205, EventType.SAVE, T0 + 600), (1, 217, EventType.SAVE, T0 + 660)]
+    g = make_graph(boards, events)
+    rec = GraphRecommender(g, GraphSettings(recency_half_life=1.0, seed=7))
+    hist = rec._history(1)
+    top = rec.profile_of(hist.pins, hist.weights).interests[0]
+    assert all(int(g.pin_ids[p]) >= 200 for p in top.members)  # the two dog saves, 8 older cat saves

@@ -225,7 +225,7 @@ class GraphRecommender:
 
     def profile_of(self, pins: Int32Array, weights: FloatArray) -> TasteProfile:
         """Cluster engaged pins into interests (embeddings when available, else neighbourhoods)."""
-        p, w = pins[:200], weights[:200]  # histories are ordered most recent first
+        p, w = pins[:200], weights[:200] * self._recency(min(len(pins), 200))  # most recent first
         vecs, space = self._vectors(p)
         return build_profile(p, w, vecs, max_interests=self.settings.max_interests, space=space)
 
@@ -288,8 +288,8 @@ class GraphRecommender:
         m = self.settings.max_query_pins
         q = hist.pins[:m]
         # Pixie weights query pins by time since the action; counting actions (most recent first) also
-        # orders a session's engagements that share one timestamp scale
-        w = hist.weights[:m] * np.exp2(-np.arange(len(q)) / self.settings.recency_half_life)
+        # orders the engagements of one session, which clock-time decay cannot tell apart
+        w = hist.weights[:m] * self._recency(len(q))
         w = w / max(float(w.sum()), 1e-12)
         if interests:
             imp = np.array([it.importance for it in interests], np.float64)
@@ -297,6 +297,10 @@ class GraphRecommender:
             q = np.concatenate([q, med]).astype(np.int32)
             w = np.concatenate([w, 0.5 * imp / imp.sum()]).astype(np.float32)
         return q, w
+
+    def _recency(self, n: int) -> NDArray[np.float64]:
+        """Weight of the n most recent actions: halves every `recency_half_life` newer actions."""
+        return np.exp2(-np.arange(n) / self.settings.recency_half_life)
 
     def _walk(
         self, q: Int32Array, w: FloatArray, seed: int | None, bias: FeatureBias | None, user_id: int | None = None
