@@ -124,7 +124,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
             built = build_and_save(args, params, keep or Path(tmp))
             out = serve(TasteGraph.load(Path(built["path"])), args)
-    out.update({k: v for k, v in built.items() if k not in ("path", "params")})
+    figures = ("edges", "edges_drawn", "bytes_per_edge", "total_bytes_per_edge", "generate_s", "build_s")
+    out.update({k: built[k] for k in (*figures, "save_s", "disk_bytes") if k in built})
+    out["snapshot_reused"] = cached is not None
     out.update({"pins": args.pins, "boards": args.boards, "threads": args.threads})
     Path(args.json).write_text(json.dumps(out, indent=2))
     print(json.dumps({k: v for k, v in out.items() if not isinstance(v, dict)}, indent=2))
