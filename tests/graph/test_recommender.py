@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from moodboard.core.errors import InvalidInputError, NotFoundError, SnapshotError
+from moodboard.core.errors import ConflictError, InvalidInputError, NotFoundError
 from moodboard.core.records import EventType
 from moodboard.core.settings import GraphSettings
 from moodboard.graph.build import EventArrays, build_graph
@@ -148,7 +148,7 @@ def test_bad_input(communities: TasteGraph, graph_settings: GraphSettings) -> No
         with pytest.raises(InvalidInputError):
             rec.feed(1, k)
     empty = GraphRecommender(build_graph(EventArrays.empty()), graph_settings)
-    with pytest.raises(SnapshotError):
+    with pytest.raises(ConflictError):
         empty.feed(1, 5)
     with pytest.raises(InvalidInputError):
         GraphRecommender(communities, graph_settings, embeddings=np.zeros((3, 4), np.float32))

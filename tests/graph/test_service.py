@@ -154,7 +154,7 @@ def test_empty_graph_is_a_clear_error(settings: Settings, store: CatalogStore) -
     store.ensure_user("u")
     run_graph_job(store, settings)
     r = TestClient(create_app(settings)).get("/users/1/feed")
-    assert r.status_code == 503 and "no edges" in r.json()["detail"]
+    assert r.status_code == 409 and "no edges" in r.json()["detail"]
 
 
 def test_cli_build_and_recommend(settings: Settings, store: CatalogStore) -> None:

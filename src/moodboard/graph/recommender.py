@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from moodboard.core.arrays import FloatArray, Int32Array
-from moodboard.core.errors import InvalidInputError, NotFoundError, SnapshotError
+from moodboard.core.errors import ConflictError, InvalidInputError, NotFoundError
 from moodboard.core.settings import GraphSettings
 from moodboard.graph.csr import HIDDEN, PURCHASED, SAVED, TasteGraph
 from moodboard.graph.delta import DeltaOverlay
@@ -237,7 +237,7 @@ class GraphRecommender:
 
     def _check_graph(self) -> None:
         if self.graph.n_edges == 0 and len(self.overlay) == 0:
-            raise SnapshotError(
+            raise ConflictError(  # a client-visible state, not an outage: 409, not 503
                 "the taste graph has no edges",
                 "record saves or board pins, then run `moodboard graph build`",
             )
