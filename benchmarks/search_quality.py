@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from moodboard.core.arrays import FloatArray, IntArray
+from moodboard.core.settings import IndexSettings
 from moodboard.embed.align_training import TrainingData, TrainingResult, train_aligner
 from moodboard.embed.aligner import AlignerConfig
 from moodboard.embed.feature_cache import FeatureCache
@@ -39,6 +40,7 @@ from moodboard.embed.features import text_features
 from moodboard.embed.pair_text import pair_texts
 from moodboard.embed.towers import EfficientNetLiteTower, MiniLMTextTower
 from moodboard.jobs.align_job import N_TEXT_VARIANTS, extract_image_features
+from moodboard.rank.category_vote import category_vote_rerank
 from moodboard.rank.metrics import precision_at_k, recall_at_k
 
 # A person's photo of class X is relevant to a catalog item whose articleType is in this set.
@@ -87,6 +89,19 @@ def topk(queries: FloatArray, gallery: FloatArray, k: int) -> tuple[IntArray, Fl
     order = np.argsort(-np.take_along_axis(scores, part, 1), axis=1)
     idx = np.take_along_axis(part, order, 1)
     return idx.astype(np.int64), np.take_along_axis(scores, idx, 1)
+
+
+def vote(ranked: IntArray, scores: FloatArray, categories: IntArray, k: int) -> tuple[IntArray, FloatArray]:
+    """The search service's category-vote re-rank (IndexSettings defaults) of each row's list; top k."""
+    cfg = IndexSettings()
+    ids = np.full((ranked.shape[0], k), -1, dtype=np.int64)
+    out = np.zeros((ranked.shape[0], k), dtype=np.float32)
+    for i in range(ranked.shape[0]):
+        r, sc = category_vote_rerank(
+            ranked[i], scores[i], categories[ranked[i]], cfg.category_vote_depth, cfg.category_vote_weight
+        )
+        ids[i, : min(k, len(r))], out[i, : min(k, len(r))] = r[:k], sc[:k]
+    return ids, out
 
 
 def split_items(n: int, seed: int) -> tuple[IntArray, IntArray]:
@@ -260,6 +275,13 @@ def main() -> None:
     bz_img = base.aligner.project_images(b_img[test_pos])
     bz_txt = base.aligner.project_texts(b_txt[test_pos])
 
+    # ---- the previous defaults (same run): no category loss, image block weight 1, no vote
+    prev_cfg = AlignerConfig(epochs=args.epochs, category_loss_weight=0.0, image_extra_weight=1.0)
+    prev = train(
+        img_all[train_pos], [t[train_pos] for t in txt_all], tr_rows, prev_cfg, "previous", EfficientNetLiteTower.groups
+    )
+    p_test = prev.aligner.project_images(img_all[test_pos])
+
     # ---- lite aligner as shipped (defaults of AlignerConfig)
     cfg = AlignerConfig(epochs=args.epochs)
     res = train(img_all[train_pos], [t[train_pos] for t in txt_all], tr_rows, cfg, "lite", EfficientNetLiteTower.groups)
@@ -268,15 +290,23 @@ def main() -> None:
         "config": cfg.to_json(),
         "metrics": al.spec.metrics,
         "baseline_metrics": base.aligner.spec.metrics,
+        "previous_defaults_config": prev_cfg.to_json(),
+        "category_vote": {"depth": IndexSettings().category_vote_depth, "weight": IndexSettings().category_vote_weight},
     }
+    type_names, type_codes = np.unique([r["articleType"] for r in rows], return_inverse=True)
+    codes_test = type_codes[test_pos]
     z_test = al.project_images(img_all[test_pos])
     z_title = al.project_texts(txt_all[0][test_pos])
 
     # ---- 1. title → own image on the 20 %
     own = [{i} for i in range(len(test_pos))]
-    vec_rank, vec_score = topk(z_title, z_test, 100)
+    raw_rank, raw_score = topk(z_title, z_test, 200)
+    out.update(ranked_metrics(raw_rank, own, "image_only_no_vote"))
+    vec_rank, vec_score = vote(raw_rank, raw_score, codes_test, 100)  # the search service's vector list
     out.update(ranked_metrics(vec_rank, own, "image_only"))
     out["baseline_linear_recall_at_10"] = recall_at_k(topk(bz_txt, bz_img, 10)[0], own, 10)
+    p_title = prev.aligner.project_texts(txt_all[0][test_pos])
+    out["previous_defaults_recall_at_10"] = recall_at_k(topk(p_title, p_test, 10)[0], own, 10)
     titles = [r["productDisplayName"] for r in te_rows]
     lex = lexical_rankings(te_rows, titles, 100, args.cache_dir)
     lex_rank = np.full((len(titles), 100), -1, dtype=np.int64)
@@ -291,21 +321,26 @@ def main() -> None:
     out["test_titles_shared_by_several_items"] = sum(1 for t in titles if dup[t.lower()] > 1)
     log(
         f"title→image R@10 image-only {out['image_only_recall_at_10']:.3f} "
-        f"(baseline {out['baseline_linear_recall_at_10']:.3f}) "
+        f"(no vote {out['image_only_no_vote_recall_at_10']:.3f}, previous defaults "
+        f"{out['previous_defaults_recall_at_10']:.3f}, baseline {out['baseline_linear_recall_at_10']:.3f}) "
         f"bm25 {out['bm25_recall_at_10']:.3f} hybrid {out['hybrid_recall_at_10']:.3f}"
     )
 
     # ---- 2. "<baseColour> <articleType>" → P@10 of that articleType on the 20 %
     # The vector weight of the hybrid is chosen on the validation items (held out of training), then
     # applied to the test split; the 1:1 figure is reported too.
-    def colour_type(sub_rows: list[dict[str, Any]], gallery: FloatArray, grid: list[float]) -> dict[str, Any]:
+    def colour_type(
+        sub_rows: list[dict[str, Any]], gallery: FloatArray, grid: list[float], aligner: Any = None
+    ) -> dict[str, Any]:
         types = np.array([r["articleType"] for r in sub_rows])
+        codes = np.searchsorted(type_names, types)
         colours = np.array([r["baseColour"] or "" for r in sub_rows])
         type_count = Counter(types.tolist())
         pairs = sorted({(c, t) for c, t in zip(colours, types, strict=True) if c and type_count[t] >= 10})
         queries = [f"{c} {t}" for c, t in pairs]
-        q_vec = al.project_texts(text_features(ttower, queries, cache))
-        cq_rank, cq_score = topk(q_vec, gallery, 100)
+        q_vec = (aligner or al).project_texts(text_features(ttower, queries, cache))
+        raw_rank, raw_score = topk(q_vec, gallery, 200)
+        cq_rank, cq_score = vote(raw_rank, raw_score, codes, 100)
         cq_lex = lexical_rankings(sub_rows, queries, 100, args.cache_dir)
         rel_type = [set(np.flatnonzero(types == t).tolist()) for _, t in pairs]
         rel_both = [set(np.flatnonzero((types == t) & (colours == c)).tolist()) for c, t in pairs]
@@ -313,6 +348,7 @@ def main() -> None:
         for i, (ids, _) in enumerate(cq_lex):
             cq_lex_rank[i, : min(10, len(ids))] = ids[:10]
         res: dict[str, Any] = {"queries": len(queries)}
+        res["image_only_no_vote"] = precision_at_k(raw_rank, rel_type, 10)
         for name, ranked in (("image_only", cq_rank), ("bm25", cq_lex_rank)):
             res[name] = precision_at_k(ranked, rel_type, 10)
             res[name + "_strict"] = precision_at_k(ranked, rel_both, 10)
@@ -330,6 +366,9 @@ def main() -> None:
     out["colour_type_validation"] = val
     out["hybrid_vector_weight_chosen_on_validation"] = w_best
     test = colour_type(te_rows, z_test, sorted({1.0, w_best}))
+    out["colour_type_image_only_no_vote_p_at_10"] = test["image_only_no_vote"]
+    prev_ct = colour_type(te_rows, p_test, [], prev.aligner)
+    out["colour_type_previous_defaults_image_only_p_at_10"] = prev_ct["image_only_no_vote"]
     for name in ("image_only", "bm25"):
         out[f"colour_type_{name}_p_at_10"] = test[name]
         out[f"colour_type_{name}_strict_p_at_10"] = test[name + "_strict"]
@@ -350,7 +389,12 @@ def main() -> None:
     rel_photo = [set(np.flatnonzero(np.isin(all_types, list(CLASS_TO_ARTICLE_TYPES[c]))).tolist()) for c in classes]
     z_cat = al.project_images(img_all)
     z_ph = al.project_images(img_photos)
-    out["photo_to_catalog_p_at_10"] = precision_at_k(topk(z_ph, z_cat, 10)[0], rel_photo, 10)
+    ph_rank, ph_score = topk(z_ph, z_cat, 200)
+    out["photo_to_catalog_no_vote_p_at_10"] = precision_at_k(ph_rank, rel_photo, 10)
+    ranked_ph = vote(ph_rank, ph_score, type_codes, 10)[0]
+    out["photo_to_catalog_p_at_10"] = precision_at_k(ranked_ph, rel_photo, 10)
+    pz_cat, pz_ph = prev.aligner.project_images(img_all), prev.aligner.project_images(img_photos)
+    out["photo_to_catalog_previous_defaults_p_at_10"] = precision_at_k(topk(pz_ph, pz_cat, 10)[0], rel_photo, 10)
     d = cfg.dim
     j_cat = z_cat[:, :d] / np.linalg.norm(z_cat[:, :d], axis=1, keepdims=True)
     j_ph = z_ph[:, :d] / np.linalg.norm(z_ph[:, :d], axis=1, keepdims=True)
@@ -361,14 +405,15 @@ def main() -> None:
     raw_ph /= np.linalg.norm(raw_ph, axis=1, keepdims=True)
     out["photo_to_catalog_raw_tower_p_at_10"] = precision_at_k(topk(raw_ph, raw_cat, 10)[0], rel_photo, 10)
     per_class: dict[str, float] = {}
-    ranked_ph = topk(z_ph, z_cat, 10)[0]
     for c in sorted(set(classes)):
         sel = [i for i, x in enumerate(classes) if x == c]
         per_class[c] = precision_at_k(ranked_ph[sel], [rel_photo[i] for i in sel], 10)
     out["photo_to_catalog_p_at_10_per_class"] = per_class
     log(
         f"photo→catalog P@10 {out['photo_to_catalog_p_at_10']:.3f} "
-        f"(raw tower {out['photo_to_catalog_raw_tower_p_at_10']:.3f})"
+        f"(no vote {out['photo_to_catalog_no_vote_p_at_10']:.3f}, previous defaults "
+        f"{out['photo_to_catalog_previous_defaults_p_at_10']:.3f}, "
+        f"raw tower {out['photo_to_catalog_raw_tower_p_at_10']:.3f})"
     )
 
     out["goals"] = {

@@ -83,3 +83,16 @@ def test_cli_train_align_then_embed(home: Settings) -> None:
     res = runner.invoke(app, ["--home", str(home.home), "embed", "--json"])
     second = json.loads(res.stdout.strip().splitlines()[-1])
     assert (second["embedded"], second["cached"]) == (0, 12)
+
+
+def test_pins_without_category_get_no_category_label() -> None:
+    """Category strata group every pin; the category loss ignores pins whose category is empty."""
+    import numpy as np
+
+    from moodboard.jobs.align_job import PairFeatures, PairItem, training_data
+
+    items = [PairItem(str(i), f"{i}.png", (f"t{i}",), cat) for i, cat in enumerate(["Jeans", "", "jeans", "Caps"])]
+    data = training_data(PairFeatures(items, np.zeros((4, 3), np.float32), [np.zeros((4, 2), np.float32)]))
+    assert data.strata is not None and data.labels is not None
+    assert data.strata.tolist() == [0, 1, 0, 2]
+    assert data.labels.tolist() == [0, -1, 0, 2]

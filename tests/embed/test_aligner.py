@@ -111,3 +111,47 @@ def test_image_only_block_keeps_text_ranking() -> None:
     np.testing.assert_array_equal(np.argsort(-(zt @ zi.T), axis=1), np.argsort(-(pt @ pi.T), axis=1))
     # image→image now also sees the raw group
     assert not np.allclose(zi @ zi.T, (pi @ pi.T) / np.sqrt(2))
+
+
+def test_category_loss_trains_and_round_trips(tmp_path: Path) -> None:
+    """With the category loss on, heads still learn the pairs and survive save/load."""
+    data = _synthetic()
+    data.strata = (np.arange(len(data.groups)) % 4).astype(np.int64)
+    cfg = AlignerConfig(
+        dim=16, hidden=32, epochs=40, batch_size=64, lr=3e-3, val_fraction=0.2, patience=0,
+        category_loss_weight=0.3, image_extra_dims=0,
+    )  # fmt: skip
+    res = train_aligner(data, cfg, image_tower="i", text_tower="t")
+    assert res.aligner.spec.metrics["best_val_recall_at_10"] >= 0.9
+    folder = write_aligner(tmp_path, res.aligner, {})
+    loaded = load_current_aligner(tmp_path, "i", "t")
+    assert loaded.spec.config.category_loss_weight == 0.3 and loaded.version == folder.name
+    np.testing.assert_allclose(loaded.project_images(data.images), res.aligner.project_images(data.images), atol=1e-6)
+
+
+def test_category_loss_groups_a_category() -> None:
+    """Unit vectors at their class prototype score a low loss; at another class's, a high one."""
+    import torch
+
+    from moodboard.embed.align_training import category_loss
+
+    protos = torch.eye(3)
+    labels = torch.tensor([0, 1, 2])
+    assert float(category_loss(torch.eye(3), labels, protos, 0.1)) < 1e-3
+    assert float(category_loss(torch.eye(3)[[1, 2, 0]], labels, protos, 0.1)) > 5
+
+
+def test_snapshot_from_before_the_category_loss_still_loads(tmp_path: Path) -> None:
+    """Older snapshots have no category-loss fields in their config (training-only settings)."""
+    import json
+
+    data = _synthetic(64)
+    cfg = AlignerConfig(dim=8, hidden=16, epochs=2, batch_size=32, val_fraction=0.0)
+    aligner = train_aligner(data, cfg, image_tower="i", text_tower="t").aligner
+    folder = write_aligner(tmp_path, aligner, {})
+    meta = json.loads((folder / "aligner.json").read_text())
+    for key in ("category_loss_weight", "category_temperature"):
+        meta["config"].pop(key)
+    (folder / "aligner.json").write_text(json.dumps(meta))
+    loaded = load_current_aligner(tmp_path, "i", "t")
+    np.testing.assert_allclose(loaded.project_texts(data.texts[0]), aligner.project_texts(data.texts[0]), atol=1e-6)

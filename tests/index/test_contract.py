@@ -188,3 +188,15 @@ def test_facets_count_only_given_ids(index: VectorIndex) -> None:
     assert counts["color"] == {"red": 2, "blue": 1}
     assert counts["category"] == {"bags": 2, "shoes": 1}
     assert sum(counts["price"].values()) == 3
+
+
+def test_attribute_codes_group_ids_by_value(index: VectorIndex) -> None:
+    """Codes are equal exactly when values are; unknown ids and missing values give -1."""
+    ids = np.array([100, 101, 102, 103, 12345])  # categories: shoes, bags, bags, shoes, (not indexed)
+    codes = index.attribute_codes(ids, "category")
+    assert codes[0] == codes[3] != codes[1] == codes[2]
+    assert codes[4] == -1 and (codes[:4] >= 0).all()
+    index.add(np.array([999]), _axes(1), [ItemAttrs(price=1.0)])  # no category
+    assert index.attribute_codes(np.array([999]), "category").tolist() == [-1]
+    with pytest.raises(InvalidInputError, match="unknown attribute"):
+        index.attribute_codes(ids, "size")

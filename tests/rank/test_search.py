@@ -248,3 +248,24 @@ def test_text_vector_cache_encodes_each_text_once_per_model() -> None:
     assert calls[-1] == ["green hat"]
     cache.embed(enc, ["blue jeans"])
     assert calls[-1] == ["blue jeans"]
+
+
+def test_category_vote_reranks_vector_results(bundle: SearchIndex, encoder, catalog) -> None:
+    """With one voter and a big bonus, the top result's category fills the head of the list."""
+    pins = catalog[0]
+    by_id = {p.id: p for p in pins}
+    query = SearchRequest(pin_id=pins[0].id, mode="vector", k=len(pins), cutoff=False)
+    plain = SearchService(lambda: bundle, lambda: encoder, IndexSettings(category_vote_weight=0.0), lambda ids: by_id)
+    voted = SearchService(
+        lambda: bundle,
+        lambda: encoder,
+        IndexSettings(category_vote_weight=10.0, category_vote_depth=1),
+        lambda ids: by_id,
+    )
+    p_hits, v_hits = plain.search(query).hits, voted.search(query).hits
+    p_scores = [h.score for h in p_hits]
+    assert p_scores == sorted(p_scores, reverse=True)
+    same = sum(1 for p in pins if p.category == pins[0].category)
+    assert {h.pin.category for h in v_hits[:same] if h.pin} == {pins[0].category}
+    assert [h.pin.category for h in p_hits[:same] if h.pin] != [pins[0].category] * same  # the vote changed it
+    assert {h.pin_id for h in v_hits} == {h.pin_id for h in p_hits}

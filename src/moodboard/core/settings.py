@@ -85,6 +85,10 @@ class IndexSettings(BaseModel):
     cutoff_images: bool = Field(
         False, description="gate image queries too (off: people's photos score like noise; see BENCHMARKS.md)"
     )
+    category_vote_weight: float = Field(
+        0.2, ge=0, le=10, description="vector re-rank bonus for the categories of the top results; 0 = off"
+    )
+    category_vote_depth: int = Field(20, ge=1, le=1000, description="how many top vector results vote")
 
 
 class GraphSettings(BaseModel):

@@ -38,12 +38,14 @@ class TrainingData:
         texts: text variants, each (n, text_dim); `texts[0]` is the title, the query-like text.
         groups: (n,) ids; items with the same id (e.g. the same title) are positives of each other.
         strata: (n,) category ids used to build hard-negative batches, or None.
+        labels: (n,) category ids for the category loss (-1 = unknown); None = use `strata`.
     """
 
     images: FloatArray
     texts: Sequence[FloatArray]
     groups: IntArray
     strata: IntArray | None = None
+    labels: IntArray | None = None
 
 
 @dataclass
@@ -116,6 +118,18 @@ def contrastive_loss(logits: torch.Tensor, groups: torch.Tensor) -> torch.Tensor
     return (loss_t + loss_i) / 2
 
 
+def category_loss(z: torch.Tensor, labels: torch.Tensor, prototypes: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Cross-entropy of unit vectors (B, d) against cosine class prototypes (C, d): groups a category.
+
+    An auxiliary loss for both heads when the pairs carry a category (the operator's own labels), so
+    that images and texts of one category gather in the joint space, not only exact pairs.
+    """
+    import torch
+
+    logits = z @ torch.nn.functional.normalize(prototypes, dim=-1).T / temperature  # (B, C)
+    return torch.nn.functional.cross_entropy(logits, labels)
+
+
 def train_aligner(
     data: TrainingData,
     config: AlignerConfig,
@@ -166,6 +180,12 @@ def train_aligner(
     def lr_factor(step: int) -> float:  # linear warm-up, then cosine decay to 0
         return min(1.0, (step + 1) / warmup) * 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / total_steps))
 
+    raw_labels = data.labels if data.labels is not None else data.strata
+    use_categories = config.category_loss_weight > 0 and raw_labels is not None and bool((raw_labels >= 0).any())
+    labels = torch.from_numpy(np.asarray(raw_labels if use_categories else np.zeros(n), dtype=np.int64))
+    protos = torch.nn.Parameter(0.01 * torch.randn(int(labels.max()) + 1, config.dim))  # training only
+    if use_categories:
+        opt.add_param_group({"params": [protos], "weight_decay": 0.0})
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
     n_var = txt_all.shape[0]
     var_p = np.full(n_var, (1 - config.primary_text_prob) / max(1, n_var - 1))
@@ -190,6 +210,13 @@ def train_aligner(
                 x_txt = x_txt + config.feature_noise * heads.text.std * torch.randn_like(x_txt)
             zi, zt = heads.image(x_img), heads.text(x_txt)  # (B, d) each
             loss = contrastive_loss(heads.scale() * zt @ zi.T, groups[b])  # logits (B, B): text x image
+            if use_categories:
+                t = config.category_temperature
+                known = labels[b] >= 0
+                if known.any():
+                    y = labels[b][known]
+                    aux = category_loss(zi[known], y, protos, t) + category_loss(zt[known], y, protos, t)
+                    loss = loss + config.category_loss_weight * aux / 2
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

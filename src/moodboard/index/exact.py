@@ -263,6 +263,18 @@ class ExactIndex:
                 return ok
             return ok & self._attrs.mask(flt)[np.where(ok, slots, 0)]
 
+    def attribute_codes(self, ids: IntArray, name: str) -> IntArray:
+        """Integer code of attribute `name` (a code field, e.g. "category") per id; -1 = missing or not indexed.
+
+        Codes are only comparable within one index; they let a re-rank group results by value cheaply.
+        """
+        if name not in self._attrs.codes:
+            raise InvalidInputError(f"unknown attribute field {name!r}", f"use {', '.join(self._attrs.codes)}")
+        with self._lock.read():
+            slots = self._slots_of(self._as_ids(ids))
+            codes = self._attrs.codes[name][np.maximum(slots, 0)].astype(np.int64) - 1  # code 0 = missing
+            return np.where(slots >= 0, codes, -1)
+
     def count_allowed(self, flt: Filter) -> int:
         """Number of live items that pass `flt`."""
         with self._lock.read():

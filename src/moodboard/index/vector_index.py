@@ -66,6 +66,10 @@ class VectorIndex(Protocol):
         """Facet counts over the given (retrieved) ids."""
         ...
 
+    def attribute_codes(self, ids: IntArray, name: str) -> IntArray:
+        """Integer code of a code attribute (e.g. "category") per id; -1 = missing or not indexed."""
+        ...
+
     def count_allowed(self, flt: Filter) -> int:
         """Number of live items that pass `flt`."""
         ...

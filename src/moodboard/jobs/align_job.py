@@ -144,11 +144,13 @@ def extract_pair_features(
 
 
 def training_data(features: PairFeatures) -> TrainingData:
-    """Group ids (same lower-cased title) and category strata for the contrastive loss."""
+    """Group ids (same lower-cased title), category strata for hard batches and labels for the category loss."""
     titles = [it.texts[0].lower() for it in features.items]
     groups = _codes(titles)
-    strata = _codes([it.category.lower() for it in features.items])
-    return TrainingData(features.images, features.texts, groups, strata)
+    categories = [it.category.strip().lower() for it in features.items]
+    strata = _codes(categories)
+    labels = np.where([bool(c) for c in categories], strata, -1).astype(np.int64)  # no category: no label
+    return TrainingData(features.images, features.texts, groups, strata, labels)
 
 
 def _codes(values: Sequence[str]) -> IntArray:

@@ -27,6 +27,7 @@ from moodboard.core.settings import IndexSettings
 from moodboard.index.attributes import FACET_FIELDS, Filter
 from moodboard.index.bundle import SearchIndex
 from moodboard.index.fusion import rrf
+from moodboard.rank.category_vote import category_vote_rerank
 
 Mode = Literal["hybrid", "vector", "lexical"]
 MODES: tuple[str, ...] = ("hybrid", "vector", "lexical")
@@ -291,7 +292,7 @@ class SearchService:
         if queries is not None:
             ids, scores = index.vectors.search(queries[:1], pool, flt)
             keep = ids[0] >= 0
-            rankings["vector"] = (ids[0][keep], scores[0][keep])
+            rankings["vector"] = self._category_vote(index, ids[0][keep], scores[0][keep])
         text = req.text.strip()
         full_match: set[int] = set()
         if text and req.mode != "vector" and index.lexical is not None:
@@ -328,6 +329,14 @@ class SearchService:
             for h in top
         ]
         return SearchResponse(hits, facets, levels[0] if levels else None, below, index.model_id)
+
+    def _category_vote(self, index: SearchIndex, ids: IntArray, scores: FloatArray) -> tuple[IntArray, FloatArray]:
+        """Re-order by the categories of the top vector results (`category_vote`); a no-op at weight 0."""
+        weight = self.settings.category_vote_weight
+        if weight <= 0 or ids.shape[0] == 0:
+            return ids, scores
+        codes = index.vectors.attribute_codes(ids, "category")
+        return category_vote_rerank(ids, scores, codes, self.settings.category_vote_depth, weight)
 
     @staticmethod
     def _apply_cutoff(
