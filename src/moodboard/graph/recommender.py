@@ -298,9 +298,9 @@ class GraphRecommender:
             w = np.concatenate([w, 0.5 * imp / imp.sum()]).astype(np.float32)
         return q, w
 
-    def _recency(self, n: int) -> NDArray[np.float64]:
+    def _recency(self, n: int) -> FloatArray:
         """Weight of the n most recent actions: halves every `recency_half_life` newer actions."""
-        return np.exp2(-np.arange(n) / self.settings.recency_half_life)
+        return np.exp2(-np.arange(n) / self.settings.recency_half_life).astype(np.float32)
 
     def _walk(
         self, q: Int32Array, w: FloatArray, seed: int | None, bias: FeatureBias | None, user_id: int | None = None
