@@ -13,8 +13,12 @@ choice; the 20 % test split is never used for training or tuning). On the 20 %:
   hybrid's vector weight is chosen on the validation items with the same protocol, then applied to test.
 Photo → catalog: each image in clothing-small/test queries all 9,583 Myntra images with the image
 embedding; P@10 of class-compatible articleTypes (`CLASS_TO_ARTICLE_TYPES` below).
+Vector results go through the search service's category-vote re-rank (`moodboard.rank.category_vote`,
+IndexSettings defaults; the catalog's articleType is the pin category), as `moodboard search` does;
+the figures without it are reported too ("no_vote").
 Baselines in the same run: two linear heads on the last-layer features only (the issue's ~0.79 setup),
-and raw EfficientNet-Lite0 head features for photo → catalog.
+the previous lite defaults (no category loss, image block weight 1, no re-rank), and raw
+EfficientNet-Lite0 head features for photo → catalog.
 Frozen features are cached by content hash under --cache-dir (default /tmp/moodboard-bench).
 """
 
