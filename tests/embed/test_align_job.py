@@ -96,3 +96,57 @@ def test_pins_without_category_get_no_category_label() -> None:
     assert data.strata is not None and data.labels is not None
     assert data.strata.tolist() == [0, 1, 0, 2]
     assert data.labels.tolist() == [0, -1, 0, 2]
+
+
+def _photo_dir(root: Path, shape_pairs: list[tuple[Image.Image, str]]) -> Path:
+    """People's photos stand-in: the shapes pasted on a grey background, one folder per class name."""
+    folder = root / "photos"
+    for i, (img, caption) in enumerate(shape_pairs):
+        shape = caption.split()[1]
+        (folder / f"my-{shape}").mkdir(parents=True, exist_ok=True)
+        canvas = Image.new("RGB", (96, 96), (120, 120, 120))
+        canvas.paste(img.convert("RGB").resize((64, 64)), (16, 16))
+        canvas.save(folder / f"my-{shape}" / f"{i}.jpg")
+    return folder
+
+
+def test_read_labelled_photos_and_class_mapping(tmp_path: Path, shape_pairs: list[tuple[Image.Image, str]]) -> None:
+    from moodboard.core.errors import InvalidInputError
+    from moodboard.jobs.align_job import read_labelled_photos
+
+    folder = _photo_dir(tmp_path, shape_pairs)
+    plain = read_labelled_photos(folder)
+    assert len(plain) == 12 and {p.categories for p in plain} == {(d.name,) for d in folder.iterdir()}
+    mapping = {d.name: [d.name.removeprefix("my-"), "other"] for d in folder.iterdir()}
+    mapped = read_labelled_photos(folder, mapping)
+    assert all(p.categories == (mapping[Path(p.path).parent.name][0], "other") for p in mapped)
+    with pytest.raises(InvalidInputError, match="not in the class mapping"):
+        read_labelled_photos(folder, {"my-nothing": ["x"]})
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    shape_pairs[0][0].save(flat / "a.png")
+    with pytest.raises(InvalidInputError, match="no photos"):
+        read_labelled_photos(flat)  # files but no class folders
+    with pytest.raises(InvalidInputError, match="does not exist"):
+        read_labelled_photos(tmp_path / "missing")
+
+
+def test_cli_train_align_with_photos(
+    home: Settings, tmp_path: Path, shape_pairs: list[tuple[Image.Image, str]]
+) -> None:
+    """`train align --photos DIR --photo-classes MAP` fits the image block on the photos (and says so)."""
+    from moodboard.cli.main import build_app
+
+    folder = _photo_dir(tmp_path, shape_pairs)
+    mapping = tmp_path / "classes.json"
+    mapping.write_text(json.dumps({d.name: [d.name.removeprefix("my-")] for d in folder.iterdir()}))
+    runner = CliRunner()
+    args = ["--home", str(home.home), "train", "align", "--epochs", "2", "--json", "--photos", str(folder)]
+    res = runner.invoke(build_app(), [*args, "--photo-classes", str(mapping)])
+    assert res.exit_code == 0, res.output
+    snap = Path(json.loads(res.stdout.strip().splitlines()[-1])["snapshot"])
+    manifest = json.loads((snap / "manifest.json").read_text())
+    assert manifest["image_block"] == "photo adapter" and manifest["photos"] == 12
+    # without the mapping the folder names ("my-circle") are no pin category: a clear error, exit != 0
+    res = runner.invoke(build_app(), args)
+    assert res.exit_code != 0 and "category" in str(res.exception)

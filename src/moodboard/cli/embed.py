@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from moodboard.cli.context import console, get_settings, open_store
-from moodboard.core.errors import ConfigError
+from moodboard.core.errors import ConfigError, InvalidInputError
 
 _COLUMNS = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
 
@@ -84,19 +85,28 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         epochs: Annotated[int | None, typer.Option(help="training epochs (early stopping on validation)")] = None,
         mlp: Annotated[bool, typer.Option("--mlp", help="residual MLP heads instead of linear ones")] = False,
+        photos: Annotated[
+            Path | None,
+            typer.Option(help="people's photos as DIR/<class>/<image>: adapts image search to photos"),
+        ] = None,
+        photo_classes: Annotated[
+            Path | None,
+            typer.Option(help="JSON {class: [pin categories]} for --photos (default: class = category)"),
+        ] = None,
         json_out: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
     ) -> None:
         """Train the aligner heads (LiT) on the catalog's own (image, title) pairs; writes an `aligner` snapshot.
 
         Uses the towers of the configured backend: `lite` (offline) or `open_clip` (domain adapter; set
-        MOODBOARD_EMBED__OPEN_CLIP_ADAPTER=true to use it).
+        MOODBOARD_EMBED__OPEN_CLIP_ADAPTER=true to use it). With --photos, the image-only block is learnt
+        from labelled people's photos and the pins' categories (a photo domain adapter).
         """
         from dataclasses import replace
 
         from moodboard.embed.aligner import AlignerConfig
         from moodboard.embed.feature_cache import FeatureCache
         from moodboard.embed.lite import feature_cache_path, lite_towers
-        from moodboard.jobs.align_job import read_pairs, run_align_job
+        from moodboard.jobs.align_job import read_labelled_photos, read_pairs, run_align_job
 
         settings = get_settings(ctx)
         backend = settings.embed.backend
@@ -119,6 +129,23 @@ def register(app: typer.Typer) -> None:
             config = replace(config, epochs=epochs)
         if mlp:
             config = replace(config, mlp=True)
+        class_map = None
+        if photo_classes is not None:
+            try:
+                class_map = json.loads(photo_classes.read_text())
+            except (OSError, ValueError) as exc:
+                raise InvalidInputError(
+                    f"cannot read the photo class mapping {photo_classes}: {exc}",
+                    'write JSON like {"pants": ["Trousers", "Jeans"]}',
+                ) from exc
+            if not isinstance(class_map, dict) or not all(
+                isinstance(v, list) and all(isinstance(c, str) for c in v) for v in class_map.values()
+            ):
+                raise InvalidInputError(
+                    f"photo class mapping {photo_classes} must map each class to a list of category names",
+                    'write JSON like {"pants": ["Trousers", "Jeans"]}',
+                )
+        labelled = read_labelled_photos(photos, class_map) if photos is not None else []
         store = open_store(settings)
         items = list(read_pairs(store, settings.thumbnails_dir))
         store.close()
@@ -138,6 +165,7 @@ def register(app: typer.Typer) -> None:
                 train_progress=lambda e, n, m: bar.update(
                     fit, completed=e, info=f"val R@10 {m.get('val_recall_at_10', float('nan')):.3f}"
                 ),
+                photos=labelled,
             )
         out = {
             "snapshot": str(result.snapshot),

@@ -19,6 +19,7 @@ import numpy as np
 from moodboard.core.arrays import FloatArray, IntArray
 from moodboard.core.errors import InvalidInputError
 from moodboard.embed.aligner import Aligner, AlignerConfig, AlignerSpec, build_heads, extra_slice
+from moodboard.embed.photo_block import PhotoBlockConfig, PhotoSet, fit_photo_block
 
 if TYPE_CHECKING:
     import torch
@@ -39,6 +40,8 @@ class TrainingData:
         groups: (n,) ids; items with the same id (e.g. the same title) are positives of each other.
         strata: (n,) category ids used to build hard-negative batches, or None.
         labels: (n,) category ids for the category loss (-1 = unknown); None = use `strata`.
+        photos: labelled people's photos (allowed category ids as columns); when given, the image-only
+            block is fitted on them and the catalog (`photo_block`) instead of by PCA.
     """
 
     images: FloatArray
@@ -46,6 +49,7 @@ class TrainingData:
     groups: IntArray
     strata: IntArray | None = None
     labels: IntArray | None = None
+    photos: PhotoSet | None = None
 
 
 @dataclass
@@ -105,6 +109,27 @@ def _fit_extra_block(heads: AlignerHeads, images: FloatArray, spec: AlignerSpec)
     heads.extra_proj.copy_(torch.from_numpy(np.ascontiguousarray(proj, dtype=np.float32)))
 
 
+def _fit_photo_block(heads: AlignerHeads, data: TrainingData, train_idx: IntArray, spec: AlignerSpec) -> None:
+    """The image-only block learnt from labelled photos and the catalog's categories (photo domain adapter)."""
+    import torch
+
+    assert data.photos is not None
+    start, end = spec.image_extra
+    labels = data.labels if data.labels is not None else data.strata
+    if labels is None:
+        raise InvalidInputError("photos need catalog categories to align with", "give the pins a category")
+    mean, proj = fit_photo_block(
+        data.images[train_idx, start:end],
+        np.asarray(labels, dtype=np.int64)[train_idx],
+        data.photos.images[:, start:end],
+        data.photos.allowed,
+        spec.extra_dims,
+        PhotoBlockConfig(seed=spec.config.seed),
+    )
+    heads.extra_mean.copy_(torch.from_numpy(mean))
+    heads.extra_proj.copy_(torch.from_numpy(proj))
+
+
 def contrastive_loss(logits: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
     """Symmetric InfoNCE over (B, B) text-by-image logits with multi-positive targets.
 
@@ -162,7 +187,9 @@ def train_aligner(
         image_extra=extra_slice(image_groups, config.image_extra_group) if config.image_extra_dims else (0, 0),
     )
     heads = build_heads(spec)
-    if spec.extra_dims:
+    if spec.extra_dims and data.photos is not None:
+        _fit_photo_block(heads, data, train_idx, spec)
+    elif spec.extra_dims:
         _fit_extra_block(heads, data.images[train_idx], spec)
     img_all = torch.from_numpy(np.ascontiguousarray(data.images, dtype=np.float32))  # (n, Di)
     txt_all = torch.from_numpy(np.stack([np.asarray(t, dtype=np.float32) for t in data.texts]))  # (V, n, Dt)

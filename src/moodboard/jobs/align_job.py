@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +26,7 @@ from moodboard.embed.aligner import ALIGNER_KIND, Aligner, AlignerConfig
 from moodboard.embed.feature_cache import FeatureCache
 from moodboard.embed.features import image_digest, prepared_image_features, text_features
 from moodboard.embed.pair_text import pair_texts
+from moodboard.embed.photo_block import PhotoSet
 from moodboard.jobs.embed_job import pin_image_path, prefetch_map
 
 if TYPE_CHECKING:
@@ -143,14 +144,94 @@ def extract_pair_features(
     )
 
 
-def training_data(features: PairFeatures) -> TrainingData:
-    """Group ids (same lower-cased title), category strata for hard batches and labels for the category loss."""
+def training_data(features: PairFeatures, photos: PhotoFeatures | None = None) -> TrainingData:
+    """Group ids (same lower-cased title), category strata for hard batches and labels for the category loss.
+
+    With `photos`, each photo's categories become a row of allowed category ids (photo domain adapter);
+    categories that no pin has are ignored.
+
+    Raises:
+        InvalidInputError: photos are given but none of their categories is in the catalog.
+    """
     titles = [it.texts[0].lower() for it in features.items]
     groups = _codes(titles)
     categories = [it.category.strip().lower() for it in features.items]
     strata = _codes(categories)
     labels = np.where([bool(c) for c in categories], strata, -1).astype(np.int64)  # no category: no label
-    return TrainingData(features.images, features.texts, groups, strata, labels)
+    photo_set = None
+    if photos is not None:
+        code = {c: int(k) for c, k in zip(categories, strata, strict=True) if c}
+        allowed = np.zeros((len(photos.items), int(strata.max(initial=0)) + 1), dtype=bool)
+        for i, photo in enumerate(photos.items):
+            for cat in photo.categories:
+                if cat.strip().lower() in code:
+                    allowed[i, code[cat.strip().lower()]] = True
+        keep = allowed.any(axis=1)
+        if not keep.any():
+            raise InvalidInputError(
+                "none of the photos' categories is a category of the catalog's pins",
+                "name photo folders after pin categories or map them with --photo-classes",
+            )
+        photo_set = PhotoSet(photos.images[keep], allowed[keep])
+    return TrainingData(features.images, features.texts, groups, strata, labels, photo_set)
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledPhoto:
+    """A person's photo and the catalog categories it may show."""
+
+    path: str
+    categories: tuple[str, ...]
+
+
+@dataclass
+class PhotoFeatures:
+    """Frozen features of the labelled photos that decoded."""
+
+    items: list[LabelledPhoto]
+    images: FloatArray
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+_PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
+
+
+def read_labelled_photos(folder: Path, classes: Mapping[str, Sequence[str]] | None = None) -> list[LabelledPhoto]:
+    """Photos in `folder/<class>/*`; a class names a pin category, or `classes` maps it to several.
+
+    Raises:
+        InvalidInputError: the folder has no class folders with images, or a class is not in `classes`.
+    """
+    out: list[LabelledPhoto] = []
+    if not folder.is_dir():
+        raise InvalidInputError(f"photo folder {folder} does not exist", "pass a folder of <class>/<image> files")
+    for sub in sorted(d for d in folder.iterdir() if d.is_dir()):
+        if classes is not None and sub.name not in classes:
+            raise InvalidInputError(
+                f"photo class {sub.name!r} is not in the class mapping",
+                "add it to the --photo-classes JSON ({class: [categories]})",
+            )
+        cats = tuple(classes[sub.name]) if classes is not None else (sub.name,)
+        out += [LabelledPhoto(str(f), cats) for f in sorted(sub.iterdir()) if f.suffix.lower() in _PHOTO_SUFFIXES]
+    if not out:
+        raise InvalidInputError(f"no photos under {folder}", "put images in one folder per class: DIR/<class>/<image>")
+    return out
+
+
+def extract_photo_features(
+    photos: Sequence[LabelledPhoto],
+    tower: ImageTower,
+    cache: FeatureCache | None,
+    *,
+    batch_size: int = 64,
+    workers: int = 0,
+) -> PhotoFeatures:
+    """Frozen features of labelled photos; photos that fail to decode are dropped and reported."""
+    feats, failed, _ = extract_image_features(
+        [p.path for p in photos], tower, cache, batch_size=batch_size, workers=workers
+    )
+    keep = [i for i in range(len(photos)) if i not in failed]
+    return PhotoFeatures([photos[i] for i in keep], feats[keep], {photos[i].path: m for i, m in failed.items()})
 
 
 def _codes(values: Sequence[str]) -> IntArray:
@@ -189,8 +270,12 @@ def run_align_job(
     workers: int = 0,
     extract_progress: Callable[[int, int], None] | None = None,
     train_progress: ProgressFn | None = None,
+    photos: Sequence[LabelledPhoto] = (),
 ) -> AlignJobResult:
-    """Extract (or reuse) frozen features for all pairs, train the heads, write the snapshot."""
+    """Extract (or reuse) frozen features for all pairs, train the heads, write the snapshot.
+
+    With labelled `photos`, the image-only block is fitted on them as a photo domain adapter.
+    """
     start = time.perf_counter()
     if len(items) < 4:
         raise InvalidInputError(
@@ -200,8 +285,12 @@ def run_align_job(
     feats = extract_pair_features(
         items, image_tower, text_tower, cache, batch_size=batch_size, workers=workers, progress=extract_progress
     )
+    photo_feats = (
+        extract_photo_features(photos, image_tower, cache, batch_size=batch_size, workers=workers) if photos else None
+    )
+    data = training_data(feats, photo_feats)
     result = train_aligner(
-        training_data(feats),
+        data,
         config,
         image_tower=image_tower.tower_id,
         text_tower=text_tower.tower_id,
@@ -212,6 +301,8 @@ def run_align_job(
         "image_tower": image_tower.tower_id,
         "text_tower": text_tower.tower_id,
         "counts": {"pairs": len(feats.items), "failed": len(feats.failed), "val": len(result.val_idx)},
+        "image_block": "photo adapter" if data.photos is not None else "pca",
+        "photos": 0 if data.photos is None else int(data.photos.images.shape[0]),
         "metrics": result.aligner.spec.metrics,
         "history": result.history,
     }
