@@ -194,3 +194,26 @@ def test_taste_profile_ranks_the_recent_interest_first(rows: Any, make_graph: An
     hist = rec._history(1)
     top = rec.profile_of(hist.pins, hist.weights).interests[0]
     assert all(int(g.pin_ids[p]) >= 200 for p in top.members)  # the two dog saves, 8 older cat saves
+
+
+def _looks(g: TasteGraph, seed: int = 0) -> np.ndarray:
+    """Content vectors: cats, dogs and the edge-less pins 900-902 look alike within each group."""
+    rng = np.random.default_rng(seed)
+    group = np.select([g.pin_ids < 200, g.pin_ids < 900], [0, 1], 2)
+    v = np.eye(3, 8, dtype=np.float32)[group] + 0.05 * rng.standard_normal((g.n_pins, 8)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_feed_shows_every_sampled_interest_even_one_the_graph_cannot_reach(rows: Any, make_graph: Any) -> None:
+    # user 1 saved 8 cat pins (graph-connected) and two pins no one else touched: the walk only reaches cats,
+    # the content-based interest candidates bring the third look-alike (902) into the feed
+    boards, events = rows
+    events = [*events, (1, 900, EventType.SAVE, T0 + 600), (1, 901, EventType.SAVE, T0 + 660)]
+    g = make_graph(boards, events)
+    settings = GraphSettings(walk_steps=4000, n_p=10**6, n_v=3, max_k=100, seed=7, n_interests=3)
+    feed = GraphRecommender(g, settings, embeddings=_looks(g)).feed(1, 10)
+    got = {r.pin_id: r for r in feed.items}
+    assert 902 in got and got[902].source == "profile" and got[902].via == "looks like this taste interest"
+    assert sum(p < 200 for p in got) >= 5  # the graph's interest keeps most slots (it weighs more)
+    plain = GraphRecommender(g, settings).feed(1, 10)  # without content vectors: graph neighbourhoods only
+    assert 902 not in {r.pin_id for r in plain.items}

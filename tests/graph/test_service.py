@@ -88,6 +88,21 @@ def test_live_graph_swaps_to_a_new_snapshot(settings: Settings, store: CatalogSt
     assert live.recommender().overlay.events() == []  # the new snapshot already holds that event
 
 
+def test_live_graph_aligns_the_index_vectors_with_its_pins(settings: Settings, built: dict[str, Any]) -> None:
+    import numpy as np
+
+    cats = built["cats"]
+    ids = np.array([cats[1], cats[0], 999_999], np.int64)  # unsorted, one pin the graph does not have
+    vecs = np.array([[0, 2, 0], [3, 0, 0], [0, 0, 1]], np.float32)
+    live = LiveGraph(settings.graph, settings.snapshots_dir, load_vectors=lambda: (ids, vecs))
+    rec = live.recommender()
+    assert rec.embeddings is not None and rec.embeddings.shape == (rec.graph.n_pins, 3)
+    row = {int(p): rec.embeddings[i] for i, p in enumerate(rec.graph.pin_ids)}
+    assert row[cats[0]].tolist() == [1, 0, 0] and row[cats[1]].tolist() == [0, 1, 0]  # normalised, aligned
+    assert not row[cats[2]].any()  # no vector: a zero row
+    assert LiveGraph(settings.graph, settings.snapshots_dir, load_vectors=lambda: None).recommender().embeddings is None
+
+
 @pytest.fixture
 def client(settings: Settings, store: CatalogStore, built: dict[str, Any]) -> TestClient:
     return TestClient(create_app(settings))

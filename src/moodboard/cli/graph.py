@@ -79,7 +79,12 @@ def register(app: typer.Typer) -> None:
             raise InvalidInputError("pass exactly one of --user or --pin", "e.g. `moodboard recommend --user 3`")
         settings = get_settings(ctx)
         store = open_store(settings)
-        live = LiveGraph(settings.graph, settings.snapshots_dir, fetch_events=store.iter_events)
+        from moodboard.jobs.embed_job import vectors_or_none
+
+        snapshots = settings.snapshots_dir
+        live = LiveGraph(
+            settings.graph, snapshots, fetch_events=store.iter_events, load_vectors=lambda: vectors_or_none(snapshots)
+        )
         if pin is not None:
             store.get_pin(pin)
             recs = live.related(pin, k, seed=seed, in_catalog=True)

@@ -114,6 +114,9 @@ class GraphSettings(BaseModel):
     n_interests: int = Field(3, ge=1, le=50, description="taste-profile interests sampled per request")
     max_interests: int = Field(8, ge=1, le=100)
     profile_blend: float = Field(0.3, ge=0, le=1, description="weight of taste-profile similarity")
+    profile_embeddings: bool = Field(
+        True, description="cluster taste profiles on the search index's vectors when a vectors snapshot exists"
+    )
     profile_score: Literal["medoid", "members"] = Field(
         "members", description="interest affinity: cosine to the medoid, or mean cosine to the members"
     )

@@ -15,6 +15,9 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
+from moodboard.core.arrays import FloatArray, IntArray
 from moodboard.core.errors import NotFoundError, SnapshotError
 from moodboard.core.records import Event
 from moodboard.core.settings import GraphSettings
@@ -24,6 +27,7 @@ from moodboard.graph.delta import DeltaOverlay
 from moodboard.graph.recommender import GraphRecommender, RecommendationList
 
 EventFetcher = Callable[[datetime | None], Iterator[list[Event]] | Iterable[list[Event]]]
+VectorLoader = Callable[[], tuple[IntArray, FloatArray] | None]
 
 
 class LiveGraph:
@@ -35,12 +39,18 @@ class LiveGraph:
         snapshots_dir: Path,
         *,
         fetch_events: EventFetcher | None = None,
+        load_vectors: VectorLoader | None = None,
         poll_s: float = 0.5,
     ) -> None:
-        """Serve the graph snapshots under `snapshots_dir`; nothing is loaded until the first request."""
+        """Serve the graph snapshots under `snapshots_dir`; nothing is loaded until the first request.
+
+        `load_vectors` returns (pin ids, vectors) of the search index, or None when there are none; it is
+        called at each snapshot swap.
+        """
         self.settings = settings
         self.snapshots_dir = snapshots_dir
         self.fetch_events = fetch_events
+        self.load_vectors = load_vectors
         self.poll_s = poll_s
         self._lock = threading.RLock()
         self._path: Path | None = None
@@ -81,12 +91,33 @@ class LiveGraph:
         overlay = DeltaOverlay(graph) if self._rec is None else self._rec.overlay
         if self._rec is not None:
             overlay.rebase(graph)
-        self._rec = GraphRecommender(graph, self.settings, overlay=overlay)
+        embeddings = self._embeddings(graph) if self.settings.profile_embeddings else None
+        self._rec = GraphRecommender(graph, self.settings, overlay=overlay, embeddings=embeddings)
         self._path = path
         until = graph.meta.get("events_until")
         self._since = float(until) if until is not None else None
         self._seen_ids.clear()
         self._polled = 0.0
+
+    def _embeddings(self, graph: TasteGraph) -> FloatArray | None:
+        """The search index's pin vectors aligned with the graph's pins (zero rows where a pin has none).
+
+        Taste profiles then cluster a user's pins by what they look like, and a pin without graph
+        neighbours gets content-similar pins; with no vectors snapshot, profiles use graph neighbourhoods.
+        """
+        loaded = self.load_vectors() if self.load_vectors is not None else None
+        if loaded is None:
+            return None
+        ids, vectors = loaded
+        order = np.argsort(ids, kind="stable")
+        ids, vectors = ids[order], vectors[order]
+        pin_ids = np.asarray(graph.pin_ids, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(ids, pin_ids), max(len(ids) - 1, 0))
+        found = (ids[pos] == pin_ids) if len(ids) else np.zeros(len(pin_ids), bool)
+        out = np.zeros((len(pin_ids), vectors.shape[1]), np.float32)
+        out[found] = vectors[pos[found]]
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return np.divide(out, norms, out=out, where=norms > 0)
 
     def _pull(self) -> None:
         assert self._rec is not None and self.fetch_events is not None

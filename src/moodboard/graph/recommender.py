@@ -327,15 +327,16 @@ class GraphRecommender:
         "medoid": cosine to the interest's medoid (PinnerSage's representative); "members": mean cosine to
         the interest's member pins (less noisy when vectors are sparse graph neighbourhoods).
         """
+        return self._affinities(cand, interests).max(axis=1)
+
+    def _affinities(self, cand: Int32Array, interests: list[Any]) -> FloatArray:
+        """(n candidates, n interests) affinity of each candidate to each interest (see `_profile_scores`)."""
         vecs, _ = self._vectors(cand)
         if self.settings.profile_score == "medoid":
-            med, _ = self._vectors(np.array([it.medoid for it in interests], np.int32))
-            return (vecs @ med.T).max(axis=1).astype(np.float32)
-        best = np.full(len(cand), -np.inf, dtype=np.float32)
-        for it in interests:
-            members, _ = self._vectors(np.asarray(it.members, np.int32))
-            best = np.maximum(best, (vecs @ members.mean(axis=0)).astype(np.float32))
-        return best
+            reps, _ = self._vectors(np.array([it.medoid for it in interests], np.int32))
+        else:
+            reps = np.stack([self._vectors(np.asarray(it.members, np.int32))[0].mean(axis=0) for it in interests])
+        return (vecs @ reps.T).astype(np.float32)
 
     def _rank(
         self, res: WalkResult, q: Int32Array, exclude: set[int], k: int, profile: tuple[list[Any], _History] | None
@@ -345,15 +346,29 @@ class GraphRecommender:
         keep = ~np.isin(res.pins, np.fromiter(exclude, np.int64, len(exclude)))
         pins, q_of, via = res.pins[keep], res.query[keep], res.via[keep]
         scores = self._penalise(pins, res.scores[keep]).astype(np.float64)
-        source = "walk"
+        sources = np.full(len(pins), "walk", dtype=object)
+        slots: NDArray[np.intp] | None = None
         if profile is not None and profile[0] and self.settings.profile_blend > 0 and len(pins):
             lam = self.settings.profile_blend
             pool = np.argsort(-scores, kind="stable")[: max(10 * k, 200)]
             pins, q_of, via, scores = pins[pool], q_of[pool], via[pool], scores[pool]
-            prof = self._profile_scores(pins, profile[0], profile[1])
-            scores = (1 - lam) * scores / max(float(scores.max()), 1e-12) + lam * prof
-            source = "walk+profile"
-        if len(scores) > k:  # only the top k need sorting
+            scores = (1 - lam) * scores / max(float(scores.max()), 1e-12)
+            sources = np.full(len(pins), "walk+profile", dtype=object)
+            # PinnerSage: each sampled interest also brings the pins that look most like it, so an interest
+            # the graph cannot reach yet (pins only this user engaged with) still shows up in the feed
+            c_pins, c_q = self._interest_candidates(profile[0], len(q), exclude | set(pins.tolist()), k)
+            pins = np.concatenate([pins, c_pins]).astype(np.int32)
+            q_of = np.concatenate([q_of, c_q]).astype(np.int32)
+            via = np.concatenate([via, np.full(len(c_pins), -1, np.int32)])
+            scores = np.concatenate([scores, np.zeros(len(c_pins))])
+            sources = np.concatenate([sources, np.full(len(c_pins), "profile", dtype=object)])
+            aff = self._affinities(pins, profile[0])
+            scores = scores + lam * aff.max(axis=1)
+            if self.embeddings is not None and len(profile[0]) > 1:
+                slots = _interest_slots(scores, aff.argmax(axis=1), profile[0], k)
+        if slots is not None:
+            top = slots[:k]
+        elif len(scores) > k:  # only the top k need sorting
             part = np.argpartition(-scores, k - 1)[:k]
             top = part[np.lexsort((part, -scores[part]))]  # by score, ties by visit order (as a stable sort)
         else:
@@ -362,11 +377,42 @@ class GraphRecommender:
         query_ids = {int(j): self.overlay.pin_id(int(q[j])) for j in np.unique(q_of[top]).tolist()}
         vias = {int(c): self._describe(int(c)) for c in np.unique(via[top]).tolist()}
         return [
-            Recommendation(pin_ids[n], float(scores[i]), source, query_ids[int(q_of[i])], vias[int(via[i])])
+            Recommendation(pin_ids[n], float(scores[i]), str(sources[i]), query_ids[int(q_of[i])], vias[int(via[i])])
             for n, i in enumerate(top.tolist())
         ]
 
+    def _interest_candidates(
+        self, interests: list[Any], n_queries: int, exclude: set[int], k: int
+    ) -> tuple[Int32Array, Int32Array]:
+        """Pins nearest to each sampled interest's medoid by content (embeddings only), with the query index.
+
+        The medoids are the last `len(interests)` query pins (see `_queries`).
+        """
+        if self.embeddings is None:
+            return np.zeros(0, np.int32), np.zeros(0, np.int32)
+        per = max(10, -(-k // len(interests)))
+        out_p: list[int] = []
+        out_q: list[int] = []
+        taken = set(exclude)
+        for j, it in enumerate(interests):
+            if it.medoid >= self.graph.n_pins:
+                continue
+            sims = self.embeddings @ self.embeddings[it.medoid]
+            order = np.argpartition(-sims, min(per + len(taken), len(sims) - 1))[: per + len(taken) + 1]
+            got = 0
+            for p in order[np.argsort(-sims[order], kind="stable")].tolist():
+                if got == per:
+                    break
+                if p not in taken and sims[p] > 0:
+                    taken.add(p)
+                    out_p.append(p)
+                    out_q.append(n_queries - len(interests) + j)
+                    got += 1
+        return np.array(out_p, np.int32), np.array(out_q, np.int32)
+
     def _describe(self, coll: int) -> str:
+        if coll < 0:
+            return "looks like this taste interest"
         if coll < self.graph.n_colls:
             return self.graph.describe_coll(coll)
         return "user (real-time)"
@@ -407,3 +453,29 @@ class GraphRecommender:
 
 def _ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000.0
+
+
+def _interest_slots(scores: NDArray[np.float64], owner: NDArray[np.intp], interests: list[Any], k: int) -> NDArray:
+    """Order candidates so the first k give each sampled interest a share of slots by its importance.
+
+    PinnerSage importance-samples interests per request; a feed should then show every sampled interest,
+    not only the one the graph reaches best. Each interest's candidates are ranked by score; slots go to
+    interests in proportion to importance (at least one each while candidates last), then by score.
+    """
+    imp = np.array([max(float(it.importance), 1e-9) for it in interests])
+    quota = np.maximum(1, np.floor(k * imp / imp.sum())).astype(int)
+    ranked = np.argsort(-scores, kind="stable")
+    queues = [[int(i) for i in ranked if owner[i] == j] for j in range(len(interests))]
+    chosen: list[int] = []
+    taken: set[int] = set()
+    while len(chosen) < k and any(queues):
+        for j, queue in enumerate(queues):  # interleave: one pick per interest per round while quota lasts
+            if queue and quota[j] > 0 and len(chosen) < k:
+                i = queue.pop(0)
+                chosen.append(i)
+                taken.add(i)
+                quota[j] -= 1
+        if not any(quota[j] > 0 and queues[j] for j in range(len(queues))):
+            break
+    rest = [int(i) for i in ranked if int(i) not in taken]
+    return np.array(chosen + rest, dtype=np.intp)

@@ -234,6 +234,15 @@ def current_vectors(snapshots_dir: Path) -> tuple[IntArray, FloatArray, dict[str
     return read_vectors(folder)
 
 
+def vectors_or_none(snapshots_dir: Path) -> tuple[IntArray, FloatArray] | None:
+    """(ids, vectors) of the live vectors snapshot, or None when none was written yet."""
+    try:
+        ids, vectors, _ = current_vectors(snapshots_dir)
+    except SnapshotError:
+        return None
+    return ids, vectors
+
+
 # --------------------------------------------------------------------------------------------------
 # runner
 

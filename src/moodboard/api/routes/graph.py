@@ -55,7 +55,15 @@ class RecsOut(BaseModel):
 
 def build_live_graph(services: Services) -> LiveGraph:
     """The live taste graph, pulling fresh events from the catalog store."""
-    return LiveGraph(services.settings.graph, services.settings.snapshots_dir, fetch_events=services.store.iter_events)
+    from moodboard.jobs.embed_job import vectors_or_none
+
+    snapshots = services.settings.snapshots_dir
+    return LiveGraph(
+        services.settings.graph,
+        snapshots,
+        fetch_events=services.store.iter_events,
+        load_vectors=lambda: vectors_or_none(snapshots),
+    )
 
 
 def register(services: Services) -> None:
