@@ -58,3 +58,14 @@ def test_profile_on_graph_splits_a_two_community_user(communities: TasteGraph) -
     prof = build_profile(pins, np.ones(len(pins), np.float32), nv.vectors(pins))
     groups = [set((communities.pin_ids[it.members] // 100).tolist()) for it in prof.interests]
     assert all(len(g) == 1 for g in groups) and {1, 2} == set().union(*groups)
+
+
+def test_interest_slots_share_the_first_k_by_importance_and_interleave() -> None:
+    from moodboard.graph.taste import Interest, interest_slots
+
+    interests = [Interest(0, np.array([0], np.int32), 3.0), Interest(1, np.array([1], np.int32), 1.0)]
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.1, 0.05, 0.01])
+    owner = np.array([0, 0, 0, 0, 0, 1, 1, 1])  # the second interest only has low scores
+    order = interest_slots(scores, owner, interests, k=4).tolist()
+    assert order[:4] == [0, 5, 1, 2]  # quota 3 + 1, interleaved, best first within each interest
+    assert sorted(order) == list(range(8))  # everything else follows by score

@@ -20,7 +20,14 @@ from moodboard.core.settings import GraphSettings
 from moodboard.graph.csr import HIDDEN, PURCHASED, SAVED, TasteGraph
 from moodboard.graph.delta import DeltaOverlay
 from moodboard.graph.random_walk import FeatureBias, PixieWalker, WalkResult
-from moodboard.graph.taste import NeighbourhoodVectors, TasteProfile, build_profile, sample_interests
+from moodboard.graph.taste import (
+    NeighbourhoodVectors,
+    TasteProfile,
+    build_profile,
+    interest_slots,
+    look_alikes,
+    sample_interests,
+)
 
 
 @dataclass(frozen=True)
@@ -365,7 +372,7 @@ class GraphRecommender:
             aff = self._affinities(pins, profile[0])
             scores = scores + lam * aff.max(axis=1)
             if self.embeddings is not None and len(profile[0]) > 1:
-                slots = _interest_slots(scores, aff.argmax(axis=1), profile[0], k)
+                slots = interest_slots(scores, aff.argmax(axis=1), profile[0], k)
         if slots is not None:
             top = slots[:k]
         elif len(scores) > k:  # only the top k need sorting
@@ -384,31 +391,15 @@ class GraphRecommender:
     def _interest_candidates(
         self, interests: list[Any], n_queries: int, exclude: set[int], k: int
     ) -> tuple[Int32Array, Int32Array]:
-        """Pins nearest to each sampled interest's medoid by content (embeddings only), with the query index.
+        """Pins nearest to each sampled interest's medoid by content, with the index of that medoid's query.
 
-        The medoids are the last `len(interests)` query pins (see `_queries`).
+        The medoids are the last `len(interests)` query pins (see `_queries`); none without embeddings.
         """
         if self.embeddings is None:
             return np.zeros(0, np.int32), np.zeros(0, np.int32)
-        per = max(10, -(-k // len(interests)))
-        out_p: list[int] = []
-        out_q: list[int] = []
-        taken = set(exclude)
-        for j, it in enumerate(interests):
-            if it.medoid >= self.graph.n_pins:
-                continue
-            sims = self.embeddings @ self.embeddings[it.medoid]
-            order = np.argpartition(-sims, min(per + len(taken), len(sims) - 1))[: per + len(taken) + 1]
-            got = 0
-            for p in order[np.argsort(-sims[order], kind="stable")].tolist():
-                if got == per:
-                    break
-                if p not in taken and sims[p] > 0:
-                    taken.add(p)
-                    out_p.append(p)
-                    out_q.append(n_queries - len(interests) + j)
-                    got += 1
-        return np.array(out_p, np.int32), np.array(out_q, np.int32)
+        medoids = [it.medoid if it.medoid < self.graph.n_pins else -1 for it in interests]
+        pins, owner = look_alikes(self.embeddings, medoids, exclude, max(10, -(-k // len(interests))))
+        return pins, (owner + n_queries - len(interests)).astype(np.int32)
 
     def _describe(self, coll: int) -> str:
         if coll < 0:
@@ -453,29 +444,3 @@ class GraphRecommender:
 
 def _ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000.0
-
-
-def _interest_slots(scores: NDArray[np.float64], owner: NDArray[np.intp], interests: list[Any], k: int) -> NDArray:
-    """Order candidates so the first k give each sampled interest a share of slots by its importance.
-
-    PinnerSage importance-samples interests per request; a feed should then show every sampled interest,
-    not only the one the graph reaches best. Each interest's candidates are ranked by score; slots go to
-    interests in proportion to importance (at least one each while candidates last), then by score.
-    """
-    imp = np.array([max(float(it.importance), 1e-9) for it in interests])
-    quota = np.maximum(1, np.floor(k * imp / imp.sum())).astype(int)
-    ranked = np.argsort(-scores, kind="stable")
-    queues = [[int(i) for i in ranked if owner[i] == j] for j in range(len(interests))]
-    chosen: list[int] = []
-    taken: set[int] = set()
-    while len(chosen) < k and any(queues):
-        for j, queue in enumerate(queues):  # interleave: one pick per interest per round while quota lasts
-            if queue and quota[j] > 0 and len(chosen) < k:
-                i = queue.pop(0)
-                chosen.append(i)
-                taken.add(i)
-                quota[j] -= 1
-        if not any(quota[j] > 0 and queues[j] for j in range(len(queues))):
-            break
-    rest = [int(i) for i in ranked if int(i) not in taken]
-    return np.array(chosen + rest, dtype=np.intp)

@@ -9,7 +9,7 @@ importance-samples a few interests, so the feed covers a user's tastes instead o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -145,3 +145,56 @@ def sample_interests(profile: TasteProfile, n: int, rng: np.random.Generator) ->
     imp = np.array([max(it.importance, 1e-12) for it in its], dtype=np.float64)
     pick = rng.choice(len(its), size=n, replace=False, p=imp / imp.sum())
     return [its[i] for i in sorted(pick.tolist())]
+
+
+def interest_slots(
+    scores: NDArray[np.float64], owner: NDArray[np.intp], interests: list[Any], k: int
+) -> NDArray[np.intp]:
+    """Order candidates so the first k give each sampled interest a share of slots by its importance.
+
+    PinnerSage importance-samples interests per request; a feed should then show every sampled interest,
+    not only the one the graph reaches best. Each interest's candidates are ranked by score; slots go to
+    interests in proportion to importance (at least one each while candidates last), then by score.
+    """
+    imp = np.array([max(float(it.importance), 1e-9) for it in interests])
+    quota = np.maximum(1, np.floor(k * imp / imp.sum())).astype(int)
+    ranked = np.argsort(-scores, kind="stable")
+    queues = [[int(i) for i in ranked if owner[i] == j] for j in range(len(interests))]
+    chosen: list[int] = []
+    taken: set[int] = set()
+    while len(chosen) < k and any(queues):
+        for j, queue in enumerate(queues):  # interleave: one pick per interest per round while quota lasts
+            if queue and quota[j] > 0 and len(chosen) < k:
+                i = queue.pop(0)
+                chosen.append(i)
+                taken.add(i)
+                quota[j] -= 1
+        if not any(quota[j] > 0 and queues[j] for j in range(len(queues))):
+            break
+    rest = [int(i) for i in ranked if int(i) not in taken]
+    return np.array(chosen + rest, dtype=np.intp)
+
+
+def look_alikes(
+    embeddings: FloatArray, medoids: list[int], exclude: set[int], per: int
+) -> tuple[Int32Array, Int32Array]:
+    """Up to `per` pins most similar to each medoid (skipping `exclude` and -1 medoids), with the medoid's slot."""
+    out_p: list[int] = []
+    out_q: list[int] = []
+    taken = set(exclude)
+    for j, m in enumerate(medoids):
+        if m < 0:
+            continue
+        sims = embeddings @ embeddings[m]
+        depth = min(per + len(taken), len(sims) - 1)
+        order = np.argpartition(-sims, depth)[: depth + 1]
+        got = 0
+        for p in order[np.argsort(-sims[order], kind="stable")].tolist():
+            if got == per:
+                break
+            if p not in taken and sims[p] > 0:
+                taken.add(p)
+                out_p.append(p)
+                out_q.append(j)
+                got += 1
+    return np.array(out_p, np.int32), np.array(out_q, np.int32)
