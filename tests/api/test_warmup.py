@@ -48,3 +48,18 @@ def test_warm_up_reports_missing_pieces_and_failures_without_raising(indexed: Se
     assert out["search"] == "skipped: no search index yet"
     assert out["graph"].startswith("failed: RuntimeError: disk on fire")
     assert out["nothing"] == "skipped: not configured"
+
+
+def test_create_warm_app_warms_only_when_asked(indexed: Services) -> None:
+    import time
+
+    from moodboard.api.warmup import create_warm_app
+
+    cold = create_warm_app(indexed.settings.model_copy(update={"api": indexed.settings.api.model_copy(
+        update={"warm_up": False})}))  # fmt: skip
+    warm = create_warm_app(indexed.settings)
+    deadline = time.monotonic() + 120
+    while "assistant" not in warm.state.services._components and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "search" in warm.state.services._components and "assistant" in warm.state.services._components
+    assert not cold.state.services._components

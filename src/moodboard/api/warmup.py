@@ -13,8 +13,11 @@ import threading
 import time
 from collections.abc import Callable
 
+from fastapi import FastAPI
+
 from moodboard.api.services import Services
 from moodboard.core.errors import MoodboardError
+from moodboard.core.settings import Settings
 
 log = logging.getLogger("moodboard.api")
 
@@ -69,3 +72,13 @@ def start_warm_up(services: Services) -> threading.Thread:
     thread = threading.Thread(target=warm_up, args=(services,), name="moodboard-warm-up", daemon=True)
     thread.start()
     return thread
+
+
+def create_warm_app(settings: Settings) -> FastAPI:
+    """The app for `settings`, warming its components in the background when `api.warm_up` is on."""
+    from moodboard.api.app import create_app
+
+    app = create_app(settings)
+    if settings.api.warm_up:
+        start_warm_up(app.state.services)
+    return app

@@ -122,8 +122,8 @@ def register(app: typer.Typer) -> None:
             return
         import uvicorn
 
-        from moodboard.api.app import create_app
+        from moodboard.api.warmup import create_warm_app
 
         url = f"http://{settings.api.host}:{settings.api.port}"
         console.print(f"[bold green]moodboard is running:[/] {url}  (API docs: {url}/docs; Ctrl+C to stop)")
-        uvicorn.run(create_app(settings), host=settings.api.host, port=settings.api.port, log_level="warning")
+        uvicorn.run(create_warm_app(settings), host=settings.api.host, port=settings.api.port, log_level="warning")

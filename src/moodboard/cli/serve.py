@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
         """Serve the HTTP API (OpenAPI at /docs) and the web UI."""
         import uvicorn
 
-        from moodboard.api.app import create_app
+        from moodboard.api.warmup import create_warm_app
         from moodboard.core.settings import load_settings
 
         settings = get_settings(ctx)
@@ -31,10 +31,6 @@ def register(app: typer.Typer) -> None:
         from moodboard.api.logs import configure_json_logging
 
         configure_json_logging(settings.log_level)
-        app_ = create_app(settings)
-        if settings.api.warm_up:
-            from moodboard.api.warmup import start_warm_up
-
-            start_warm_up(app_.state.services)
+        app_ = create_warm_app(settings)
         console.print(f"moodboard serving {settings.database_url} on http://{settings.api.host}:{settings.api.port}")
         uvicorn.run(app_, host=settings.api.host, port=settings.api.port, log_level=settings.log_level, log_config=None)
