@@ -6,6 +6,9 @@ geometrically distributed number of steps. The step budget of q grows with its d
 4-bit levels) and biased toward pins that match the user's features, the walk of q stops early once n_p
 pins have n_v visits, and visit counts of the query pins are combined by multi-hit boosting
 V(p) = (sum_q sqrt(V_q(p)))^2. The same seed gives the same result on any thread.
+
+Speed: `lanes` walks from the same query pin advance in lock-step, so the cache misses of their steps
+overlap (random numbers are drawn before the loads, and the common fast path is written inline).
 """
 
 from __future__ import annotations
