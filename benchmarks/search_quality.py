@@ -12,7 +12,9 @@ choice; the 20 % test split is never used for training or tuning). On the 20 %:
   at least 10 test items; P@10 of results with that articleType (and, stricter, colour and type); the
   hybrid's vector weight is chosen on the validation items with the same protocol, then applied to test.
 Photo → catalog: each image in clothing-small/test queries all 9,583 Myntra images with the image
-embedding; P@10 of class-compatible articleTypes (`CLASS_TO_ARTICLE_TYPES` below).
+embedding; P@10 of class-compatible articleTypes (`CLASS_TO_ARTICLE_TYPES` below). Photos are cropped
+to their main object first (`moodboard.embed.object_crop`, as search does with uploads); the uncropped
+figure is reported too ("no_crop").
 Vector results go through the search service's category-vote re-rank (`moodboard.rank.category_vote`,
 IndexSettings defaults; the catalog's articleType is the pin category), as `moodboard search` does;
 the figures without it are reported too ("no_vote").
@@ -44,10 +46,11 @@ from moodboard.embed.align_training import TrainingData, TrainingResult, train_a
 from moodboard.embed.aligner import AlignerConfig
 from moodboard.embed.feature_cache import FeatureCache
 from moodboard.embed.features import text_features
+from moodboard.embed.object_crop import crop_to_object
 from moodboard.embed.pair_text import pair_texts
 from moodboard.embed.photo_block import PhotoSet
 from moodboard.embed.towers import EfficientNetLiteTower, MiniLMTextTower
-from moodboard.jobs.align_job import N_TEXT_VARIANTS, extract_image_features
+from moodboard.jobs.align_job import N_TEXT_VARIANTS, ImageTransform, extract_image_features
 from moodboard.rank.category_vote import category_vote_rerank
 from moodboard.rank.metrics import precision_at_k, recall_at_k
 
@@ -237,7 +240,7 @@ def main() -> None:
     cache = FeatureCache(args.cache_dir / "features.sqlite")
     itower, ttower = EfficientNetLiteTower(), MiniLMTextTower()
 
-    def extract(paths: list[str], what: str) -> FloatArray:
+    def extract(paths: list[str], what: str, transform: ImageTransform | None = None) -> FloatArray:
         t = time.perf_counter()
 
         def progress(done: int, total: int) -> None:
@@ -245,7 +248,7 @@ def main() -> None:
                 log(f"{what} images {done}/{total}")
 
         feats, failed, computed = extract_image_features(
-            paths, itower, cache, batch_size=64, workers=args.workers, progress=progress
+            paths, itower, cache, batch_size=64, workers=args.workers, progress=progress, transform=transform
         )
         if failed:
             raise SystemExit(f"{len(failed)} {what} images failed to decode: {list(failed.values())[:3]}")
@@ -253,7 +256,8 @@ def main() -> None:
         return feats
 
     img_all = extract([str(root / "myntra" / r["image"]) for r in rows], "myntra")
-    img_photos = extract([str(p) for p in photos], "photos")
+    img_photos_plain = extract([str(p) for p in photos], "photos")
+    img_photos = extract([str(p) for p in photos], "photos cropped to their object", crop_to_object)
     variants = [myntra_texts(r) for r in rows]
     txt_all = [
         text_features(ttower, [v[i] if i < len(v) else v[0] for v in variants], cache) for i in range(N_TEXT_VARIANTS)
@@ -410,14 +414,19 @@ def main() -> None:
     out["photo_to_catalog_no_vote_p_at_10"] = precision_at_k(ph_rank, rel_photo, 10)
     ranked_ph = vote(ph_rank, ph_score, type_codes, 10)[0]
     out["photo_to_catalog_p_at_10"] = precision_at_k(ranked_ph, rel_photo, 10)
-    pz_cat, pz_ph = prev.aligner.project_images(img_all), prev.aligner.project_images(img_photos)
+    plain_rank, plain_score = topk(al.project_images(img_photos_plain), z_cat, 200)
+    plain_voted = vote(plain_rank, plain_score, type_codes, 10)[0]
+    out["photo_to_catalog_no_crop_p_at_10"] = precision_at_k(plain_voted, rel_photo, 10)
+    out["photo_to_catalog_no_crop_no_vote_p_at_10"] = precision_at_k(plain_rank, rel_photo, 10)
+    # baselines in the same run see the photos as they are (no crop), as before
+    pz_cat, pz_ph = prev.aligner.project_images(img_all), prev.aligner.project_images(img_photos_plain)
     out["photo_to_catalog_previous_defaults_p_at_10"] = precision_at_k(topk(pz_ph, pz_cat, 10)[0], rel_photo, 10)
     d = cfg.dim
     j_cat = z_cat[:, :d] / np.linalg.norm(z_cat[:, :d], axis=1, keepdims=True)
     j_ph = z_ph[:, :d] / np.linalg.norm(z_ph[:, :d], axis=1, keepdims=True)
     out["photo_to_catalog_joint_space_only_p_at_10"] = precision_at_k(topk(j_ph, j_cat, 10)[0], rel_photo, 10)
     raw_cat = slice_groups(img_all, EfficientNetLiteTower.groups, {"head_avg"})
-    raw_ph = slice_groups(img_photos, EfficientNetLiteTower.groups, {"head_avg"})
+    raw_ph = slice_groups(img_photos_plain, EfficientNetLiteTower.groups, {"head_avg"})
     raw_cat /= np.linalg.norm(raw_cat, axis=1, keepdims=True)
     raw_ph /= np.linalg.norm(raw_ph, axis=1, keepdims=True)
     out["photo_to_catalog_raw_tower_p_at_10"] = precision_at_k(topk(raw_ph, raw_cat, 10)[0], rel_photo, 10)
@@ -428,7 +437,9 @@ def main() -> None:
     out["photo_to_catalog_p_at_10_per_class"] = per_class
     log(
         f"photo→catalog P@10 {out['photo_to_catalog_p_at_10']:.3f} "
-        f"(no vote {out['photo_to_catalog_no_vote_p_at_10']:.3f}, previous defaults "
+        f"(no vote {out['photo_to_catalog_no_vote_p_at_10']:.3f}, "
+        f"no crop {out['photo_to_catalog_no_crop_p_at_10']:.3f}, "
+        f"previous defaults "
         f"{out['photo_to_catalog_previous_defaults_p_at_10']:.3f}, "
         f"raw tower {out['photo_to_catalog_raw_tower_p_at_10']:.3f})"
     )
@@ -438,7 +449,7 @@ def main() -> None:
     # the catalog's train split; its settings were chosen on clothing-small/validation. Not catalog-only.
     if not args.no_photo_adapter:
         train_photos = sorted((root / "clothing-small" / "train").glob("*/*"))
-        img_train_ph = extract([str(p) for p in train_photos], "train photos")
+        img_train_ph = extract([str(p) for p in train_photos], "train photos cropped", crop_to_object)
         tr_type_names = np.unique([r["articleType"] for r in tr_rows])
         allowed = np.array(
             [[t in CLASS_TO_ARTICLE_TYPES[p.parent.name] for t in tr_type_names] for p in train_photos], dtype=bool

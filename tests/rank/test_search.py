@@ -269,3 +269,34 @@ def test_category_vote_reranks_vector_results(bundle: SearchIndex, encoder, cata
     assert {h.pin.category for h in v_hits[:same] if h.pin} == {pins[0].category}
     assert [h.pin.category for h in p_hits[:same] if h.pin] != [pins[0].category] * same  # the vote changed it
     assert {h.pin_id for h in v_hits} == {h.pin_id for h in p_hits}
+
+
+class SpyEncoder(FakeEmbedder):
+    """The fake embedder, remembering the size of every image it embeds."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__(dim=dim)
+        self.sizes: list[tuple[int, int]] = []
+
+    def embed_images(self, images):  # type: ignore[no-untyped-def]
+        self.sizes += [im.size for im in images]
+        return super().embed_images(images)
+
+
+@pytest.mark.parametrize("crop", [True, False])
+def test_uploaded_photos_are_cropped_to_their_object(bundle, catalog, crop: bool) -> None:
+    rng = np.random.default_rng(0)
+    arr = np.clip(rng.normal((160, 130, 100), 18, size=(200, 240, 3)), 0, 255).astype(np.uint8)  # a floor
+    arr[40:160, 80:170] = COLOURS["blue"]  # the garment
+    spy = SpyEncoder(dim=64)
+    by_id = {p.id: p for p in catalog[0]}
+    settings = IndexSettings(facet_pool=50, photo_object_crop=crop)
+    service = SearchService(lambda: bundle, lambda: spy, settings, lambda ids: by_id)
+    resp = service.search(SearchRequest(image=Image.fromarray(arr), k=4, cutoff=False))
+    assert spy.sizes
+    w, h = spy.sizes[-1]
+    if crop:
+        assert w < 120 and h < 140, spy.sizes  # about the 90x120 garment, not the 240x200 photo
+        assert all(hit.pin.color == "blue" for hit in resp.hits[:4])
+    else:
+        assert (w, h) == (240, 200)

@@ -161,6 +161,7 @@ def register(app: typer.Typer) -> None:
                 cache=FeatureCache(feature_cache_path(settings.snapshots_dir)),
                 batch_size=settings.embed.batch_size,
                 workers=settings.embed.workers,
+                crop_photos=settings.index.photo_object_crop,
                 extract_progress=lambda done, total: bar.update(feats, completed=done, total=total),
                 train_progress=lambda e, n, m: bar.update(
                     fit, completed=e, info=f"val R@10 {m.get('val_recall_at_10', float('nan')):.3f}"

@@ -30,10 +30,14 @@ from moodboard.embed.photo_block import PhotoSet
 from moodboard.jobs.embed_job import pin_image_path, prefetch_map
 
 if TYPE_CHECKING:
+    from PIL import Image
+
     from moodboard.catalog.store import CatalogStore
     from moodboard.embed.towers import ImageTower, TextTower
 
 N_TEXT_VARIANTS = 3
+ImageTransform = Callable[["Image.Image"], "Image.Image"]
+"""A decoded image in, the image the tower should see out (e.g. `crop_to_object`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +71,16 @@ class PairFeatures:
     computed: int = 0
 
 
-def load_image_for_tower(path: str, tower: ImageTower, limits: ImageLimits) -> tuple[str, FloatArray]:
-    """Safely decode one image file and prepare it for `tower`; returns (pixel digest, input array)."""
+def load_image_for_tower(
+    path: str, tower: ImageTower, limits: ImageLimits, transform: ImageTransform | None = None
+) -> tuple[str, FloatArray]:
+    """Safely decode one image file, apply `transform` (e.g. an object crop) and prepare it for `tower`.
+
+    Returns (digest of the pixels the tower sees, input array).
+    """
     image = open_checked(read_capped(Path(path), limits.max_file_bytes), limits).image
+    if transform is not None:
+        image = transform(image)
     return image_digest(image), tower.prepare(image)
 
 
@@ -82,8 +93,9 @@ def extract_image_features(
     workers: int = 0,
     limits: ImageLimits | None = None,
     progress: Callable[[int, int], None] | None = None,
+    transform: ImageTransform | None = None,
 ) -> tuple[FloatArray, dict[int, str], int]:
-    """Features of image files, decoding in threads while the tower runs; cached by pixel hash.
+    """Features of image files, decoding (and `transform`ing) in threads while the tower runs; cached by pixel hash.
 
     Returns:
         ((n, dim) features, {position: error} for files that failed (their rows are zero), #computed).
@@ -96,7 +108,7 @@ def extract_image_features(
     n_workers = workers or os.cpu_count() or 1
 
     def load(pos: int) -> tuple[str, FloatArray]:
-        return load_image_for_tower(paths[pos], tower, lim)
+        return load_image_for_tower(paths[pos], tower, lim, transform)
 
     for batch, results in prefetch_map(positions, load, batch_size=batch_size, workers=n_workers):
         ok = []
@@ -225,10 +237,21 @@ def extract_photo_features(
     *,
     batch_size: int = 64,
     workers: int = 0,
+    crop: bool = True,
 ) -> PhotoFeatures:
-    """Frozen features of labelled photos; photos that fail to decode are dropped and reported."""
+    """Frozen features of labelled photos, cropped to their object as search crops uploads (`crop`).
+
+    Photos that fail to decode are dropped and reported.
+    """
+    from moodboard.embed.object_crop import crop_to_object
+
     feats, failed, _ = extract_image_features(
-        [p.path for p in photos], tower, cache, batch_size=batch_size, workers=workers
+        [p.path for p in photos],
+        tower,
+        cache,
+        batch_size=batch_size,
+        workers=workers,
+        transform=crop_to_object if crop else None,
     )
     keep = [i for i in range(len(photos)) if i not in failed]
     return PhotoFeatures([photos[i] for i in keep], feats[keep], {photos[i].path: m for i, m in failed.items()})
@@ -271,10 +294,12 @@ def run_align_job(
     extract_progress: Callable[[int, int], None] | None = None,
     train_progress: ProgressFn | None = None,
     photos: Sequence[LabelledPhoto] = (),
+    crop_photos: bool = True,
 ) -> AlignJobResult:
     """Extract (or reuse) frozen features for all pairs, train the heads, write the snapshot.
 
-    With labelled `photos`, the image-only block is fitted on them as a photo domain adapter.
+    With labelled `photos`, the image-only block is fitted on them as a photo domain adapter; they are
+    cropped to their object when `crop_photos` (set it as search's `index.photo_object_crop`).
     """
     start = time.perf_counter()
     if len(items) < 4:
@@ -286,7 +311,9 @@ def run_align_job(
         items, image_tower, text_tower, cache, batch_size=batch_size, workers=workers, progress=extract_progress
     )
     photo_feats = (
-        extract_photo_features(photos, image_tower, cache, batch_size=batch_size, workers=workers) if photos else None
+        extract_photo_features(photos, image_tower, cache, batch_size=batch_size, workers=workers, crop=crop_photos)
+        if photos
+        else None
     )
     data = training_data(feats, photo_feats)
     result = train_aligner(

@@ -210,6 +210,14 @@ class SearchService:
             )
         return arr
 
+    def _query_photo(self, image: Any) -> Any:
+        """The uploaded image as it is embedded: cropped to its main object unless turned off."""
+        if not self.settings.photo_object_crop:
+            return image
+        from moodboard.embed.object_crop import crop_to_object
+
+        return crop_to_object(image)
+
     def query_vectors(self, req: SearchRequest, index: SearchIndex) -> tuple[FloatArray | None, str]:
         """(ranking vector, positive-only vector) as one (2, d) array, and the modality for the cutoff."""
         parts: list[tuple[float, FloatArray]] = []
@@ -222,7 +230,8 @@ class SearchService:
             modality = "text"
         if req.image is not None:
             enc = self._encoder_for(index)
-            parts.append((req.image_weight, self._check_dim(enc.embed_images([req.image]), index, "image")[0]))
+            image = self._query_photo(req.image)
+            parts.append((req.image_weight, self._check_dim(enc.embed_images([image]), index, "image")[0]))
             modality = "image" if modality == "image" else "mixed"
         if req.pin_id is not None:
             parts.append((req.pin_weight, index.vectors.get_vectors(np.array([req.pin_id], dtype=np.int64))[0]))
