@@ -46,7 +46,7 @@ from moodboard.embed.align_training import TrainingData, TrainingResult, train_a
 from moodboard.embed.aligner import AlignerConfig
 from moodboard.embed.feature_cache import FeatureCache
 from moodboard.embed.features import text_features
-from moodboard.embed.object_crop import crop_to_object
+from moodboard.embed.object_crop import crop_to_object, packshot_fraction, should_crop
 from moodboard.embed.pair_text import pair_texts
 from moodboard.embed.photo_block import PhotoSet
 from moodboard.embed.towers import EfficientNetLiteTower, MiniLMTextTower
@@ -257,7 +257,10 @@ def main() -> None:
 
     img_all = extract([str(root / "myntra" / r["image"]) for r in rows], "myntra")
     img_photos_plain = extract([str(p) for p in photos], "photos")
-    img_photos = extract([str(p) for p in photos], "photos cropped to their object", crop_to_object)
+    # as search decides for this catalog (`index.photo_object_crop` "auto": crop when it is packshots)
+    packshots, _ = packshot_fraction([str(root / "myntra" / r["image"]) for r in rows])
+    crop = should_crop(IndexSettings().photo_object_crop, packshots)
+    img_photos = extract([str(p) for p in photos], "photos as search sees them", crop_to_object if crop else None)
     variants = [myntra_texts(r) for r in rows]
     txt_all = [
         text_features(ttower, [v[i] if i < len(v) else v[0] for v in variants], cache) for i in range(N_TEXT_VARIANTS)
@@ -414,6 +417,8 @@ def main() -> None:
     out["photo_to_catalog_no_vote_p_at_10"] = precision_at_k(ph_rank, rel_photo, 10)
     ranked_ph = vote(ph_rank, ph_score, type_codes, 10)[0]
     out["photo_to_catalog_p_at_10"] = precision_at_k(ranked_ph, rel_photo, 10)
+    out["catalog_packshot_fraction"] = packshots
+    out["photos_cropped"] = crop
     plain_rank, plain_score = topk(al.project_images(img_photos_plain), z_cat, 200)
     plain_voted = vote(plain_rank, plain_score, type_codes, 10)[0]
     out["photo_to_catalog_no_crop_p_at_10"] = precision_at_k(plain_voted, rel_photo, 10)
@@ -449,7 +454,7 @@ def main() -> None:
     # the catalog's train split; its settings were chosen on clothing-small/validation. Not catalog-only.
     if not args.no_photo_adapter:
         train_photos = sorted((root / "clothing-small" / "train").glob("*/*"))
-        img_train_ph = extract([str(p) for p in train_photos], "train photos cropped", crop_to_object)
+        img_train_ph = extract([str(p) for p in train_photos], "train photos", crop_to_object if crop else None)
         tr_type_names = np.unique([r["articleType"] for r in tr_rows])
         allowed = np.array(
             [[t in CLASS_TO_ARTICLE_TYPES[p.parent.name] for t in tr_type_names] for p in train_photos], dtype=bool

@@ -44,6 +44,9 @@ def client(fake_settings: Settings, tiny_catalog: Path) -> Iterator[TestClient]:
     embedder = make_embedder(fake_settings.embed, fake_settings.snapshots_dir)
     result = run_index_job(fake_settings, services.store, embedder)
     assert result.count == 18 and "image" in result.calibration
+    # shapes on grey are not packshots: uploads are embedded uncropped ("auto"), so a catalog image finds itself
+    manifest = json.loads((result.snapshot / "manifest.json").read_text())
+    assert manifest["photo_domain"] == {"packshot_fraction": 0.0, "sampled": 18}
     with TestClient(create_app(fake_settings, services)) as c:
         yield c
 

@@ -78,6 +78,8 @@ def test_multipart_image_turn(client: TestClient) -> None:
     assert r.status_code == 200, r.text
     state = _state(client, sid)
     assert state.filters.colours == ("Red",) and state.positives[-1].kind == "image"
+    message = r.json()["message"]  # the reply says what it searched for: the photo, then the words
+    assert "your photo · " in message or "could not match your photo" in message, message
 
 
 def test_feedback_and_unknown_session(client: TestClient) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from moodboard.embed.object_crop import crop_to_object, is_packshot, object_box
+from moodboard.embed.object_crop import crop_to_object, is_packshot, object_box, packshot_fraction, should_crop
 
 
 def photo(seed: int = 0, box: tuple[int, int, int, int] = (90, 50, 210, 230)) -> Image.Image:
@@ -63,6 +63,26 @@ def test_tiny_and_plain_images_are_left_alone() -> None:
 def test_other_modes_come_back_as_rgb_crops() -> None:
     out = crop_to_object(photo(4).convert("RGBA"))
     assert out.mode == "RGB" and out.size[0] < 300
+
+
+def test_packshot_fraction_of_a_catalog(tmp_path: Path) -> None:
+    paths = []
+    for i in range(6):
+        arr = np.full((120, 100, 3), 255, dtype=np.uint8)
+        arr[30:90, 30:70] = (40 * i, 80, 120)
+        img = Image.fromarray(arr) if i < 4 else photo(i)  # four packshots, two photos
+        paths.append(str(tmp_path / f"{i}.jpg"))
+        img.save(paths[-1])
+    (tmp_path / "broken.jpg").write_bytes(b"not an image")
+    share, seen = packshot_fraction([*paths, str(tmp_path / "broken.jpg")], sample=50)
+    assert seen == 6 and share == pytest.approx(4 / 6)
+    assert packshot_fraction([]) == (0.0, 0)
+
+
+def test_should_crop_modes() -> None:
+    assert should_crop("always", None) and should_crop("always", 0.0)
+    assert not should_crop("never", 1.0)
+    assert should_crop("auto", 0.5) and not should_crop("auto", 0.49) and not should_crop("auto", None)
 
 
 @pytest.mark.realdata

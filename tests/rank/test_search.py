@@ -283,19 +283,29 @@ class SpyEncoder(FakeEmbedder):
         return super().embed_images(images)
 
 
-@pytest.mark.parametrize("crop", [True, False])
-def test_uploaded_photos_are_cropped_to_their_object(bundle, catalog, crop: bool) -> None:
+@pytest.mark.parametrize(
+    ("mode", "packshots", "cropped"),
+    [("always", None, True), ("never", 1.0, False), ("auto", 0.9, True), ("auto", 0.1, False), ("auto", None, False)],
+)
+def test_uploaded_photos_are_cropped_for_packshot_catalogs(
+    bundle, catalog, mode: str, packshots: float | None, cropped: bool
+) -> None:
+    """Uploads are cropped to their object when asked to, or ("auto") when the index says the catalog is packshots."""
     rng = np.random.default_rng(0)
     arr = np.clip(rng.normal((160, 130, 100), 18, size=(200, 240, 3)), 0, 255).astype(np.uint8)  # a floor
     arr[40:160, 80:170] = COLOURS["blue"]  # the garment
+    manifest = dict(bundle.manifest)
+    if packshots is not None:
+        manifest["photo_domain"] = {"packshot_fraction": packshots, "sampled": 16}
+    index = SearchIndex(bundle.vectors, bundle.lexical, manifest)
     spy = SpyEncoder(dim=64)
     by_id = {p.id: p for p in catalog[0]}
-    settings = IndexSettings(facet_pool=50, photo_object_crop=crop)
-    service = SearchService(lambda: bundle, lambda: spy, settings, lambda ids: by_id)
+    settings = IndexSettings(facet_pool=50, photo_object_crop=mode)
+    service = SearchService(lambda: index, lambda: spy, settings, lambda ids: by_id)
     resp = service.search(SearchRequest(image=Image.fromarray(arr), k=4, cutoff=False))
     assert spy.sizes
     w, h = spy.sizes[-1]
-    if crop:
+    if cropped:
         assert w < 120 and h < 140, spy.sizes  # about the 90x120 garment, not the 240x200 photo
         assert all(hit.pin.color == "blue" for hit in resp.hits[:4])
     else:

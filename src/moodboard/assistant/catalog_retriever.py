@@ -69,19 +69,14 @@ class CatalogRetriever:
         vocab: Vocabulary,
         vectors: FloatArray | None = None,
         embedder: Embedder | None = None,
-        object_crop: bool = True,
     ) -> None:
-        """Index `pins`; `vectors` (n, d), aligned with `pins`, enable the dense space.
-
-        `object_crop` crops uploaded photos to their main object before embedding (as search does).
-        """
+        """Index `pins`; `vectors` (n, d), aligned with `pins`, enable the dense space."""
         self.pins = list(pins)
         self.vocab = vocab
         self.row_of = {p.id: i for i, p in enumerate(self.pins)}
         self.by_hash = {p.image.content_hash: p.id for p in self.pins if p.image is not None}
         self.vectors = vectors
         self.embedder = embedder
-        self.object_crop = object_crop
         self._text_cache: dict[str, FloatArray] = {}
         self._cache_lock = threading.Lock()
         self._build_text_space()
@@ -254,10 +249,6 @@ class CatalogRetriever:
                 imgs = [Image.open(io.BytesIO(data)).convert("RGB") for data, _w in query.images]
             except (UnidentifiedImageError, OSError) as exc:
                 raise ImageError(f"cannot decode the uploaded image: {exc}", "upload a JPEG or PNG") from exc
-            if self.object_crop:
-                from moodboard.embed.object_crop import crop_to_object
-
-                imgs = [crop_to_object(im) for im in imgs]
             emb = self.embedder.embed_images(imgs)
             for j, (_d, w) in enumerate(query.images):
                 qd += w * emb[j]

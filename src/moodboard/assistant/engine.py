@@ -327,6 +327,7 @@ class Assistant:
         elif state.is_empty():
             parts.append("Tell me what you are looking for, or attach a photo.")
         else:
+            has_photo = any(t.kind == TermKind.IMAGE for t in state.positives)
             bits = [str(t.value) for t in state.positives if t.kind == TermKind.TEXT][-3:]
             f = state.filters
             bits += list(f.categories[:3]) + [f"{c}" for c in f.colours] + [f"not {c}" for c in f.exclude_colours]
@@ -335,11 +336,12 @@ class Assistant:
                 bits.append(price)
             if f.audience:
                 bits.append(f"for {f.audience}")
-            what = " · ".join(bits) or "your picks"
+            what = " · ".join((["your photo"] if has_photo else []) + bits) or "your picks"
             if n_shown:
                 parts.append(f"{n_shown} results for {what}.")
-            elif any(t.kind == TermKind.IMAGE for t in state.positives):
-                parts.append(f"I could not match your photo to anything in the catalog ({what}).")
+            elif has_photo:
+                asked = f" ({' · '.join(bits)})" if bits else ""
+                parts.append(f"I could not match your photo to anything in the catalog{asked}.")
             else:
                 parts.append(f"Nothing in the catalog matches {what}.")
         if reply.unknown:

@@ -149,6 +149,11 @@ def register(app: typer.Typer) -> None:
         store = open_store(settings)
         items = list(read_pairs(store, settings.thumbnails_dir))
         store.close()
+        crop_photos = False  # labelled photos are cropped the way search will crop uploads of this catalog
+        if labelled:
+            from moodboard.embed.object_crop import packshot_fraction, should_crop
+
+            crop_photos = should_crop(settings.index.photo_object_crop, packshot_fraction([it.path for it in items])[0])
         with Progress(*_COLUMNS, TextColumn("{task.fields[info]}"), console=console, transient=json_out) as bar:
             feats = bar.add_task("features", total=len(items), info="")
             fit = bar.add_task("train", total=config.epochs, info="")
@@ -161,7 +166,7 @@ def register(app: typer.Typer) -> None:
                 cache=FeatureCache(feature_cache_path(settings.snapshots_dir)),
                 batch_size=settings.embed.batch_size,
                 workers=settings.embed.workers,
-                crop_photos=settings.index.photo_object_crop,
+                crop_photos=crop_photos,
                 extract_progress=lambda done, total: bar.update(feats, completed=done, total=total),
                 train_progress=lambda e, n, m: bar.update(
                     fit, completed=e, info=f"val R@10 {m.get('val_recall_at_10', float('nan')):.3f}"

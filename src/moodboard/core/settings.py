@@ -89,8 +89,10 @@ class IndexSettings(BaseModel):
         0.2, ge=0, le=10, description="vector re-rank bonus for the categories of the top results; 0 = off"
     )
     category_vote_depth: int = Field(20, ge=1, le=1000, description="how many top vector results vote")
-    photo_object_crop: bool = Field(
-        True, description="crop uploaded photos to their main object (GrabCut) before embedding; packshots pass as-is"
+    photo_object_crop: Literal["auto", "always", "never"] = Field(
+        "auto",
+        description="crop uploaded photos to their main object (GrabCut) before embedding; auto = when the "
+        "catalog's images are mostly packshots on white (measured by the index job); packshot uploads pass as-is",
     )
 
 

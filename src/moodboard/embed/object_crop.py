@@ -9,12 +9,15 @@ against the Myntra catalog (BENCHMARKS.md): photo → catalog P@10 0.616 → 0.6
 background as well scored lower (0.662), so only the crop is kept.
 
 Images that already are packshots (a plain light border) are returned unchanged, so uploading a
-catalog image still finds that very pin first.
+catalog image still finds that very pin first. The crop only makes sense for a packshot catalog: the
+index job measures `packshot_fraction` of the catalog's images and search crops uploads (setting
+`index.photo_object_crop = "auto"`) only when most of them are packshots.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -94,3 +97,29 @@ def crop_to_object(image: Image.Image, config: CropConfig = CropConfig()) -> Ima
         return image
     box = object_box(rgb, config)
     return image if box is None else image.convert("RGB").crop(box)
+
+
+def packshot_fraction(paths: Sequence[str], sample: int = 200, seed: int = 0) -> tuple[float, int]:
+    """(share of packshots, images read) over a seeded sample of image files; unreadable files are skipped."""
+    from PIL import Image, UnidentifiedImageError
+
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(len(paths), size=min(sample, len(paths)), replace=False).tolist() if paths else []
+    hits = seen = 0
+    for i in chosen:
+        try:
+            with Image.open(paths[i]) as im:
+                im.draft("RGB", (256, 256))  # JPEG: decode at reduced size, plenty for a border test
+                rgb = np.asarray(im.convert("RGB"))
+        except (OSError, UnidentifiedImageError, ValueError):
+            continue
+        seen += 1
+        hits += is_packshot(rgb)
+    return (hits / seen if seen else 0.0), seen
+
+
+def should_crop(mode: str, catalog_packshots: float | None) -> bool:
+    """Whether uploads get `crop_to_object`: "always", "never", or "auto" (the catalog is mostly packshots)."""
+    if mode == "auto":
+        return catalog_packshots is not None and catalog_packshots >= 0.5
+    return mode == "always"

@@ -40,6 +40,12 @@ class SearchIndex:
         return self.vectors.model_id
 
     @property
+    def packshot_fraction(self) -> float | None:
+        """Share of the catalog's images that are packshots on white, as the index job measured it (or None)."""
+        value = self.manifest.get("photo_domain", {}).get("packshot_fraction")
+        return None if value is None else float(value)
+
+    @property
     def calibration(self) -> dict[str, Any]:
         """Relevance cutoffs per query modality (see `moodboard.rank.calibration`)."""
         cal: dict[str, Any] = self.manifest.get("calibration", {})

@@ -299,7 +299,7 @@ def run_align_job(
     """Extract (or reuse) frozen features for all pairs, train the heads, write the snapshot.
 
     With labelled `photos`, the image-only block is fitted on them as a photo domain adapter; they are
-    cropped to their object when `crop_photos` (set it as search's `index.photo_object_crop`).
+    cropped to their object when `crop_photos` (as search crops uploads: `object_crop.should_crop`).
     """
     start = time.perf_counter()
     if len(items) < 4:

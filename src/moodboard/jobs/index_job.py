@@ -215,10 +215,14 @@ def run_index_job(
     calibration = calibrate(embedder, index, sample, n_cal) if len(index) else {}
     if progress:
         progress("calibrate", 1, 1)
+    from moodboard.embed.object_crop import packshot_fraction
+
+    packshots, seen = packshot_fraction([it.path for it in items])
     manifest = {
         "vectors_snapshot": embedded.snapshot.name,
         "settings": settings.index.model_dump(),
         "calibration": calibration,
+        "photo_domain": {"packshot_fraction": packshots, "sampled": seen},
     }
     snap = write_index_snapshot(settings.snapshots_dir, index, _docs(store, index), manifest)
     return IndexJobResult(

@@ -210,12 +210,12 @@ class SearchService:
             )
         return arr
 
-    def _query_photo(self, image: Any) -> Any:
-        """The uploaded image as it is embedded: cropped to its main object unless turned off."""
-        if not self.settings.photo_object_crop:
-            return image
-        from moodboard.embed.object_crop import crop_to_object
+    def _query_photo(self, image: Any, index: SearchIndex) -> Any:
+        """The uploaded image as it is embedded: cropped to its main object for a packshot catalog."""
+        from moodboard.embed.object_crop import crop_to_object, should_crop
 
+        if not should_crop(self.settings.photo_object_crop, index.packshot_fraction):
+            return image
         return crop_to_object(image)
 
     def query_vectors(self, req: SearchRequest, index: SearchIndex) -> tuple[FloatArray | None, str]:
@@ -230,7 +230,7 @@ class SearchService:
             modality = "text"
         if req.image is not None:
             enc = self._encoder_for(index)
-            image = self._query_photo(req.image)
+            image = self._query_photo(req.image, index)
             parts.append((req.image_weight, self._check_dim(enc.embed_images([image]), index, "image")[0]))
             modality = "image" if modality == "image" else "mixed"
         if req.pin_id is not None:
