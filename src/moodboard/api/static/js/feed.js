@@ -27,6 +27,7 @@ export async function loadFeed() {
   let items = [];
   let heading = "From the catalog";
   let note = "Pick a persona under “Shopping as” to see a personalised feed.";
+  let empty = "No pins to show.";
   if (state.user) {
     try {
       const body = await userFeed();
@@ -44,11 +45,19 @@ export async function loadFeed() {
   if (!items.length && heading === "From the catalog") {
     try {
       items = await get(`/pins?limit=${FEED_K}`);
+      if (!items.length) {
+        // an unfiltered listing came back empty: nothing is ingested yet, so say how to fix that
+        heading = "The catalog is empty";
+        note = "Nothing has been ingested yet.";
+        empty =
+          "To try moodboard on the demo catalog, run: make demo. To load your own catalog, run: " +
+          "moodboard ingest PATH, then: moodboard index (see the README).";
+      }
     } catch (err) {
       showError(err, "Catalog");
     }
   }
   if (state.mode !== "feed") return; // a conversation started meanwhile
-  showFeed(items, heading, note);
+  showFeed(items, heading, note, empty);
   syncFromCards(items.map(toCard));
 }

@@ -12,14 +12,14 @@ function render(heading, note, body) {
   area.setAttribute("aria-busy", "false");
 }
 
-function gridOf(items, prefix) {
+function gridOf(items, prefix, empty = "No pins to show.") {
   const cards = items.map(toCard);
-  return cards.length ? pinGrid(cards, { prefix }) : h("p", { class: "empty" }, "No pins to show.");
+  return cards.length ? pinGrid(cards, { prefix }) : h("p", { class: "empty" }, empty);
 }
 
-/** Show `items` as the home feed. */
-export function showFeed(items, heading, note) {
-  render(heading, note, gridOf(items, "f"));
+/** Show `items` as the home feed; `empty` is what an empty feed says below the note. */
+export function showFeed(items, heading, note, empty = "No pins to show.") {
+  render(heading, note, gridOf(items, "f", empty));
 }
 
 /** Mark the area busy while a request runs. */
