@@ -136,6 +136,7 @@ def train(
     tag: str,
     image_groups: tuple[tuple[str, int], ...] = (),
     photos: PhotoSet | None = None,
+    towers: tuple[str, str] = (EfficientNetLiteTower.tower_id, MiniLMTextTower.tower_id),
 ) -> TrainingResult:
     """Train heads on the given training rows, logging validation recall per epoch.
 
@@ -151,8 +152,8 @@ def train(
     return train_aligner(
         TrainingData(img, texts, groups, strata, photos=photos),
         config,
-        image_tower=EfficientNetLiteTower.tower_id,
-        text_tower=MiniLMTextTower.tower_id,
+        image_tower=towers[0],
+        text_tower=towers[1],
         image_groups=image_groups,
         progress=progress,
     )
@@ -203,6 +204,17 @@ def fuse(
     return ids
 
 
+class ZeroShot:
+    """An open_clip model's own joint space: raw embeddings, L2-normalised (the aligner's interface)."""
+
+    @staticmethod
+    def project_images(x: FloatArray) -> FloatArray:
+        """Normalised image embeddings."""
+        return np.ascontiguousarray(x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12), dtype=np.float32)
+
+    project_texts = project_images
+
+
 def ranked_metrics(ranked: IntArray, relevant: list[set[int]], prefix: str) -> dict[str, float]:
     """Recall@1/10/50 of the relevant sets."""
     return {f"{prefix}_recall_at_{k}": recall_at_k(ranked, relevant, k) for k in (1, 10, 50)}
@@ -219,6 +231,16 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--limit", type=int, default=0, help="use only the first N catalog rows (smoke runs)")
     ap.add_argument("--epochs", type=int, default=AlignerConfig.epochs)
+    ap.add_argument(
+        "--backend",
+        choices=("lite", "open_clip"),
+        default="lite",
+        help="frozen towers under the aligner: the offline lite model, or an open_clip model (needs its weights)",
+    )
+    ap.add_argument("--model", default="ViT-B-32", help="open_clip architecture (with --backend open_clip)")
+    ap.add_argument("--pretrained", default="laion2b_s34b_b79k", help="open_clip pretrained tag")
+    ap.add_argument("--checkpoint", default="", help="open_clip local checkpoint file or folder")
+    ap.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps", "neuron"))
     ap.add_argument(
         "--no-photo-adapter",
         action="store_true",
@@ -238,7 +260,25 @@ def main() -> None:
     log(f"{len(rows)} catalog items, {len(photos)} photos; data {root}")
     args.cache_dir.mkdir(parents=True, exist_ok=True)
     cache = FeatureCache(args.cache_dir / "features.sqlite")
-    itower, ttower = EfficientNetLiteTower(), MiniLMTextTower()
+    lite = args.backend == "lite"
+    itower: Any
+    ttower: Any
+    if lite:
+        itower, ttower = EfficientNetLiteTower(), MiniLMTextTower()
+    else:
+        from moodboard.core.settings import EmbedSettings
+        from moodboard.embed.open_clip_backend import open_clip_towers
+
+        oc = EmbedSettings(
+            backend="open_clip",
+            model=args.model,
+            pretrained=args.pretrained,
+            checkpoint=args.checkpoint,
+            device=args.device,
+        )
+        itower, ttower = open_clip_towers(oc)
+    tower_ids = (itower.tower_id, ttower.tower_id)
+    log(f"towers: {tower_ids[0]} + {tower_ids[1]}")
 
     def extract(paths: list[str], what: str, transform: ImageTransform | None = None) -> FloatArray:
         t = time.perf_counter()
@@ -282,38 +322,47 @@ def main() -> None:
         }
     }
 
-    # ---- baseline: two linear heads on last-layer features, titles only (the issue's ~0.79 setup)
-    last_img = {"head_avg"}
-    last_txt = {"layer6"}
-    b_img = slice_groups(img_all, EfficientNetLiteTower.groups, last_img)
-    b_txt = slice_groups(txt_all[0], MiniLMTextTower.groups, last_txt)
-    base_cfg = AlignerConfig(
-        mlp=False,
-        feature_dropout=0.0,
-        hard_batch_fraction=0.0,
-        primary_text_prob=1.0,
-        epochs=args.epochs,
-        image_extra_dims=0,
-    )
-    base = train(b_img[train_pos], [b_txt[train_pos]], tr_rows, base_cfg, "baseline")
-    bz_img = base.aligner.project_images(b_img[test_pos])
-    bz_txt = base.aligner.project_texts(b_txt[test_pos])
-
-    # ---- the previous defaults (same run): no category loss, image block weight 1, no vote
+    out["towers"] = {"backend": args.backend, "image": tower_ids[0], "text": tower_ids[1]}
     prev_cfg = AlignerConfig(epochs=args.epochs, category_loss_weight=0.0, image_extra_weight=1.0)
-    prev = train(
-        img_all[train_pos], [t[train_pos] for t in txt_all], tr_rows, prev_cfg, "previous", EfficientNetLiteTower.groups
-    )
-    p_test = prev.aligner.project_images(img_all[test_pos])
+    base_al: Any
+    prev_al: Any
+    if lite:
+        # ---- baseline: two linear heads on last-layer features, titles only (the issue's ~0.79 setup)
+        b_img = slice_groups(img_all, EfficientNetLiteTower.groups, {"head_avg"})
+        b_txt = slice_groups(txt_all[0], MiniLMTextTower.groups, {"layer6"})
+        base_cfg = AlignerConfig(
+            mlp=False,
+            feature_dropout=0.0,
+            hard_batch_fraction=0.0,
+            primary_text_prob=1.0,
+            epochs=args.epochs,
+            image_extra_dims=0,
+        )
+        base_al = train(b_img[train_pos], [b_txt[train_pos]], tr_rows, base_cfg, "baseline").aligner
+        # ---- the previous defaults (same run): no category loss, image block weight 1, no vote
+        prev_al = train(
+            img_all[train_pos], [t[train_pos] for t in txt_all], tr_rows, prev_cfg, "previous", itower.groups
+        ).aligner
+        out["baselines"] = "two linear heads on last-layer features; previous lite defaults"
+    else:
+        # ---- open_clip: both baselines are the model's own zero-shot space (raw embeddings, no heads)
+        b_img, b_txt, base_al = img_all, txt_all[0], ZeroShot()
+        prev_al = base_al
+        out["baselines"] = "open_clip zero-shot (raw embeddings) for both"
+    bz_img = base_al.project_images(b_img[test_pos])
+    bz_txt = base_al.project_texts(b_txt[test_pos])
+    p_test = prev_al.project_images(img_all[test_pos])
 
-    # ---- lite aligner as shipped (defaults of AlignerConfig)
-    cfg = AlignerConfig(epochs=args.epochs)
-    res = train(img_all[train_pos], [t[train_pos] for t in txt_all], tr_rows, cfg, "lite", EfficientNetLiteTower.groups)
+    # ---- the aligner as shipped (defaults of AlignerConfig) on these towers
+    cfg = AlignerConfig(epochs=args.epochs, image_extra_group="head_avg" if lite else "embedding")  # as `train align`
+    res = train(
+        img_all[train_pos], [t[train_pos] for t in txt_all], tr_rows, cfg, args.backend, itower.groups, towers=tower_ids
+    )
     al = res.aligner
     out["aligner"] = {
         "config": cfg.to_json(),
         "metrics": al.spec.metrics,
-        "baseline_metrics": base.aligner.spec.metrics,
+        "baseline_metrics": getattr(getattr(base_al, "spec", None), "metrics", {}),
         "previous_defaults_config": prev_cfg.to_json(),
         "category_vote": {"depth": IndexSettings().category_vote_depth, "weight": IndexSettings().category_vote_weight},
     }
@@ -329,7 +378,7 @@ def main() -> None:
     vec_rank, vec_score = vote(raw_rank, raw_score, codes_test, 100)  # the search service's vector list
     out.update(ranked_metrics(vec_rank, own, "image_only"))
     out["baseline_linear_recall_at_10"] = recall_at_k(topk(bz_txt, bz_img, 10)[0], own, 10)
-    p_title = prev.aligner.project_texts(txt_all[0][test_pos])
+    p_title = prev_al.project_texts(txt_all[0][test_pos])
     out["previous_defaults_recall_at_10"] = recall_at_k(topk(p_title, p_test, 10)[0], own, 10)
     titles = [r["productDisplayName"] for r in te_rows]
     lex = lexical_rankings(te_rows, titles, 100, args.cache_dir)
@@ -362,6 +411,8 @@ def main() -> None:
         type_count = Counter(types.tolist())
         pairs = sorted({(c, t) for c, t in zip(colours, types, strict=True) if c and type_count[t] >= 10})
         queries = [f"{c} {t}" for c, t in pairs]
+        if not queries:
+            raise SystemExit("no articleType has 10 items in a split: use more catalog rows (--limit)")
         q_vec = (aligner or al).project_texts(text_features(ttower, queries, cache))
         raw_rank, raw_score = topk(q_vec, gallery, 200)
         cq_rank, cq_score = vote(raw_rank, raw_score, codes, 100)
@@ -391,7 +442,7 @@ def main() -> None:
     out["hybrid_vector_weight_chosen_on_validation"] = w_best
     test = colour_type(te_rows, z_test, sorted({1.0, w_best}))
     out["colour_type_image_only_no_vote_p_at_10"] = test["image_only_no_vote"]
-    prev_ct = colour_type(te_rows, p_test, [], prev.aligner)
+    prev_ct = colour_type(te_rows, p_test, [], prev_al)
     out["colour_type_previous_defaults_image_only_p_at_10"] = prev_ct["image_only_no_vote"]
     for name in ("image_only", "bm25"):
         out[f"colour_type_{name}_p_at_10"] = test[name]
@@ -424,14 +475,15 @@ def main() -> None:
     out["photo_to_catalog_no_crop_p_at_10"] = precision_at_k(plain_voted, rel_photo, 10)
     out["photo_to_catalog_no_crop_no_vote_p_at_10"] = precision_at_k(plain_rank, rel_photo, 10)
     # baselines in the same run see the photos as they are (no crop), as before
-    pz_cat, pz_ph = prev.aligner.project_images(img_all), prev.aligner.project_images(img_photos_plain)
+    pz_cat, pz_ph = prev_al.project_images(img_all), prev_al.project_images(img_photos_plain)
     out["photo_to_catalog_previous_defaults_p_at_10"] = precision_at_k(topk(pz_ph, pz_cat, 10)[0], rel_photo, 10)
     d = cfg.dim
     j_cat = z_cat[:, :d] / np.linalg.norm(z_cat[:, :d], axis=1, keepdims=True)
     j_ph = z_ph[:, :d] / np.linalg.norm(z_ph[:, :d], axis=1, keepdims=True)
     out["photo_to_catalog_joint_space_only_p_at_10"] = precision_at_k(topk(j_ph, j_cat, 10)[0], rel_photo, 10)
-    raw_cat = slice_groups(img_all, EfficientNetLiteTower.groups, {"head_avg"})
-    raw_ph = slice_groups(img_photos_plain, EfficientNetLiteTower.groups, {"head_avg"})
+    raw_group = {"head_avg"} if lite else {name for name, _ in itower.groups}
+    raw_cat = slice_groups(img_all, itower.groups, raw_group)
+    raw_ph = slice_groups(img_photos_plain, itower.groups, raw_group)
     raw_cat /= np.linalg.norm(raw_cat, axis=1, keepdims=True)
     raw_ph /= np.linalg.norm(raw_ph, axis=1, keepdims=True)
     out["photo_to_catalog_raw_tower_p_at_10"] = precision_at_k(topk(raw_ph, raw_cat, 10)[0], rel_photo, 10)
@@ -465,9 +517,10 @@ def main() -> None:
             [t[train_pos] for t in txt_all],
             tr_rows,
             cfg,
-            "lite+photos",
-            EfficientNetLiteTower.groups,
+            f"{args.backend}+photos",
+            itower.groups,
             PhotoSet(img_train_ph[keep], allowed[keep]),
+            towers=tower_ids,
         ).aligner
         a_cat, a_ph = ad.project_images(img_all), ad.project_images(img_photos)
         a_rank, a_score = topk(a_ph, a_cat, 200)

@@ -124,7 +124,9 @@ def register(app: typer.Typer) -> None:
             )
         # settings.embed.dim is the model's whole output: joint space + the image-only block
         extra = min(AlignerConfig.image_extra_dims, settings.embed.dim // 4)
-        config = AlignerConfig(dim=settings.embed.dim - extra, image_extra_dims=extra)
+        # the image-only block comes from the image tower's main feature group (lite: its pooled head)
+        group = "head_avg" if backend == "lite" else "embedding"
+        config = AlignerConfig(dim=settings.embed.dim - extra, image_extra_dims=extra, image_extra_group=group)
         if epochs is not None:
             config = replace(config, epochs=epochs)
         if mlp:
