@@ -150,3 +150,34 @@ def test_cli_train_align_with_photos(
     # without the mapping the folder names ("my-circle") are no pin category: a clear error, exit != 0
     res = runner.invoke(build_app(), args)
     assert res.exit_code != 0 and "category" in str(res.exception)
+
+
+def test_cli_align_index_and_search_on_open_clip(
+    home: Settings, tiny_open_clip_dir: Path, shape_pairs: list[tuple[Image.Image, str]], tmp_path: Path
+) -> None:
+    """The adapter path on open_clip through the CLI: train align → index → text and image search."""
+    from moodboard.cli.main import build_app
+
+    env = {
+        "MOODBOARD_EMBED__BACKEND": "open_clip",
+        "MOODBOARD_EMBED__CHECKPOINT": str(tiny_open_clip_dir),
+        "MOODBOARD_EMBED__OPEN_CLIP_ADAPTER": "true",
+    }
+    runner = CliRunner()
+    base = ["--home", str(home.home)]
+    res = runner.invoke(build_app(), [*base, "train", "align", "--epochs", "2", "--json"], env=env)
+    assert res.exit_code == 0, res.output
+    snap = json.loads(res.stdout.strip().splitlines()[-1])["snapshot"]
+    spec = json.loads((Path(snap) / "aligner.json").read_text())
+    assert spec["image_tower"].startswith("open_clip-image:") and spec["image_extra"][1] > spec["image_extra"][0]
+    res = runner.invoke(build_app(), [*base, "index", "--json"], env=env)
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(build_app(), [*base, "search", "red circle", "--json"], env=env)
+    assert res.exit_code == 0, res.output
+    body = json.loads(res.stdout)
+    assert body["results"] and all("vector" in r["sources"] or "lexical" in r["sources"] for r in body["results"])
+    photo = tmp_path / "query.png"
+    shape_pairs[0][0].save(photo)
+    res = runner.invoke(build_app(), [*base, "search", "--image", str(photo), "--json", "--no-cutoff"], env=env)
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["results"][0]["external_id"] == "p0"  # the catalog image finds itself
