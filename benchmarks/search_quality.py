@@ -19,7 +19,8 @@ Vector results go through the search service's category-vote re-rank (`moodboard
 IndexSettings defaults; the catalog's articleType is the pin category), as `moodboard search` does;
 the figures without it are reported too ("no_vote").
 Baselines in the same run: two linear heads on the last-layer features only (the issue's ~0.79 setup),
-the previous lite defaults (no category loss, image block weight 1, no re-rank), and raw
+the previous lite defaults (no category loss, image block weight 1, no re-rank, no refit), the shipped
+config's validated heads before their refit on every training pair ("validated_heads"), and raw
 EfficientNet-Lite0 head features for photo → catalog.
 Separately (skip with --no-photo-adapter): the photo domain adapter of `train align --photos`, trained
 on clothing-small/train with labels mapped through `CLASS_TO_ARTICLE_TYPES`, measured on the same test
@@ -323,7 +324,7 @@ def main() -> None:
     }
 
     out["towers"] = {"backend": args.backend, "image": tower_ids[0], "text": tower_ids[1]}
-    prev_cfg = AlignerConfig(epochs=args.epochs, category_loss_weight=0.0, image_extra_weight=1.0)
+    prev_cfg = AlignerConfig(epochs=args.epochs, category_loss_weight=0.0, image_extra_weight=1.0, refit=False)
     base_al: Any
     prev_al: Any
     if lite:
@@ -337,6 +338,7 @@ def main() -> None:
             primary_text_prob=1.0,
             epochs=args.epochs,
             image_extra_dims=0,
+            refit=False,
         )
         base_al = train(b_img[train_pos], [b_txt[train_pos]], tr_rows, base_cfg, "baseline").aligner
         # ---- the previous defaults (same run): no category loss, image block weight 1, no vote
@@ -390,6 +392,11 @@ def main() -> None:
     hyb = np.stack([fuse((vec_rank[i], vec_score[i]), lex[i], 50, weights) for i in range(len(titles))])
     out.update(ranked_metrics(hyb, own, "hybrid"))
     out["text_to_image_recall_at_10"] = out["image_only_recall_at_10"]
+    if res.validated is not None:  # the same run's heads before the refit on every training pair
+        v_rank, v_score = topk(
+            res.validated.project_texts(txt_all[0][test_pos]), res.validated.project_images(img_all[test_pos]), 200
+        )
+        out["validated_heads_recall_at_10"] = recall_at_k(vote(v_rank, v_score, codes_test, 10)[0], own, 10)
     dup = Counter(t.lower() for t in titles)
     out["test_titles_shared_by_several_items"] = sum(1 for t in titles if dup[t.lower()] > 1)
     log(
@@ -436,7 +443,8 @@ def main() -> None:
 
     grid = [0.5, 1.0, 1.5, 2.0, 3.0]
     val_pos = train_pos[res.val_idx]
-    val = colour_type([rows[i] for i in val_pos], al.project_images(img_all[val_pos]), grid)
+    chooser = res.validated or al  # heads that never saw the validation items (refit ones did)
+    val = colour_type([rows[i] for i in val_pos], chooser.project_images(img_all[val_pos]), grid, chooser)
     w_best = max(grid, key=lambda w: (val[f"hybrid_w{w}"], -abs(w - 1.0)))
     out["colour_type_validation"] = val
     out["hybrid_vector_weight_chosen_on_validation"] = w_best
@@ -468,6 +476,11 @@ def main() -> None:
     out["photo_to_catalog_no_vote_p_at_10"] = precision_at_k(ph_rank, rel_photo, 10)
     ranked_ph = vote(ph_rank, ph_score, type_codes, 10)[0]
     out["photo_to_catalog_p_at_10"] = precision_at_k(ranked_ph, rel_photo, 10)
+    if res.validated is not None:
+        vp_rank, vp_score = topk(res.validated.project_images(img_photos), res.validated.project_images(img_all), 200)
+        out["photo_to_catalog_validated_heads_p_at_10"] = precision_at_k(
+            vote(vp_rank, vp_score, type_codes, 10)[0], rel_photo, 10
+        )
     out["catalog_packshot_fraction"] = packshots
     out["photos_cropped"] = crop
     plain_rank, plain_score = topk(al.project_images(img_photos_plain), z_cat, 200)

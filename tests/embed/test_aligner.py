@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -27,15 +28,32 @@ CFG = AlignerConfig(dim=16, hidden=32, epochs=40, batch_size=64, lr=3e-3, val_fr
 
 def test_training_aligns_held_out_pairs() -> None:
     data = _synthetic()
-    res = train_aligner(data, CFG, image_tower="i", text_tower="t")
+    res = train_aligner(data, replace(CFG, refit=False), image_tower="i", text_tower="t")
     val = res.val_idx
     zi = res.aligner.project_images(data.images[val])
     zt = res.aligner.project_texts(data.texts[0][val])
     # chance would be 10 / 48; a linear relation must be learnt almost perfectly
     assert recall_at_k(zt, zi, 10) >= 0.9
     assert res.aligner.spec.metrics["best_val_recall_at_10"] >= 0.9
-    assert len(res.history) == CFG.epochs
+    assert len(res.history) == CFG.epochs and res.validated is None
     assert set(res.train_idx).isdisjoint(set(res.val_idx))
+
+
+def test_refit_retrains_on_every_pair_and_keeps_the_validated_heads() -> None:
+    data = _synthetic()
+    validated_only = train_aligner(data, replace(CFG, refit=False), image_tower="i", text_tower="t")
+    res = train_aligner(data, CFG, image_tower="i", text_tower="t")
+    assert res.validated is not None
+    # the validated run is the same as without refit; the shipped heads are new ones trained on all pairs
+    x = data.images[res.val_idx]
+    np.testing.assert_array_equal(res.validated.project_images(x), validated_only.aligner.project_images(x))
+    assert not np.allclose(res.aligner.project_images(x), res.validated.project_images(x))
+    metrics = res.aligner.spec.metrics
+    assert metrics["refit_items"] == data.images.shape[0] and metrics["refit_epochs"] == CFG.epochs
+    assert metrics["best_val_recall_at_10"] == validated_only.aligner.spec.metrics["best_val_recall_at_10"]
+    assert len(res.history) == 2 * CFG.epochs and all(h.get("refit") == 1.0 for h in res.history[CFG.epochs :])
+    zi, zt = res.aligner.project_images(data.images), res.aligner.project_texts(data.texts[0])
+    assert recall_at_k(zt, zi, 10) >= 0.9
 
 
 def test_same_seed_same_heads() -> None:

@@ -25,6 +25,13 @@ def _train_group(app: typer.Typer) -> typer.Typer:
     return train
 
 
+def _train_info(metrics: dict[str, float]) -> str:
+    """Progress text of one training epoch: validation recall, or the refit on every pin."""
+    if metrics.get("refit"):
+        return f"refit on all pins, loss {metrics.get('loss', float('nan')):.3f}"
+    return f"val R@10 {metrics.get('val_recall_at_10', float('nan')):.3f}"
+
+
 def register(app: typer.Typer) -> None:
     """Add `embed` and `train align`."""
 
@@ -170,9 +177,7 @@ def register(app: typer.Typer) -> None:
                 workers=settings.embed.workers,
                 crop_photos=crop_photos,
                 extract_progress=lambda done, total: bar.update(feats, completed=done, total=total),
-                train_progress=lambda e, n, m: bar.update(
-                    fit, completed=e, info=f"val R@10 {m.get('val_recall_at_10', float('nan')):.3f}"
-                ),
+                train_progress=lambda e, n, m: bar.update(fit, completed=e, total=n, info=_train_info(m)),
                 photos=labelled,
             )
         out = {

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -54,12 +54,17 @@ class TrainingData:
 
 @dataclass
 class TrainingResult:
-    """The trained aligner, its per-epoch history and the split it was validated on."""
+    """The trained aligner, its per-epoch history and the split it was validated on.
+
+    With `AlignerConfig.refit`, `aligner` was retrained on every pair (validation items included) and
+    `validated` holds the heads trained without the validation items: make choices on those.
+    """
 
     aligner: Aligner
     history: list[dict[str, float]] = field(default_factory=list)
     train_idx: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     val_idx: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    validated: Aligner | None = None
 
 
 def recall_at_k(queries: FloatArray, gallery: FloatArray, k: int = 10) -> float:
@@ -166,8 +171,9 @@ def train_aligner(
 ) -> TrainingResult:
     """Train image and text heads with a symmetric multi-positive InfoNCE loss.
 
-    A `config.val_fraction` of the items is held out for early stopping on text → image Recall@10;
-    the returned heads are those of the best validation epoch.
+    A `config.val_fraction` of the items is held out for early stopping on text → image Recall@10.
+    Without `config.refit` the returned heads are those of the best validation epoch; with it, heads
+    retrained on every item for all `config.epochs` (the validation figures stay in the metrics).
     """
     import torch
 
@@ -283,4 +289,43 @@ def train_aligner(
         metrics=final,
         image_extra=spec.image_extra,
     )
-    return TrainingResult(Aligner(spec, heads), history, train_idx.astype(np.int64), val_idx.astype(np.int64))
+    validated = TrainingResult(Aligner(spec, heads), history, train_idx.astype(np.int64), val_idx.astype(np.int64))
+    if not (config.refit and n_val):
+        return validated
+    return _refit(data, validated, image_groups=image_groups, progress=progress)
+
+
+def _refit(
+    data: TrainingData,
+    validated: TrainingResult,
+    *,
+    image_groups: tuple[tuple[str, int], ...],
+    progress: ProgressFn | None,
+) -> TrainingResult:
+    """Retrain on every item for the whole schedule; keep the validated run's figures and heads beside."""
+
+    spec = validated.aligner.spec
+    done = len(validated.history)
+    total = done + spec.config.epochs
+
+    def refit_progress(epoch: int, _epochs: int, metrics: dict[str, float]) -> None:
+        if progress is not None:
+            progress(done + epoch, total, {**metrics, "refit": 1.0})
+
+    full = train_aligner(
+        data,
+        replace(spec.config, val_fraction=0.0, patience=0, refit=False),
+        image_tower=spec.image_tower,
+        text_tower=spec.text_tower,
+        image_groups=image_groups,
+        progress=refit_progress,
+    )
+    metrics = {**spec.metrics, "refit_items": float(data.images.shape[0]), "refit_epochs": float(len(full.history))}
+    final_spec = replace(spec, metrics=metrics)
+    return TrainingResult(
+        Aligner(final_spec, full.aligner.heads),
+        validated.history + [{**h, "refit": 1.0} for h in full.history],
+        validated.train_idx,
+        validated.val_idx,
+        validated=validated.aligner,
+    )

@@ -39,6 +39,9 @@ class AlignerConfig:
     The category loss (weight 0.3 of 0 / 0.1 / 0.3 / 1.0: val R@10 0.920 / 0.922 / 0.923 / 0.914,
     "colour type" queries P@10 0.749 / 0.769 / 0.795 / 0.835) and the image-only block's weight 2.0
     (of 1 / 1.5 / 2 / 3, on clothing-small/validation photos → catalog) were chosen the same way.
+    `refit`: checked inside the training split (a fifth held out, three seeds): heads retrained on all
+    pairs for the whole schedule reached R@10 0.820 / 0.821 / 0.827 there, against 0.778 / 0.808 /
+    0.802 for the early-stopped heads of the validated run.
     """
 
     dim: int = 192  # joint space; + image_extra_dims = 256 = the lite model's output dimension
@@ -59,6 +62,7 @@ class AlignerConfig:
     primary_text_prob: float = 0.5
     val_fraction: float = 0.1
     patience: int = 6
+    refit: bool = True  # after validating, retrain on every pair for the whole schedule and ship those heads
     image_extra_dims: int = 64
     image_extra_weight: float = 2.0
     image_extra_group: str = "head_avg"
