@@ -6,6 +6,7 @@ image queries have obvious answers without a trained model.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -176,6 +177,11 @@ def test_model_mismatch(bundle: SearchIndex) -> None:
 def test_raw_vector_query(service: SearchService, bundle: SearchIndex) -> None:
     vec = bundle.vectors.get_vectors(np.array([5]))[0]
     assert service.search(SearchRequest(vector=vec.tolist(), k=1)).hits[0].pin_id == 5
+    huge = [1e300] * len(vec)  # beyond float32: refused as not finite, without a numpy warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(InvalidInputError, match="finite floats"):
+            service.search(SearchRequest(vector=huge, k=1))
 
 
 def test_snapshot_round_trip_through_index_holder(bundle: SearchIndex, catalog, tmp_path: Path) -> None:

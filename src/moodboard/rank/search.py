@@ -237,7 +237,8 @@ class SearchService:
             parts.append((req.pin_weight, index.vectors.get_vectors(np.array([req.pin_id], dtype=np.int64))[0]))
             modality = "pin" if not parts[:-1] else modality
         if req.vector is not None:
-            vec = np.asarray(req.vector, dtype=np.float32)
+            with np.errstate(over="ignore"):  # a value beyond float32 becomes inf and is refused just below
+                vec = np.asarray(req.vector, dtype=np.float32)
             if vec.ndim != 1 or vec.shape[0] != index.vectors.dim or not np.isfinite(vec).all():
                 raise InvalidInputError(
                     f"query vector has shape {vec.shape}; the index expects {index.vectors.dim} finite floats",
