@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import imagehash
@@ -34,3 +35,21 @@ def test_small_upright_jpeg_is_its_own_thumbnail_and_large_ones_are_shrunk(tmp_p
     big = process_image_file(tmp_path / "big.png", limits, tmp_path / "t")
     thumb = Image.open(tmp_path / "t" / big.thumbnail_path)
     assert thumb.format == "JPEG" and max(thumb.size) == 256 and (big.width, big.height) == (900, 900)
+
+
+def test_sweep_removes_temp_thumbnails_of_dead_processes_only(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from moodboard.catalog.images import TEMP_DIR, sweep_stale_temp
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    temp = tmp_path / TEMP_DIR
+    temp.mkdir()
+    (temp / f"{'a' * 64}.{dead.pid}.tmp").write_bytes(b"half a jpeg")  # its writer was killed
+    (temp / f"{'b' * 64}.{os.getppid()}.tmp").write_bytes(b"being written")  # a live writer's
+    (temp / "junk.tmp").write_bytes(b"?")  # no pid: nobody can be writing it
+    assert sweep_stale_temp(tmp_path) == 2
+    assert [p.name for p in temp.iterdir()] == [f"{'b' * 64}.{os.getppid()}.tmp"]
+    assert sweep_stale_temp(tmp_path / "missing") == 0

@@ -204,13 +204,18 @@ def _looks(g: TasteGraph, seed: int = 0) -> np.ndarray:
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-def test_feed_shows_every_sampled_interest_even_one_the_graph_cannot_reach(rows: Any, make_graph: Any) -> None:
+@pytest.mark.parametrize("exact_below", [100_000, 0])  # exact content scan, and the IVF index of big catalogs
+def test_feed_shows_every_sampled_interest_even_one_the_graph_cannot_reach(
+    rows: Any, make_graph: Any, exact_below: int
+) -> None:
     # user 1 saved 8 cat pins (graph-connected) and two pins no one else touched: the walk only reaches cats,
     # the content-based interest candidates bring the third look-alike (902) into the feed
     boards, events = rows
     events = [*events, (1, 900, EventType.SAVE, T0 + 600), (1, 901, EventType.SAVE, T0 + 660)]
     g = make_graph(boards, events)
-    settings = GraphSettings(walk_steps=4000, n_p=10**6, n_v=3, max_k=100, seed=7, n_interests=3)
+    settings = GraphSettings(
+        walk_steps=4000, n_p=10**6, n_v=3, max_k=100, seed=7, n_interests=3, content_exact_below=exact_below
+    )
     feed = GraphRecommender(g, settings, embeddings=_looks(g)).feed(1, 10)
     got = {r.pin_id: r for r in feed.items}
     assert 902 in got and got[902].source == "profile" and got[902].via == "looks like this taste interest"

@@ -179,10 +179,39 @@ def hamming(a: str, b: str) -> int:
     return (int(a, 16) ^ int(b, 16)).bit_count()
 
 
+TEMP_DIR = ".tmp"  # under the thumbnails folder: where thumbnails are written before their rename
+
+
+def sweep_stale_temp(thumbs_dir: Path) -> int:
+    """Delete temp thumbnails left by killed processes (their pid no longer runs); return how many."""
+    removed = 0
+    for tmp in (thumbs_dir / TEMP_DIR).glob("*.tmp") if (thumbs_dir / TEMP_DIR).is_dir() else ():
+        try:
+            pid = int(tmp.name.rsplit(".", 2)[-2])
+        except (ValueError, IndexError):
+            pid = -1
+        if pid > 0 and pid != os.getpid() and _alive(pid):
+            continue  # another ingest is writing it right now
+        tmp.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
+
+
 def process_image(data: bytes, limits: ImageLimits, thumbs_dir: Path) -> NewImage:
     """Decode image bytes, write a JPEG thumbnail named by content hash, and describe the image.
 
-    Thumbnail writes are atomic (temp file + rename), so a killed run never leaves a half file.
+    Thumbnail writes are atomic (temp file in `thumbs_dir/.tmp` + rename), so a killed run never leaves
+    a half file in place; `sweep_stale_temp` removes the temp files of processes that died.
     """
     digest = hashlib.sha256(data).hexdigest()
     decoded = open_checked(data, limits)
@@ -191,7 +220,8 @@ def process_image(data: bytes, limits: ImageLimits, thumbs_dir: Path) -> NewImag
     out = thumbs_dir / rel
     if not out.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(f".{os.getpid()}.tmp")
+        tmp = thumbs_dir / TEMP_DIR / f"{digest}.{os.getpid()}.tmp"
+        tmp.parent.mkdir(exist_ok=True)
         if decoded.reusable_as_thumbnail(limits.thumbnail_px):
             tmp.write_bytes(data)  # already a small upright JPEG: re-encoding would only lose quality
         else:

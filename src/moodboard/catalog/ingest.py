@@ -20,7 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from moodboard.catalog.images import ImageLimits, color_distance, process_image, process_image_file
+from moodboard.catalog.images import (
+    ImageLimits,
+    color_distance,
+    process_image,
+    process_image_file,
+    sweep_stale_temp,
+)
 from moodboard.catalog.report import IngestSummary, ReportWriter
 from moodboard.catalog.rows import Invalid, RowError, ValidRow, validate_row
 from moodboard.catalog.sources import RawRow, Source
@@ -127,6 +133,7 @@ class Ingestor:
         summary = IngestSummary(source=str(source.path), report_path=str(self.report_path))
         report = ReportWriter(self.report_path)
         self.thumbs_dir.mkdir(parents=True, exist_ok=True)
+        sweep_stale_temp(self.thumbs_dir)  # half-written thumbnails of a killed run
         near = NearDuplicateIndex(self.store.image_phashes(), self.settings.near_duplicate_distance)
         seen: dict[str, int] = {}
         own_pool = self.executor is None

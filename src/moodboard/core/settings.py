@@ -115,6 +115,10 @@ class GraphSettings(BaseModel):
     )
     include_users: bool = Field(True, description="users' engagement histories are graph nodes too")
     feature_bias: float = Field(0.5, ge=0, lt=1, description="chance to skip a pin off the user's features")
+    content_exact_below: int = Field(
+        100_000, ge=0, description="look-alike pins by exact scan below this many pins, by a faiss IVF index above"
+    )
+    content_nprobe: int = Field(16, ge=1, le=65_536, description="IVF lists probed per look-alike query")
     degree_penalty: float = Field(0.0, ge=0, le=2, description="divide walk scores by degree^this")
     n_interests: int = Field(3, ge=1, le=50, description="taste-profile interests sampled per request")
     max_interests: int = Field(8, ge=1, le=100)

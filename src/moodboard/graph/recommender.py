@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 from moodboard.core.arrays import FloatArray, Int32Array
 from moodboard.core.errors import ConflictError, InvalidInputError, NotFoundError
 from moodboard.core.settings import GraphSettings
+from moodboard.graph.content import ContentNeighbours
 from moodboard.graph.csr import HIDDEN, PURCHASED, SAVED, TasteGraph
 from moodboard.graph.delta import DeltaOverlay
 from moodboard.graph.random_walk import FeatureBias, PixieWalker, WalkResult
@@ -90,6 +91,13 @@ class GraphRecommender:
         self.overlay = overlay or DeltaOverlay(graph)
         self.walker = PixieWalker(graph)
         self.embeddings = embeddings
+        self.content = (
+            ContentNeighbours(
+                embeddings, exact_below=settings.content_exact_below, nprobe=settings.content_nprobe, seed=settings.seed
+            )
+            if embeddings is not None
+            else None
+        )
         self.neighbourhoods = NeighbourhoodVectors(graph, seed=settings.seed)
         deg = np.diff(np.asarray(graph.pin_indptr))
         self._popular = np.argsort(-deg, kind="stable")[: min(len(deg), 10 * settings.max_k)].astype(np.int32)
@@ -395,10 +403,10 @@ class GraphRecommender:
 
         The medoids are the last `len(interests)` query pins (see `_queries`); none without embeddings.
         """
-        if self.embeddings is None:
+        if self.content is None:
             return np.zeros(0, np.int32), np.zeros(0, np.int32)
         medoids = [it.medoid if it.medoid < self.graph.n_pins else -1 for it in interests]
-        pins, owner = look_alikes(self.embeddings, medoids, exclude, max(10, -(-k // len(interests))))
+        pins, owner = look_alikes(self.content, medoids, exclude, max(10, -(-k // len(interests))))
         return pins, (owner + n_queries - len(interests)).astype(np.int32)
 
     def _describe(self, coll: int) -> str:
@@ -423,12 +431,11 @@ class GraphRecommender:
     def _cold_pin_fallback(self, q: int, exclude: set[int], k: int) -> tuple[str | None, list[Recommendation]]:
         """Content neighbours (embeddings) or same-category popular pins for a pin the walk cannot leave."""
         g = self.graph
-        if self.embeddings is not None and q < g.n_pins:
-            sims = self.embeddings @ self.embeddings[q]
-            order = np.argsort(-sims, kind="stable")
+        if self.content is not None and q < g.n_pins:
+            order, sims = self.content.nearest(q, k + len(exclude) + 1)
             items = [
-                Recommendation(int(g.pin_ids[p]), float(sims[p]), "content")
-                for p in order[: k + len(exclude) + 1].tolist()
+                Recommendation(int(g.pin_ids[p]), float(sim), "content")
+                for p, sim in zip(order.tolist(), sims.tolist(), strict=True)
                 if p not in exclude
             ][:k]
             return "few graph neighbours: content-similar pins (embeddings) fill the list", items

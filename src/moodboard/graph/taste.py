@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 from moodboard.core.arrays import FloatArray, Int32Array
 from moodboard.core.errors import InvalidInputError
+from moodboard.graph.content import ContentNeighbours
 from moodboard.graph.csr import TasteGraph
 from moodboard.graph.weights import level_values
 
@@ -176,7 +177,7 @@ def interest_slots(
 
 
 def look_alikes(
-    embeddings: FloatArray, medoids: list[int], exclude: set[int], per: int
+    content: ContentNeighbours, medoids: list[int], exclude: set[int], per: int
 ) -> tuple[Int32Array, Int32Array]:
     """Up to `per` pins most similar to each medoid (skipping `exclude` and -1 medoids), with the medoid's slot."""
     out_p: list[int] = []
@@ -185,14 +186,12 @@ def look_alikes(
     for j, m in enumerate(medoids):
         if m < 0:
             continue
-        sims = embeddings @ embeddings[m]
-        depth = min(per + len(taken), len(sims) - 1)
-        order = np.argpartition(-sims, depth)[: depth + 1]
+        order, sims = content.nearest(m, per + len(taken) + 1)
         got = 0
-        for p in order[np.argsort(-sims[order], kind="stable")].tolist():
+        for p, sim in zip(order.tolist(), sims.tolist(), strict=True):
             if got == per:
                 break
-            if p not in taken and sims[p] > 0:
+            if p not in taken and sim > 0:
                 taken.add(p)
                 out_p.append(p)
                 out_q.append(j)
