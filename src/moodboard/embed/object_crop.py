@@ -5,7 +5,7 @@ frozen image tower sees the background as much as the garment, so a photo query 
 matches the bed sheet. GrabCut (Rother et al., SIGGRAPH 2004: graph cuts over colour mixture models,
 classical, no learnt weights) separates the object from a rectangle that leaves out the photo's border;
 the query is the bounding box of the largest foreground region. Chosen on clothing-small/validation
-against the Myntra catalog (BENCHMARKS.md): photo → catalog P@10 0.616 → 0.678; whitening the
+against the Myntra catalog (BENCHMARKS.md): photo → catalog P@10 0.616 → 0.682; whitening the
 background as well scored lower (0.662), so only the crop is kept.
 
 Images that already are packshots (a plain light border) are returned unchanged, so uploading a
