@@ -3,7 +3,8 @@
 Below `exact_below` pins a matrix-vector product is exact and fast. Above it, a brute-force pass over
 every pin costs ~100 ms per query at 2M pins x 256 dims, and a feed asks once per sampled interest, so
 a faiss IVF index with 8-bit scalar-quantised codes (a quarter of the vectors' memory) proposes
-candidates and the exact vectors re-score them. The index is built on first use, under a lock.
+candidates and the exact vectors re-score them. The index is built on a background thread as soon as
+the object exists (~10 s at 2M pins); until it is ready, queries use the exact scan, so no request waits.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ class ContentNeighbours:
         self.seed = seed
         self._index: Any = None
         self._lock = threading.Lock()
+        if not self.exact:
+            threading.Thread(target=self.warm, name="content-ivf", daemon=True).start()
 
     @property
     def exact(self) -> bool:
@@ -50,19 +53,25 @@ class ContentNeighbours:
         if depth <= 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         query = self.embeddings[row]
-        if self.exact:
+        index = self._index  # None until the background build is done
+        if self.exact or index is None:
             sims = self.embeddings @ query  # (n,)
             cand = np.argpartition(-sims, depth - 1)[:depth] if depth < n else np.arange(n)
             cand_sims = sims[cand]
         else:
-            _, found = self._ivf().search(query[None, :].astype(np.float32), depth * self.oversample)  # (1, m)
+            _, found = index.search(query[None, :].astype(np.float32), depth * self.oversample)  # (1, m)
             cand = found[0][found[0] >= 0]
             cand_sims = self.embeddings[cand] @ query  # exact re-scoring of the proposals
         order = np.argsort(-cand_sims, kind="stable")[:depth]
         return cand[order].astype(np.int64), cand_sims[order].astype(np.float32)
 
-    def _ivf(self) -> Any:
-        """The IVF-SQ8 index, trained on a seeded sample and filled with every row (built once)."""
+    @property
+    def ready(self) -> bool:
+        """Whether queries use the IVF index (always False below `exact_below`)."""
+        return not self.exact and self._index is not None
+
+    def warm(self) -> Any:
+        """Build the IVF-SQ8 index now if it is not built yet (trained on a seeded sample) and return it."""
         with self._lock:
             if self._index is None:
                 import faiss
