@@ -14,6 +14,10 @@ Two retrieval paths are measured in the same run: the in-process `CatalogRetriev
 is built) and the search service of issue 3 (exact vector index + FTS5 lexical, hybrid RRF) through
 `SearchServiceRetriever`, over the same item vectors.
 
+Photo turns (a person's photo from clothing-small/validation, no words) are timed through the search
+service path twice, interleaved photo by photo: with uploads cropped to their object (GrabCut, as for a
+packshot catalog) and without, so the crop's cost is measured against its own baseline.
+
 Caches (the answer cache and the query-text vector cache) are emptied before every conversation, so a
 replayed script gains nothing from earlier rounds, only from reuse within its own turns.
 
@@ -126,8 +130,11 @@ def synthetic_pins(n: int) -> list[Pin]:
     return pins
 
 
-def offline_embedder(home: Path | None) -> tuple[Any, str]:
-    """The lite embedder: a trained aligner from `home` if there is one, else same-shape untrained heads."""
+def offline_embedder(home: Path | None, feature_cache: bool = True) -> tuple[Any, str]:
+    """The lite embedder: a trained aligner from `home` if there is one, else same-shape untrained heads.
+
+    `feature_cache=False` turns off the home's frozen-feature cache (photo turns must run the image tower).
+    """
     from moodboard.core.settings import EmbedSettings
     from moodboard.embed.aligned import TowerEmbedder
     from moodboard.embed.aligner import Aligner, AlignerConfig, AlignerSpec, build_heads
@@ -139,7 +146,8 @@ def offline_embedder(home: Path | None) -> tuple[Any, str]:
         from moodboard.embed.embedder import make_embedder
 
         try:
-            emb = make_embedder(EmbedSettings(backend="lite", device="cpu"), home / "snapshots")
+            settings = EmbedSettings(backend="lite", device="cpu", feature_cache=feature_cache)
+            emb = make_embedder(settings, home / "snapshots")
             return emb, f"lite, trained aligner ({emb.model_id})"
         except MoodboardError as exc:
             print(f"no trained aligner under {home}: {exc}; using untrained heads", file=sys.stderr)
@@ -223,7 +231,7 @@ def measure(assistant: Assistant, embedder: Any, vecs: np.ndarray, rounds: int) 
     }
 
 
-def search_service(pins: list[Pin], vecs: np.ndarray, embedder: Any, tmp: Path) -> Any:
+def search_service(pins: list[Pin], vecs: np.ndarray, embedder: Any, tmp: Path, photo_crop: str = "auto") -> Any:
     """The search service of issue 3 over the same vectors: exact vector index + SQLite FTS5 lexical."""
     from moodboard.core.settings import IndexSettings
     from moodboard.index.attributes import ItemAttrs
@@ -232,14 +240,36 @@ def search_service(pins: list[Pin], vecs: np.ndarray, embedder: Any, tmp: Path) 
     from moodboard.index.vector_index import make_index
     from moodboard.rank.search import SearchService
 
-    settings = IndexSettings()
+    settings = IndexSettings(photo_object_crop=photo_crop)  # type: ignore[arg-type]
     index = make_index(settings, vecs.shape[1], embedder.model_id)
     index.add(np.array([p.id for p in pins], dtype=np.int64), vecs, [ItemAttrs.from_pin(p) for p in pins])
-    lexical = LexicalIndex.create(tmp / "lexical.sqlite")
+    lexical = LexicalIndex.create(tmp / f"lexical-{photo_crop}.sqlite")
     lexical.add(LexicalDoc.from_pin(p) for p in pins)
     bundle = SearchIndex(index, lexical, {})
     by_id = {p.id: p for p in pins}
     return SearchService(lambda: bundle, lambda: embedder, settings, lambda ids: {i: by_id[i] for i in ids})
+
+
+def measure_photos(crop: Any, plain: Any, photos: list[bytes]) -> dict[str, Any]:
+    """Photo turns (a person's photo, no words) through two assistants on the search service, interleaved
+    photo by photo: uploads cropped to their object (`crop`) and embedded as they are (`plain`)."""
+    for assistant in (crop, plain):  # warm-up: the image tower's first call
+        assistant.respond(assistant.start().id, "", image=photos[0])
+    times: dict[str, list[float]] = {"crop": [], "plain": []}
+    for data in photos:
+        for name, assistant in (("crop", crop), ("plain", plain)):
+            cold(assistant)
+            sid = assistant.start().id
+            t = time.perf_counter()
+            assistant.respond(sid, "", image=data)
+            times[name].append((time.perf_counter() - t) * 1000)
+    print(f"  {len(photos)} photo turns each way", file=sys.stderr)
+    out: dict[str, Any] = {"turns": len(photos)}
+    for name, values in times.items():
+        out[f"{name}_p50_ms"] = round(pct(values, 50), 2)
+        out[f"{name}_p99_ms"] = round(pct(values, 99), 2)
+    out["crop_cost_p50_ms"] = round(out["crop_p50_ms"] - out["plain_p50_ms"], 2)
+    return out
 
 
 def pct(values: list[float], q: float) -> float:
@@ -258,6 +288,7 @@ def main() -> None:
     ap.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "moodboard-bench")
     ap.add_argument("--skip-search", action="store_true", help="measure only the in-process catalog retriever")
     ap.add_argument("--torch-threads", type=int, default=1, help="intra-op threads (1 avoids oversubscription)")
+    ap.add_argument("--photos", type=int, default=40, help="people's photos (clothing-small/validation) to time")
     args = ap.parse_args()
     import torch
 
@@ -279,6 +310,7 @@ def main() -> None:
             Assistant(CachedRetriever(retriever), parser, SessionStore(Path(tmp) / "a")), embedder, vecs, args.rounds
         )
         search_fig: dict[str, Any] | None = None
+        photo_fig: dict[str, Any] | None = None
         if not args.skip_search:
             service = search_service(pins, vecs, embedder, Path(tmp))
             lookup = {p.id: p for p in pins}
@@ -288,6 +320,17 @@ def main() -> None:
             search_fig = measure(
                 Assistant(CachedRetriever(adapter), parser, SessionStore(Path(tmp) / "b")), embedder, vecs, args.rounds
             )
+            photo_paths = sorted((args.data_dir / "clothing-small" / "validation").glob("*/*"))[: args.photos]
+            if photo_paths:
+                pair = []
+                photo_embedder = offline_embedder(args.home, feature_cache=False)[0]  # every photo is new
+                for mode in ("always", "never"):
+                    svc = search_service(pins, vecs, photo_embedder, Path(tmp), photo_crop=mode)
+                    ad = SearchServiceRetriever(
+                        svc, lambda ids: {i: lookup[i] for i in ids}, vocab.audience_field, vocab.audience_values
+                    )
+                    pair.append(Assistant(CachedRetriever(ad), parser, SessionStore(Path(tmp) / f"p-{mode}")))
+                photo_fig = measure_photos(pair[0], pair[1], [p.read_bytes() for p in photo_paths])
 
     fig: dict[str, Any] = {
         "items": len(pins),
@@ -296,6 +339,7 @@ def main() -> None:
         "retriever": "catalog (in-process TF-IDF + dense, brute force)",
         **catalog_fig,
         "search_service_path": search_fig,
+        "photo_turns_search_service_path": photo_fig,
         "goal_p50_ms": 50,
         "goal_p99_ms": 150,
         "setup_s": round(setup_s, 1),
