@@ -37,6 +37,22 @@ def test_warm_up_builds_search_and_assistant_before_any_request(indexed: Service
     assert "search" in indexed._components and "assistant" in indexed._components
 
 
+def test_warm_up_loads_the_taste_graph_snapshot(indexed: Services) -> None:
+    from moodboard.jobs.graph_job import run_graph_job
+
+    assert warm_up(indexed, [("graph", _graph_step())])["graph"] == "skipped: no taste graph snapshot yet"
+    run_graph_job(indexed.store, indexed.settings)
+    indexed.reset("graph")
+    assert warm_up(indexed, [("graph", _graph_step())])["graph"].startswith("ready in")
+    assert indexed.get("graph")._rec is not None  # the first feed request will not load it
+
+
+def _graph_step():  # type: ignore[no-untyped-def]
+    from moodboard.api.warmup import STEPS
+
+    return dict(STEPS)["graph"]
+
+
 def test_warm_up_reports_missing_pieces_and_failures_without_raising(indexed: Services) -> None:
     def no_index(_s: Services) -> None:
         raise SnapshotError("no search index yet", "run `moodboard index`")

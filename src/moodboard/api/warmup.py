@@ -30,7 +30,8 @@ def _search(services: Services) -> None:
 
 
 def _graph(services: Services) -> None:
-    services.get("graph")
+    # load the snapshot and its vectors now (a big catalog's look-alike index starts building too)
+    services.get("graph").recommender()
 
 
 def _assistant(services: Services) -> None:
