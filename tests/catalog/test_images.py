@@ -8,7 +8,7 @@ from pathlib import Path
 import imagehash
 from PIL import Image
 
-from moodboard.catalog.images import ImageLimits, object_crop, phash, process_image_file
+from moodboard.catalog.images import ImageLimits, phash, process_image_file, trim_border
 from tests.imagegen import make_image, make_photo
 
 
@@ -21,7 +21,7 @@ def test_phash_has_the_same_bits_as_imagehash(tmp_path: Path) -> None:
 
 def test_object_crop_removes_uniform_margins(tmp_path: Path) -> None:
     make_image(tmp_path / "a.png", "red", "square", size=120)
-    crop = object_crop(Image.open(tmp_path / "a.png").convert("RGB"))
+    crop = trim_border(Image.open(tmp_path / "a.png").convert("RGB"))
     assert crop.size == (81, 81)
 
 

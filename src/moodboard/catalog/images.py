@@ -134,7 +134,7 @@ def open_checked(data: bytes, limits: ImageLimits) -> Decoded:
         raise ImageError(f"image data is corrupt or truncated: {exc}", "re-download or re-export the image") from exc
 
 
-def object_crop(img: Image.Image) -> Image.Image:
+def trim_border(img: Image.Image) -> Image.Image:
     """Crop away a uniform border (studio backgrounds), so hashes describe the object, not the margin."""
     bg = Image.new("RGB", img.size, img.getpixel((0, 0)))  # type: ignore[arg-type]
     mask = ImageChops.difference(img, bg).convert("L").point(lambda v: 255 if v > 24 else 0)
@@ -235,7 +235,7 @@ def process_image(data: bytes, limits: ImageLimits, thumbs_dir: Path) -> NewImag
         height=decoded.height,
         format=decoded.format,
         byte_size=len(data),
-        phash=phash(obj := object_crop(img)),
+        phash=phash(obj := trim_border(img)),
         color_sig=color_signature(obj),
         thumbnail_path=str(rel),
     )

@@ -303,7 +303,6 @@ def _refit(
     progress: ProgressFn | None,
 ) -> TrainingResult:
     """Retrain on every item for the whole schedule; keep the validated run's figures and heads beside."""
-
     spec = validated.aligner.spec
     done = len(validated.history)
     total = done + spec.config.epochs

@@ -8,6 +8,9 @@ the query is the bounding box of the largest foreground region. Chosen on clothi
 against the Myntra catalog (BENCHMARKS.md): photo → catalog P@10 0.616 → 0.682; whitening the
 background as well scored lower (0.662), so only the crop is kept.
 
+(Not to be confused with `catalog.images.trim_border`, which trims a uniform studio margin off catalog
+images before perceptual hashing.)
+
 Images that already are packshots (a plain light border) are returned unchanged, so uploading a
 catalog image still finds that very pin first. The crop only makes sense for a packshot catalog: the
 index job measures `packshot_fraction` of the catalog's images and search crops uploads (setting
