@@ -1,7 +1,8 @@
 """The FastAPI app factory: the API's one composition root.
 
-`create_app(settings)` opens the catalog store, builds the `Services` container, installs middleware and
-error handlers, and mounts every router in `ROUTERS`. Nothing is built at import time.
+`create_app(settings)` builds the runtime (`moodboard.runtime.build_runtime`, shared with the CLI) inside
+the `Services` container, installs middleware and error handlers, and mounts every router in `ROUTERS`.
+Nothing is built at import time.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from moodboard.api.ratelimit import TokenBuckets
 from moodboard.api.services import Services
 from moodboard.catalog.store import CatalogStore
 from moodboard.core.settings import Settings
+from moodboard.runtime import build_runtime
 
 log = logging.getLogger("moodboard.api")
 
@@ -40,23 +42,10 @@ ROUTERS: list[str] = [
     "moodboard.api.routes.ui",
 ]
 
-# Optional component registrars, each exposing `register(services)`; missing modules are skipped.
-COMPONENTS: list[str] = [
-    "moodboard.api.routes.search",
-    "moodboard.api.routes.graph",
-]
-
 
 def build_services(settings: Settings, store: CatalogStore | None = None) -> Services:
-    """Build the services container: the store now, heavier components lazily."""
-    settings.ensure_home()
-    store = store or CatalogStore.open(
-        settings.database_url, echo=settings.database.echo, pool_size=settings.database.pool_size
-    )
-    services = Services(settings, store)
-    for name in COMPONENTS:
-        importlib.import_module(name).register(services)
-    return services
+    """Build the services container over the one runtime (`moodboard.runtime.build_runtime`)."""
+    return Services(build_runtime(settings, store))
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:

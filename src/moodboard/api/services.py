@@ -1,14 +1,14 @@
-"""The services container built once by `create_app` and handed to routes through a dependency.
+"""The request-side view of the runtime, handed to routes through a typed FastAPI dependency.
 
-Heavy components (embedder, indexes, graph) are loaded lazily on first use and cached here, so the
-app starts fast and tests can inject fakes by setting attributes before the first request.
+`Services` holds the `moodboard.runtime.Runtime` that `create_app` built (the same composition root
+the CLI uses), the API's metrics, and the in-process engagement fan-out. Routes reach components as
+typed attributes (`services.runtime.search`), never by string keys.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 from fastapi import Depends, Request
 
@@ -16,51 +16,30 @@ from moodboard.api.metrics import Metrics
 from moodboard.catalog.store import CatalogStore
 from moodboard.core.records import Event
 from moodboard.core.settings import Settings
-
-T = TypeVar("T")
+from moodboard.runtime import Runtime
 
 
 class Services:
     """Everything a request handler may need, built by the composition root."""
 
-    def __init__(self, settings: Settings, store: CatalogStore) -> None:
-        """Hold the settings and the catalog store; other components are added lazily."""
-        self.settings = settings
-        self.store = store
-        self._lock = threading.Lock()
-        self._components: dict[str, Any] = {}
-        self._factories: dict[str, Callable[[Services], Any]] = {}
-        self._event_listeners: list[Callable[[Sequence[Event]], None]] = []
+    def __init__(self, runtime: Runtime) -> None:
+        """Wrap the runtime; the taste graph hears about events stored through this process."""
+        self.runtime = runtime
+        self.settings: Settings = runtime.settings
+        self.store: CatalogStore = runtime.store
+        self._event_listeners: list[Callable[[Sequence[Event]], None]] = [self._to_graph]
         self.metrics = Metrics()
         self.index_size: Callable[[], int | None] = lambda: None
 
-    def register(self, name: str, factory: Callable[[Services], Any]) -> None:
-        """Register a lazy component factory under `name` (called once, on first `get`)."""
-        self._factories[name] = factory
-
-    def provide(self, name: str, component: Any) -> None:
-        """Set a component directly (tests inject fakes this way)."""
-        self._components[name] = component
-
-    def get(self, name: str, kind: type[T] | None = None) -> T:
-        """Return the component `name`, building it on first use."""
-        if name not in self._components:
-            with self._lock:
-                if name not in self._components:
-                    self._components[name] = self._factories[name](self)
-        return self._components[name]  # type: ignore[no-any-return]
-
-    def has(self, name: str) -> bool:
-        """Whether a component is built or can be built."""
-        return name in self._components or name in self._factories
-
-    def reset(self, name: str) -> None:
-        """Drop a built component so the next `get` rebuilds it (after a snapshot swap)."""
-        with self._lock:
-            self._components.pop(name, None)
+    def _to_graph(self, events: Sequence[Event]) -> None:
+        # in-process fast path; other writers' events arrive through LiveGraph's store polling
+        if self.runtime.graph.built:
+            live = self.runtime.graph.get()
+            for event in events:
+                live.record(event)
 
     def on_events(self, listener: Callable[[Sequence[Event]], None]) -> None:
-        """Subscribe to newly stored engagement events (the taste graph's real-time overlay does)."""
+        """Subscribe to newly stored engagement events."""
         self._event_listeners.append(listener)
 
     def publish_events(self, events: Sequence[Event]) -> None:
@@ -70,7 +49,7 @@ class Services:
 
     def close(self) -> None:
         """Release resources held by components and the store."""
-        self.store.close()
+        self.runtime.close()
 
 
 def get_services(request: Request) -> Services:

@@ -26,18 +26,16 @@ def _search(services: Services) -> None:
     from moodboard.rank.search import SearchRequest
 
     # one real query loads the index, the lexical index and the text model's weights
-    services.get("search").search(SearchRequest(text="warm up", k=1, cutoff=False))
+    services.runtime.search.search(SearchRequest(text="warm up", k=1, cutoff=False))
 
 
 def _graph(services: Services) -> None:
     # load the snapshot and its vectors now (a big catalog's look-alike index starts building too)
-    services.get("graph").recommender()
+    services.runtime.graph.get().recommender()
 
 
 def _assistant(services: Services) -> None:
-    from moodboard.api.routes.assistant import get_assistant
-
-    get_assistant(services)
+    services.runtime.assistant.get().understanding()
 
 
 STEPS: list[tuple[str, Callable[[Services], None]]] = [
@@ -51,9 +49,6 @@ def warm_up(services: Services, steps: list[tuple[str, Callable[[Services], None
     """Build each component now; returns what happened to each ("ready in …", "skipped: …" or "failed: …")."""
     outcome: dict[str, str] = {}
     for name, step in steps if steps is not None else STEPS:
-        if name != "assistant" and not services.has(name):
-            outcome[name] = "skipped: not configured"
-            continue
         start = time.perf_counter()
         try:
             step(services)

@@ -8,20 +8,23 @@ session is touched; a turn that succeeds is saved atomically, so the stored stat
 
 from __future__ import annotations
 
+import io
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from moodboard.assistant.explain import chips, explain, facets, price_phrase
+from moodboard.assistant.explain import Hit, chips, explain, price_phrase
+from moodboard.assistant.planner import SPREAD_WORDS, content_words
+from moodboard.assistant.query import Context, section_filters, to_request
 from moodboard.assistant.refine import refine
-from moodboard.assistant.retrieval import Hit, RetrievalQuery, Retriever
+from moodboard.assistant.relax import relaxations
 from moodboard.assistant.sessions import Session, SessionStore
 from moodboard.core.errors import ImageError, InvalidInputError
 from moodboard.core.query import Filters, QueryState, Section, Shown, Term, TermKind, Turn
+from moodboard.index.profile import CatalogProfile
+from moodboard.rank.search import QueryImage, SearchRequest, SearchResponse, SearchService
 
-FLAT_K = 24
-SECTION_K = 6
 PROFILE_WEIGHT = 0.3
 
 
@@ -31,6 +34,26 @@ class TurnParser(Protocol):
     def parse(self, message: str, state: QueryState | None = None) -> Turn:
         """Parse one message in the context of `state`."""
         ...
+
+
+class GoalPlanner(Protocol):
+    """Turns a goal into the sections of a cascade (learned from the catalog)."""
+
+    def plan(self, goal: str, filters: Filters, *, require_spread: bool = False) -> tuple[Section, ...]:
+        """Sections for `goal` under the conversation's filters (may be empty; with `require_spread`,
+        only when its results scatter over several categories)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """What the assistant knows of the live catalog: its parser, planner, profile and known words."""
+
+    parser: TurnParser
+    planner: GoalPlanner
+    profile: CatalogProfile
+    is_known: Callable[[str], bool]
+    label: Callable[[str, str], str]
 
 
 class TasteSource(Protocol):
@@ -51,7 +74,7 @@ class ImageCheck(Protocol):
 
 @dataclass
 class ResultItem:
-    """One result as the client sees it."""
+    """One result as the client sees it: the pin card (what a card shows) plus rank, score and reason."""
 
     position: int
     pin_id: int
@@ -60,6 +83,10 @@ class ResultItem:
     category: str | None
     color: str | None
     price: float | None
+    currency: str | None
+    merchant: str | None
+    url: str | None
+    thumbnail_url: str | None
     score: float
     sources: list[str]
     why: str
@@ -99,21 +126,21 @@ class Reply:
 
 
 class Assistant:
-    """Runs conversations over one retriever, parser, session store and optional taste source."""
+    """Runs conversations over the search service, the catalog's understanding, sessions and taste."""
 
     def __init__(
         self,
-        retriever: Retriever,
-        parser: TurnParser,
+        search: SearchService,
+        understanding: Callable[[], Understanding],
         sessions: SessionStore,
         *,
         taste: TasteSource | None = None,
         image_check: ImageCheck | None = None,
         max_message_chars: int = 4000,
     ) -> None:
-        """Wire the parts; nothing heavy happens here."""
-        self.retriever = retriever
-        self.parser = parser
+        """Wire the parts; nothing heavy happens here. `understanding` follows the live index snapshot."""
+        self.search = search
+        self.understanding = understanding
         self.sessions = sessions
         self.taste = taste
         self.image_check = image_check
@@ -174,7 +201,21 @@ class Assistant:
     def _run(self, session_id: str, text: str, image: bytes | None, t0: float) -> Iterator[tuple[str, Any]]:
         with self.sessions.lock(session_id):
             session = self.sessions.load(session_id)
-            turn = self.parser.parse(text, session.state) if text else Turn(text="")
+            know = self.understanding()
+            turn = know.parser.parse(text, session.state) if text else Turn(text="")
+            if not turn.goal and self._spread_candidate(turn):
+                plan = know.planner.plan(turn.text, Filters(), require_spread=True)
+                if plan:  # a several-word wish whose answers scatter over categories is a goal too
+                    turn = turn.model_copy(update={"goal": turn.text.strip()[:200], "plan": plan})
+            if turn.goal and not turn.plan:
+                plan = know.planner.plan(turn.goal, session.state.filters if not turn.reset else Filters())
+                update: dict[str, Any] = {"plan": plan}
+                if not plan:  # nothing in the catalog groups under this goal: search for it as text
+                    update = {
+                        "goal": None,
+                        "add_positives": (*turn.add_positives, Term(kind=TermKind.TEXT, value=turn.goal)),
+                    }
+                turn = turn.model_copy(update=update)
             if image is not None:
                 digest = self.sessions.put_image(session.id, image)
                 refs = tuple(r for r in turn.references if r.position is not None)
@@ -182,38 +223,48 @@ class Assistant:
                 turn = turn.model_copy(update={"add_positives": (*turn.add_positives, img_term), "references": refs})
             t_parse = time.perf_counter()
             yield "turn", turn.model_dump(mode="json")
-            state = session.state if turn.is_noop() else refine(session.state, turn)
+            state = session.state if turn.is_noop() else self._rescope(refine(session.state, turn), turn)
             reply = Reply(session_id=session.id, message="", turn=turn.model_dump(mode="json"), state={})
             reply.parser = turn.source  # which parser produced this turn (an LLM may have fallen back)
             reply.unknown = list(turn.unknown)
             reply.notes = list(turn.notes) + self._reference_notes(session.state, turn)
-            profile = self._profile(session)
-            hits_all: list[Hit] = []
+            ctx = Context(
+                profile_pins=self._profile(session),
+                exclude_ids=frozenset(pid for pid, w in session.profile.items() if w < 0),
+                is_known=know.is_known,
+                max_k=self.search.settings.max_k,
+            )
+            photos = _Photos(self.sessions, session.id)
+            currency = know.profile.currency
             shown: list[Shown] = []
+            facet_src: dict[str, dict[str, int]] = {}
             if state.sections:
                 for section in state.sections:
-                    hits = self._retrieve(session, state, section, profile)
-                    items = self._items(hits, state, self._section_filters(state, section), len(shown), section.name)
+                    items, response, note = self._answer(state, section, ctx, photos, know, len(shown))
                     shown += [Shown(pin_id=i.pin_id, price=i.price, section=section.name) for i in items]
-                    sec = SectionReply(
-                        section.name, section.filters.model_dump(mode="json", exclude_defaults=True), items
-                    )
-                    if not items:
-                        sec.note = f"nothing in this catalog matches “{section.name}”"
+                    filters = section_filters(state, section)
+                    sec = SectionReply(section.name, filters.model_dump(mode="json", exclude_defaults=True), items)
+                    sec.note = note if items else f"nothing in this catalog matches “{section.name}”"
                     reply.sections.append(sec)
-                    hits_all += hits
+                    if response is not None and not facet_src:
+                        facet_src = response.facets
                     yield "section", asdict(sec)
             elif not state.is_empty():
-                hits_all = self._retrieve(session, state, None, profile)
-                reply.results = self._items(hits_all, state, state.filters, 0, None)
-                shown = [Shown(pin_id=i.pin_id, price=i.price) for i in reply.results]
+                items, response, note = self._answer(state, None, ctx, photos, know, 0)
+                reply.results = items
+                if note:
+                    reply.notes.append(note)
+                shown = [Shown(pin_id=i.pin_id, price=i.price) for i in items]
+                facet_src = response.facets if response is not None else {}
                 yield "results", [asdict(i) for i in reply.results]
             t_retrieve = time.perf_counter()
             state = state.model_copy(update={"shown": tuple(shown)})
             reply.state = state.to_dict()
-            reply.facets = facets(hits_all)
-            reply.chips = chips(hits_all, state.filters, [s.name for s in state.sections])
-            reply.message = self._message(state, turn, reply, len(shown))
+            reply.facets = {f: dict(list(v.items())[:12]) for f, v in facet_src.items()}
+            prices = [s.price for s in shown if s.price is not None]
+            names = [s.name for s in state.sections]
+            reply.chips = chips(facet_src, state.filters, know.label, prices, currency, names)
+            reply.message = self._message(state, turn, reply, len(shown), know, currency)
             session.state = state
             session.history.append(
                 {"message": text[:500], "turn": reply.turn, "shown": [s.pin_id for s in shown], "at": time.time()}
@@ -235,74 +286,98 @@ class Assistant:
         pins = sorted(pins, key=lambda p: -p[1])[:10]
         return tuple((pid, PROFILE_WEIGHT * min(w, 2.0)) for pid, w in pins)
 
-    def _section_filters(self, state: QueryState, section: Section) -> Filters:
-        g, s = state.filters, section.filters
-        return s.model_copy(
-            update={
-                "price_min": s.price_min if s.price_min is not None else g.price_min,
-                "price_max": s.price_max if s.price_max is not None else g.price_max,
-                "colours": s.colours or g.colours,
-                "exclude_colours": tuple(dict.fromkeys((*s.exclude_colours, *g.exclude_colours))),
-                "audience": s.audience or g.audience,
-                "exclude_categories": tuple(dict.fromkeys((*s.exclude_categories, *g.exclude_categories))),
-            }
-        )
+    @staticmethod
+    def _spread_candidate(turn: Turn) -> bool:
+        """A plain wish in several words (no references, prices, sections or categories named)."""
+        if turn.references or turn.price or turn.section or turn.reset or turn.none_of_these:
+            return False
+        if any(sc.categories for sc in turn.scopes):
+            return False
+        return len(content_words(turn.text)) >= SPREAD_WORDS
 
-    def _retrieve(
-        self, session: Session, state: QueryState, section: Section | None, profile: tuple[tuple[int, float], ...]
-    ) -> list[Hit]:
-        pos, neg = list(state.positives), list(state.negatives)
-        filters = state.filters
-        k = FLAT_K
-        if section is not None:
-            pos = [t.model_copy(update={"weight": t.weight * 0.5}) for t in pos] + list(section.positives)
-            neg = neg + list(section.negatives)
-            filters = self._section_filters(state, section)
-            k = SECTION_K
-        images = []
-        for t in pos:
-            if t.kind == TermKind.IMAGE:
-                data = self.sessions.get_image(session.id, str(t.value))
-                if data is not None:
-                    images.append((data, t.weight))
-        query = RetrievalQuery(
-            texts=tuple((str(t.value), t.weight) for t in pos if t.kind == TermKind.TEXT),
-            negative_texts=tuple((str(t.value), t.weight) for t in neg if t.kind == TermKind.TEXT),
-            pins=tuple((int(t.value), t.weight) for t in pos if t.kind == TermKind.PIN),
-            negative_pins=tuple((int(t.value), t.weight) for t in neg if t.kind == TermKind.PIN),
-            images=tuple(images),
-            profile_pins=profile,
-            filters=filters,
-            # pins negated in the conversation or hidden by the shopper never come back
-            exclude_ids=frozenset(int(t.value) for t in neg if t.kind == TermKind.PIN)
-            | {pid for pid, w in session.profile.items() if w < 0},
-            k=k,
-        )
-        return self.retriever.retrieve(query)
+    def _rescope(self, state: QueryState, turn: Turn) -> QueryState:
+        """ "Only X" / "X instead" where X is not a category but no pin is both X and of the current
+        categories: X replaces the category scope (the shopper changed what they look for)."""
+        only = [sc for sc in turn.scopes if sc.mode == "only" and sc.attributes and not sc.categories]
+        f = state.filters
+        if not only or not f.categories:
+            return state
+        vectors = self.search.current_index().vectors
+        if vectors.count_allowed(f) > 0:
+            return state
+        wider = f.model_copy(update={"categories": ()})
+        if vectors.count_allowed(wider) == 0:
+            return state
+        return state.model_copy(update={"filters": wider})
 
-    def _items(
-        self, hits: list[Hit], state: QueryState, filters: Filters, offset: int, section: str | None
-    ) -> list[ResultItem]:
-        has_image = any(t.kind == TermKind.IMAGE for t in state.positives)
-        out = []
-        for n, h in enumerate(hits):
-            price = float(h.pin.product.price) if h.pin.product.price is not None else None
-            out.append(
-                ResultItem(
-                    position=offset + n + 1,
-                    pin_id=h.pin.id,
-                    external_id=h.pin.external_id,
-                    title=h.pin.title,
-                    category=h.pin.category,
-                    color=h.pin.color,
-                    price=price,
-                    score=round(h.score, 5),
-                    sources=list(h.sources),
-                    why=explain(h, state, filters, has_image),
-                    section=section,
-                )
-            )
-        return out
+    def _answer(
+        self,
+        state: QueryState,
+        section: Section | None,
+        ctx: Context,
+        photos: _Photos,
+        know: Understanding,
+        offset: int,
+    ) -> tuple[list[ResultItem], SearchResponse | None, str | None]:
+        """Results for the state or one section; when its filters leave nothing, the softest is relaxed
+        (and the note says which); `the catalog has no ...` only when nothing at all passes."""
+        req = to_request(state, section, ctx, photos.get, know.label)
+        if req is None:
+            return [], None, None
+        response = self.search.search(req)
+        note = None
+        if not response.hits and not req.filters.is_empty():
+            what = section.name if section is not None else self._subject(state, know)
+            for relaxed, why in relaxations(req.filters, what, know.label, know.profile.currency):
+                attempt = self.search.search(_with_filters(req, relaxed))
+                if attempt.hits:
+                    response, note = attempt, why
+                    break
+        filters = req.filters
+        has_image = bool(req.images)
+        items = [
+            self._item(Hit(h.pin, h.score, tuple(h.sources)), state, filters, has_image, know, offset + n + 1, section)
+            for n, h in enumerate(response.hits)
+            if h.pin is not None
+        ]
+        return items, response, note
+
+    @staticmethod
+    def _subject(state: QueryState, know: Understanding) -> str:
+        cats = [know.label("category", c) for c in state.filters.categories]
+        texts = [str(t.value) for t in state.positives if t.kind == TermKind.TEXT][-1:]
+        return " ".join(cats or texts) or "that"
+
+    def _item(
+        self,
+        hit: Hit,
+        state: QueryState,
+        filters: Filters,
+        has_image: bool,
+        know: Understanding,
+        position: int,
+        section: Section | None,
+    ) -> ResultItem:
+        pin = hit.pin
+        price = float(pin.product.price) if pin.product.price is not None else None
+        leaf = know.profile.leaf("category", pin.category) or pin.category
+        return ResultItem(
+            position=position,
+            pin_id=pin.id,
+            external_id=pin.external_id,
+            title=pin.title,
+            category=leaf,
+            color=pin.color,
+            price=price,
+            currency=pin.product.currency,
+            merchant=pin.product.merchant,
+            url=pin.product.url,
+            thumbnail_url=f"/pins/{pin.id}/thumbnail" if pin.image else None,
+            score=round(hit.score, 5),
+            sources=list(hit.sources),
+            why=explain(hit, state, filters, has_image, pin.product.currency, leaf),
+            section=section.name if section is not None else None,
+        )
 
     @staticmethod
     def _reference_notes(state: QueryState, turn: Turn) -> list[str]:
@@ -317,25 +392,29 @@ class Assistant:
         return notes
 
     @staticmethod
-    def _message(state: QueryState, turn: Turn, reply: Reply, n_shown: int) -> str:
+    def _message(
+        state: QueryState, turn: Turn, reply: Reply, n_shown: int, know: Understanding, currency: str | None
+    ) -> str:
         parts: list[str] = []
         if turn.reset and state.is_empty():
             parts.append("Starting over. What are you looking for?")
         elif state.sections:
             names = ", ".join(s.name for s in state.sections)
-            parts.append(f"Here is a plan for your {state.goal or 'goal'}: {names}.")
+            parts.append(f"Here is a plan for “{state.goal or 'your goal'}”: {names}.")
         elif state.is_empty():
             parts.append("Tell me what you are looking for, or attach a photo.")
         else:
             has_photo = any(t.kind == TermKind.IMAGE for t in state.positives)
-            bits = [str(t.value) for t in state.positives if t.kind == TermKind.TEXT][-3:]
+            texts = [str(t.value) for t in state.positives if t.kind == TermKind.TEXT][-3:]
+            bits = [" ".join(w for w in t.split() if know.is_known(w)) for t in texts]
+            bits = [b for b in bits if b]
             f = state.filters
-            bits += list(f.categories[:3]) + [f"{c}" for c in f.colours] + [f"not {c}" for c in f.exclude_colours]
-            price = price_phrase(f)
+            bits += [know.label("category", c) for c in f.categories[:3]]
+            bits += [know.label(k, v) for k, vals in f.attributes.items() for v in vals[:2]]
+            bits += [f"{c}" for c in f.colours] + [f"not {c}" for c in f.exclude_colours]
+            price = price_phrase(f, currency)
             if price:
                 bits.append(price)
-            if f.audience:
-                bits.append(f"for {f.audience}")
             what = " · ".join((["your photo"] if has_photo else []) + bits) or "your picks"
             if n_shown:
                 parts.append(f"{n_shown} results for {what}.")
@@ -349,3 +428,34 @@ class Assistant:
             parts.append(f"I did not understand: {shown_words}.")
         parts += reply.notes
         return " ".join(parts)
+
+
+class _Photos:
+    """A session's uploaded photos by digest, decoded at most once per turn."""
+
+    def __init__(self, sessions: SessionStore, session_id: str) -> None:
+        self.sessions = sessions
+        self.session_id = session_id
+        self._decoded: dict[str, QueryImage | None] = {}
+
+    def get(self, digest: str) -> QueryImage | None:
+        """The decoded photo with this digest, or None when the session no longer holds it."""
+        if digest not in self._decoded:
+            data = self.sessions.get_image(self.session_id, digest)
+            self._decoded[digest] = None if data is None else QueryImage(_decode(data), digest)
+        return self._decoded[digest]
+
+
+def _decode(data: bytes) -> Any:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        return Image.open(io.BytesIO(data)).convert("RGB")
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ImageError(f"cannot decode the uploaded image: {exc}", "upload a JPEG or PNG") from exc
+
+
+def _with_filters(req: SearchRequest, filters: Filters) -> SearchRequest:
+    from dataclasses import replace
+
+    return replace(req, filters=filters)

@@ -1,42 +1,28 @@
-"""Builds an `Assistant` from settings and the catalog store; called by the API and CLI composition roots.
+"""Builds an `Assistant` over the search service; called by the API and CLI composition roots.
 
-The vocabulary is learned from every pin in the store. Retrieval goes through the search service when
-one is given and its index snapshot exists, else through the in-process `CatalogRetriever`, behind a
-short-lived answer cache (`CachedRetriever`). The real
-taxonomy is read from the data dir at run time (settings.data_dir, then MOODBOARD_DATA_DIR); without it
-the planner uses the catalog's own category tree. An LLM parser is used only when
+There is one retrieval path: the assistant asks the same `SearchService` as `POST /search`. What it
+knows of the catalog (profile, vocabulary) is read from the live index snapshot, which `moodboard
+index` wrote, and is rebuilt when a new snapshot goes live. An LLM parser is used only when
 `assistant.llm_base_url` is set.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+import threading
 from typing import Any
 
-from moodboard.assistant.catalog_retriever import CatalogRetriever
-from moodboard.assistant.engine import Assistant, TurnParser
+from moodboard.assistant.engine import Assistant, TurnParser, Understanding
 from moodboard.assistant.parser import Parser
 from moodboard.assistant.planner import Planner
-from moodboard.assistant.retrieval import CachedRetriever, Retriever
 from moodboard.assistant.sessions import SessionStore
-from moodboard.assistant.taxonomy import Taxonomy
 from moodboard.assistant.vocabulary import Vocabulary
 from moodboard.catalog.store import CatalogStore
-from moodboard.core.errors import MoodboardError
-from moodboard.core.records import Pin
+from moodboard.core.errors import DependencyError, MoodboardError, NotFoundError
 from moodboard.core.settings import Settings
-from moodboard.core.snapshot import current_snapshot
+from moodboard.index.profile import CatalogProfile
+from moodboard.rank.search import SearchService
 
 TASTE_PINS = 10
-
-
-def data_dir(settings: Settings) -> Path | None:
-    """Where the shared real datasets are, if anywhere."""
-    for cand in (settings.data_dir, os.environ.get("MOODBOARD_DATA_DIR")):
-        if cand and Path(cand).is_dir():
-            return Path(cand)
-    return None
 
 
 class BoardTaste:
@@ -91,58 +77,71 @@ def _image_check(settings: Settings) -> Any:
     return check
 
 
+class CatalogUnderstanding:
+    """The parser, planner and profile of the live index snapshot, rebuilt when the snapshot changes."""
+
+    def __init__(self, settings: Settings, search: SearchService) -> None:
+        """Follow `search`'s live index; settings choose the optional LLM parser."""
+        self.settings = settings
+        self.search = search
+        self._lock = threading.Lock()
+        self._key: object = None
+        self._value: Understanding | None = None
+
+    def __call__(self) -> Understanding:
+        """The understanding of the current index (built from its stored profile and vocabulary).
+
+        Raises:
+            DependencyError: no index has been built yet.
+        """
+        try:
+            index = self.search.current_index()
+        except NotFoundError as exc:
+            raise DependencyError(
+                "the assistant needs a search index and none has been built yet", "run `moodboard index`"
+            ) from exc
+        with self._lock:
+            if self._value is None or self._key is not index:
+                self._value = self._build(index.profile, index.vocabulary_data())
+                self._key = index
+            return self._value
+
+    def _build(self, profile: CatalogProfile, data: dict[str, Any] | None) -> Understanding:
+        vocab = Vocabulary.from_dict(data) if data else Vocabulary()
+        builtin = Parser(vocab)
+        parser: TurnParser = builtin
+        cfg = self.settings.assistant
+        if cfg.llm_base_url:
+            from moodboard.assistant.llm import LLMParser
+
+            parser = LLMParser(
+                cfg.llm_base_url, cfg.llm_model, builtin, api_key=cfg.llm_api_key, timeout_s=cfg.llm_timeout_s
+            )
+        planner = Planner(self.search, profile, vocab.label)
+        return Understanding(parser, planner, profile, vocab.is_known, vocab.label)
+
+
 def build_assistant(
     settings: Settings,
     store: CatalogStore,
+    search_service: SearchService,
     *,
-    retriever: Retriever | None = None,
-    search_service: Any | None = None,
     graph: Any | None = None,
-    pins: list[Pin] | None = None,
 ) -> Assistant:
-    """Compose the assistant for one catalog.
+    """Compose the assistant for one catalog over the search service that `POST /search` uses.
 
     Args:
-        settings: all settings (uses `assistant`, `api` limits, `home`, `data_dir`).
-        store: the catalog store.
-        retriever: use this retriever as is (tests, benchmarks).
-        search_service: the search service, used when no retriever is given and its index exists.
+        settings: all settings (uses `assistant`, `api` limits, `home`).
+        store: the catalog store (taste from boards).
+        search_service: the one search service (its live index gives the catalog's profile and vocabulary).
         graph: the live taste graph (its `feed` gives a known user's interests), if any.
-        pins: the catalog's pins, when already loaded.
     """
-    if pins is None:
-        pins = [p for batch in store.iter_pins(batch_size=2000) for p in batch]
-    vocab = Vocabulary.from_pins(pins)
-    planner = Planner(vocab, Taxonomy.load(data_dir(settings)))
-    builtin = Parser(vocab, planner)
-    if retriever is None:
-        has_index = current_snapshot(settings.snapshots_dir, "index") is not None
-        found = _search_retriever(search_service, store, vocab) if has_index else None
-        retriever = CachedRetriever(found or CatalogRetriever(pins, vocab))
-    parser: TurnParser = builtin
     cfg = settings.assistant
-    if cfg.llm_base_url:
-        from moodboard.assistant.llm import LLMParser
-
-        parser = LLMParser(
-            cfg.llm_base_url, cfg.llm_model, builtin, api_key=cfg.llm_api_key, timeout_s=cfg.llm_timeout_s
-        )
     return Assistant(
-        retriever,
-        parser,
+        search_service,
+        CatalogUnderstanding(settings, search_service),
         SessionStore(settings.home / "sessions"),
         taste=GraphTaste(graph, BoardTaste(store)) if graph is not None else BoardTaste(store),
         image_check=_image_check(settings),
         max_message_chars=cfg.max_message_chars,
     )
-
-
-def _search_retriever(service: Any | None, store: CatalogStore, vocab: Vocabulary) -> Retriever | None:
-    if service is None:
-        return None
-    from moodboard.assistant.search_retriever import SearchServiceRetriever
-
-    def lookup(ids: list[int]) -> dict[int, Pin]:
-        return {p.id: p for p in store.get_pins(ids)}
-
-    return SearchServiceRetriever(service, lookup, vocab.audience_field, vocab.audience_values)

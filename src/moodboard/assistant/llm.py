@@ -43,7 +43,7 @@ TOOL_SCHEMA: dict[str, Any] = {
                 "price_min": {"type": "number", "minimum": 0},
                 "price_max": {"type": "number", "minimum": 0},
                 "price_relative": {"type": "string", "enum": ["cheaper", "pricier", "below_that", "any"]},
-                "audience": {"type": "string", "enum": ["men", "women", "kids"]},
+                "audience": {"type": "string", "description": "who it is for, e.g. women, men, kids"},
                 "more_like": {**_INT_LIST, "description": "1-based positions of shown results"},
                 "less_like": _INT_LIST,
                 "none_of_these": {"type": "boolean"},
@@ -71,7 +71,7 @@ class ToolArgs(BaseModel):
     price_min: float | None = Field(None, ge=0)
     price_max: float | None = Field(None, ge=0)
     price_relative: Literal["cheaper", "pricier", "below_that", "any"] | None = None
-    audience: Literal["men", "women", "kids"] | None = None
+    audience: str | None = Field(None, max_length=30)
     more_like: list[int] = Field(default_factory=list, max_length=12)
     less_like: list[int] = Field(default_factory=list, max_length=12)
     none_of_these: bool = False
@@ -180,6 +180,10 @@ class LLMParser:
                 unknown.append(sanitise(c, 30))
             for m in matches:
                 (cats if m.field == "category" else attrs.setdefault(m.field, [])).append(m.value)
+        if args.audience:  # validated against the catalog's audience field, like any other value
+            audience = self.fallback._audience(sanitise(args.audience, 30).lower())
+            if audience is not None:
+                attrs.setdefault(audience[0], []).extend(audience[1])
         scopes: tuple[Scope, ...] = ()
         if cats or attrs:
             replace = tuple(sorted(vocab.taxonomy_fields)) if args.category_mode == "only" else ()
@@ -196,12 +200,8 @@ class LLMParser:
             price = PriceChange(min=args.price_min, max=args.price_max, relative=args.price_relative)
         refs = [Reference(position=p, weight=2.0) for p in args.more_like]
         refs += [Reference(position=p, polarity=-1) for p in args.less_like]
-        goal: str | None = None
+        goal = sanitise(args.goal, 120) or None if args.goal else None  # the planner validates it on the catalog
         plan: tuple[Section, ...] = ()
-        if args.goal and self.fallback.planner is not None:
-            planned = self.fallback.planner.detect(sanitise(args.goal, 120).lower())
-            if planned is not None:
-                goal, plan, _used = planned
         section = args.section if args.section in {s.name for s in state.sections} else None
         pos = [w for w in (sanitise(t, 60) for t in args.include_text) if w]
         return Turn(
@@ -214,7 +214,6 @@ class LLMParser:
             colours=tuple(dict.fromkeys(colours)),
             exclude_colours=tuple(dict.fromkeys(excluded)),
             price=price,
-            audience=args.audience,
             scopes=scopes,
             references=tuple(refs),
             none_of_these=args.none_of_these,

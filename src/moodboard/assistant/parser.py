@@ -13,19 +13,18 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal
 
+from moodboard.assistant.planner import goal_phrase
 from moodboard.assistant.vocabulary import (
     AUDIENCE_WORDS,
-    MATERIALS,
     STOPWORDS,
-    STYLES,
     Vocabulary,
     normalise,
     phrase_key,
     singular,
 )
-from moodboard.core.query import PriceChange, QueryState, Reference, Scope, Section, Term, TermKind, Turn
+from moodboard.core.query import PriceChange, QueryState, Reference, Scope, Term, TermKind, Turn
 
 _NUM = r"(\d{1,7}(?:\.\d{1,2})?)\s*k?"
 _CUR = r"(?:[$€£₹]|usd|eur|rs\.?|inr)?\s*"
@@ -76,14 +75,6 @@ MAX_REFERENCES = 12
 """Most references kept from one message (a pasted wall of "#1 #1 #1 ..." stays cheap)."""
 
 
-class GoalPlanner(Protocol):
-    """What the parser needs from the goal planner."""
-
-    def detect(self, text: str) -> tuple[str, tuple[Section, ...], frozenset[str]] | None:
-        """Return (goal, sections, consumed words) when `text` states a broad goal, else None."""
-        ...
-
-
 @dataclass
 class _Scan:
     """Mutable scratch space of one parse; turned into a frozen `Turn` at the end."""
@@ -95,16 +86,15 @@ class _Scan:
     neg_words: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    audience: Literal["men", "women", "kids"] | None = None
 
 
 class Parser:
     """Built-in parser bound to one catalog vocabulary (and optionally a goal planner)."""
 
-    def __init__(self, vocab: Vocabulary, planner: GoalPlanner | None = None) -> None:
-        """Bind the vocabulary learned from the catalog and the planner for broad goals."""
+    def __init__(self, vocab: Vocabulary, goals: bool = True) -> None:
+        """Bind the vocabulary learned from the catalog; `goals` turns goal detection on."""
         self.vocab = vocab
-        self.planner = planner
+        self.goals = goals
 
     def parse(self, message: str, state: QueryState | None = None) -> Turn:
         """Turn one message into a `Turn`; `state` gives context (sections, shown results). Pure."""
@@ -117,16 +107,17 @@ class Parser:
             text = RESET.sub(" ", text)
             state = QueryState()
         consumed: frozenset[str] = frozenset()
-        if self.planner is not None:
-            found = self.planner.detect(text)
-            if found is not None:
-                fields["goal"], fields["plan"], consumed = found
         section, text = self._section_target(text, state)
+        goal = goal_phrase(text) if self.goals and not section else None
         if section:
             fields["section"] = section
         price, text = self._price(text)
         if price is not None:
             fields["price"] = price
+        if goal is not None:
+            # the goal's words are the goal: the planner reads them, they do not become filters here
+            fields["goal"] = goal_phrase(text) or goal
+            consumed = frozenset(TOKEN_RE.findall(text)) - {",", ".", ";", "!", "?"}
         refs, none_of_these, text = self._references(text)
         fields["references"] = refs[:MAX_REFERENCES]
         fields["none_of_these"] = none_of_these
@@ -265,22 +256,31 @@ class Parser:
         return 0
 
     def _word(self, tok: str, mode: Mode, scan: _Scan) -> None:
-        if tok in AUDIENCE_WORDS and mode != "not":
-            scan.audience = AUDIENCE_WORDS[tok]  # type: ignore[assignment]
+        audience = self._audience(tok)
+        if audience is not None and mode != "not":
+            fld, values = audience
+            scan.scopes["only"].setdefault(fld, []).extend(values)
             return
         if tok in STOPWORDS or tok.isdigit():
             return
-        if singular(tok) in MATERIALS or singular(tok) in STYLES or self.vocab.is_known(tok):
-            (scan.neg_words if mode == "not" else scan.pos_words).append(tok)
-            return
-        if tok not in scan.unknown:
+        # a word the catalog does not know stays soft: it steers the dense ranking, never a filter
+        (scan.neg_words if mode == "not" else scan.pos_words).append(tok)
+        if not self.vocab.is_known(tok) and tok not in scan.unknown:
             scan.unknown.append(tok)
+
+    def _audience(self, tok: str) -> tuple[str, tuple[str, ...]] | None:
+        """The audience field and its values a word names ("women" -> gender in {Women, Unisex}), if any."""
+        who = AUDIENCE_WORDS.get(tok)
+        fld = self.vocab.audience_field
+        if who is None or fld is None:
+            return None
+        values = self.vocab.audience_values.get(who, ())
+        return (fld, values) if values else None
 
     def _finish(self, scan: _Scan) -> dict[str, object]:
         out: dict[str, object] = {
             "colours": tuple(dict.fromkeys(scan.colours)),
             "exclude_colours": tuple(dict.fromkeys(scan.exclude_colours)),
-            "audience": scan.audience,
             "unknown": tuple(scan.unknown[:20]),
         }
         scopes: list[Scope] = []

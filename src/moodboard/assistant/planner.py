@@ -1,230 +1,142 @@
-"""The goal planner: a broad goal ("redo my kitchen", "an outfit for a beach wedding") -> a cascade of
-sections, each with its own query, resolved against the catalog's own categories.
+"""The goal planner: a broad goal ("help me plan a contemporary kitchen", "a gift for a new baby") -> a
+cascade of 3-6 sections chosen from the catalog itself.
 
-Scenes say which kinds of things a goal spans, by taxonomy label (from the real category tree when it
-is loaded) and by plain phrases. Each section is resolved through the catalog vocabulary to the
-`Pin.category` values it covers; a section the catalog cannot serve keeps only its text, so retrieval
-answers it honestly (usually with nothing). Goals with no known scene fall back to the most frequent
-leaves of the taxonomy's domain, or of the catalog's own category tree when no taxonomy is loaded.
+No scene lists: the goal is retrieved over the whole catalog with the same search service as every
+other query (hybrid dense + lexical, no relevance cutoff), and the pool is aggregated by category,
+rank-discounted. A category path is cut at the shallowest level where at least three categories each
+hold enough of the pool (the top level of a deep tree is skipped when the next one also qualifies:
+departments are too broad to be sections). Each of the best categories becomes a section: its filter is
+that category, its query the goal's words, so every section is non-empty and on the goal's topic.
+
+Goal detection is English grammar, not domain words (`GOAL_CUES`: "help me plan", "ideas for", "set up",
+"a gift for" ...), plus one data-driven signal the assistant uses for plain text (`spread`): a query of
+several words whose results scatter over many categories is a goal too.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Callable
 
-from moodboard.assistant.taxonomy import Taxonomy
-from moodboard.assistant.vocabulary import Vocabulary, phrase_key, words
+from moodboard.assistant.vocabulary import STOPWORDS, phrase_key, words
 from moodboard.core.query import Filters, Section, Term, TermKind
+from moodboard.index.profile import PATH_SEP, CatalogProfile
+from moodboard.rank.search import SearchRequest, SearchService
 
 MIN_SECTIONS = 3
 MAX_SECTIONS = 6
+POOL = 60
+"""Pool of the goal's results that the sections are chosen from."""
+MIN_SHARE = 2
+"""Fewest pool pins a category needs to become a section."""
+RANK_DISCOUNT = 10
+"""A pin at pool rank r adds 1 / (r + RANK_DISCOUNT) to its category."""
+SPREAD_TOP = 0.5
+"""A plain query is a goal when its largest category holds less than this share of its pool ..."""
+SPREAD_WORDS = 3
+"""... and it has at least this many content words."""
 
-
-@dataclass(frozen=True, slots=True)
-class SectionSpec:
-    """One section of a scene: its name, taxonomy labels, catalog phrases and soft style words."""
-
-    name: str
-    labels: tuple[str, ...] = ()
-    phrases: tuple[str, ...] = ()
-    hint: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Scene:
-    """A kind of goal: the words that name it and the sections it spans."""
-
-    name: str
-    domain: str
-    cues: tuple[str, ...]
-    sections: tuple[SectionSpec, ...]
-
-
-_TOPS = SectionSpec("tops", ("Shirts & Tops",), ("shirts", "tops", "tshirts"))
-_BOTTOMS = SectionSpec("bottoms", ("Pants", "Shorts", "Skirts"), ("trousers", "jeans", "shorts", "skirts"))
-_SHOES = SectionSpec("footwear", ("Shoes",), ("casual shoes", "sandals", "flats"))
-_ACCESSORIES = SectionSpec(
-    "accessories", ("Sunglasses", "Handbags, Wallets & Cases"), ("sunglasses", "watches", "belts")
+GOAL_CUES = re.compile(
+    r"\b(?:help me (?:plan|choose|pick|find|put together|set up|get|design|decorate)|plan(?:ning)?|"
+    r"ideas? (?:for|to|on)|inspir\w*|set(?:ting)? up|redo|re-do|make ?over|revamp\w*|refresh\w*|renovat\w*|"
+    r"decorat\w*|furnish\w*|get ready for|prepar\w* for|everything (?:i need )?for|essentials for|"
+    r"must[- ]haves?|gifts? (?:for|ideas?)|kit for|starter|what (?:do|should|can) i (?:need|get|buy|wear)|"
+    r"outfits? for|upgrade my|build (?:a|my)|put together|a complete|the whole)\b"
 )
+"""English phrasings of a broad goal; none names a kind of product."""
 
-SCENES: tuple[Scene, ...] = (
-    Scene("beach wedding", "fashion", ("beach wedding",), (
-        SectionSpec("tops", ("Shirts & Tops",), ("shirts", "tops", "dresses"), "linen white summer"),
-        SectionSpec("bottoms", ("Pants", "Shorts"), ("trousers", "shorts", "skirts"), "linen summer"),
-        SectionSpec("footwear", ("Shoes",), ("sandals", "flip flops", "casual shoes")),
-        SectionSpec("accessories", ("Sunglasses",), ("sunglasses", "watches")),
-    )),
-    Scene("wedding", "fashion", ("wedding", "reception", "ceremony"), (
-        SectionSpec("tops", ("Shirts & Tops",), ("shirts", "kurtas", "tops"), "formal"),
-        SectionSpec("bottoms", ("Pants",), ("trousers", "skirts"), "formal"),
-        SectionSpec("footwear", ("Shoes",), ("formal shoes", "heels")),
-        SectionSpec("accessories", (), ("ties", "cufflinks", "watches", "clutches")),
-    )),
-    Scene("office", "fashion", ("office", "work", "interview", "meeting", "business"), (
-        SectionSpec("tops", ("Shirts & Tops",), ("shirts", "tops"), "formal"),
-        SectionSpec("bottoms", ("Pants",), ("trousers",), "formal"),
-        SectionSpec("footwear", ("Shoes",), ("formal shoes", "flats")),
-        SectionSpec("accessories", ("Handbags, Wallets & Cases",), ("watches", "belts", "handbags", "ties")),
-    )),
-    Scene("workout", "fashion", ("gym", "workout", "running", "run", "training", "yoga", "sport", "sports"), (
-        SectionSpec("tops", ("Shirts & Tops",), ("tshirts",), "sports"),
-        SectionSpec("bottoms", ("Pants", "Shorts"), ("track pants", "shorts", "tracksuits")),
-        SectionSpec("footwear", ("Shoes",), ("sports shoes",)),
-        SectionSpec("accessories", (), ("socks", "caps", "backpacks", "duffel bag")),
-    )),
-    Scene("winter", "fashion", ("winter", "ski", "snow", "cold", "chilly"), (
-        SectionSpec("layers", ("Coats & Jackets",), ("jackets", "sweaters", "sweatshirts")),
-        SectionSpec("bottoms", ("Pants",), ("jeans", "trousers")),
-        SectionSpec("footwear", ("Shoes",), ("casual shoes",)),
-        SectionSpec("accessories", (), ("mufflers", "gloves", "scarves", "caps")),
-    )),
-    Scene("party", "fashion", ("party", "date", "night out", "club", "cocktail"), (
-        SectionSpec("tops", ("Shirts & Tops",), ("tops", "shirts", "dresses")),
-        SectionSpec("bottoms", ("Pants", "Skirts"), ("jeans", "skirts", "trousers")),
-        SectionSpec("footwear", ("Shoes",), ("heels", "casual shoes")),
-        SectionSpec("accessories", ("Earrings", "Necklaces"), ("clutches", "watches", "sunglasses")),
-    )),
-    Scene("festival", "fashion", ("festival", "festive", "diwali", "eid", "puja", "ethnic"), (
-        SectionSpec("tops", (), ("kurtas", "kurtis", "tunics")),
-        SectionSpec("bottoms", (), ("churidar", "leggings", "trousers")),
-        SectionSpec("footwear", ("Shoes",), ("sandals", "flats")),
-        SectionSpec("accessories", (), ("stoles", "scarves", "clutches", "watches")),
-    )),
-    Scene("trip", "fashion", ("trip", "travel", "vacation", "holiday", "beach", "getaway", "summer"), (
-        _TOPS, SectionSpec("bottoms", ("Shorts", "Pants"), ("shorts", "capris", "jeans")),
-        SectionSpec("footwear", ("Shoes",), ("flip flops", "sandals")),
-        SectionSpec("accessories", ("Sunglasses",), ("sunglasses", "backpacks", "caps")),
-    )),
-    Scene("kitchen", "home", ("kitchen", "cooking"), (
-        SectionSpec("faucets", ("Faucets",), ("faucet", "tap")),
-        SectionSpec("bar stools", ("Table & Bar Stools",), ("bar stool", "stool")),
-        SectionSpec("lighting", ("Ceiling Light Fixtures", "Lamps"), ("pendant", "ceiling light")),
-        SectionSpec("rugs", ("Rugs",), ("rug", "runner")),
-        SectionSpec("decor", ("Decor",), ("decor",)),
-    )),
-    Scene("reading corner", "home", ("reading corner", "reading nook", "reading", "nook", "corner", "library"), (
-        SectionSpec("seating", ("Chairs", "Sofas"), ("armchair", "chair")),
-        SectionSpec("lighting", ("Lamps",), ("floor lamp", "lamp")),
-        SectionSpec("cushions", ("Throw Pillows",), ("cushion", "throw pillow")),
-        SectionSpec("rugs", ("Rugs",), ("rug",)),
-        SectionSpec("curtains", ("Curtains & Drapes",), ("curtain",)),
-    )),
-    Scene("living room", "home", ("living room", "lounge", "living"), (
-        SectionSpec("sofas", ("Sofas",), ("sofa", "couch")),
-        SectionSpec("cushions", ("Throw Pillows",), ("cushion",)),
-        SectionSpec("rugs", ("Rugs",), ("rug",)),
-        SectionSpec("lighting", ("Lamps", "Ceiling Light Fixtures"), ("lamp",)),
-        SectionSpec("mirrors", ("Mirrors",), ("mirror",)),
-    )),
-    Scene("bedroom", "home", ("bedroom", "bed room"), (
-        SectionSpec("lighting", ("Lamps",), ("bedside lamp", "lamp")),
-        SectionSpec("cushions", ("Throw Pillows",), ("cushion",)),
-        SectionSpec("rugs", ("Rugs",), ("rug",)),
-        SectionSpec("curtains", ("Curtains & Drapes",), ("curtain",)),
-        SectionSpec("mirrors", ("Mirrors",), ("mirror",)),
-    )),
-    Scene("bathroom", "home", ("bathroom", "bath", "shower"), (
-        SectionSpec("faucets", ("Faucets",), ("faucet", "tap")),
-        SectionSpec("mirrors", ("Mirrors",), ("mirror",)),
-        SectionSpec("lighting", ("Ceiling Light Fixtures",), ("light",)),
-        SectionSpec("rugs", ("Rugs",), ("bath mat", "rug")),
-    )),
-)  # fmt: skip
 
-GOAL_FASHION = re.compile(
-    r"\b(?:outfits?|wardrobe|attire|what (?:to|should i|can i) wear|dress(?:ed)? (?:up )?for|clothes for|"
-    r"(?:a|the|my|an|complete|whole) look|kit for|gear for|pack(?:ing)? for|ensemble)\b"
+LEAD_IN = re.compile(
+    r"^(?:(?:please|hi|hey|hello|ok|okay|so|now|well)\b[ ,]*)*"
+    r"(?:(?:can|could|would) you |i (?:want|need|would like|'d like) to |"
+    r"i(?:'m| am) (?:looking|trying) to |help me |let'?s |i want |i need )*"
 )
-GOAL_HOME = re.compile(
-    r"\b(?:redo|re-do|remodel\w*|renovat\w*|decorat\w*|furnish\w*|makeover|revamp\w*|refresh\w*|"
-    r"do up|set up|setting up|design\w*|cos[yi]\w* \w+ (?:corner|nook|room)|(?:corner|nook)\b)"
-)
-HOME_WORDS = re.compile(r"\b(?:home|house|apartment|flat|room|place|space|corner|nook|interior)\b")
+"""Polite lead-ins that are not part of the goal itself ("help me", "I want to")."""
+
+
+def goal_phrase(text: str) -> str | None:
+    """The goal a message states (the message without its lead-in), or None when it states none."""
+    if not GOAL_CUES.search(text):
+        return None
+    goal = re.sub(r"\s+", " ", text).strip(" .!?")
+    goal = LEAD_IN.sub("", goal.lower()).strip() or goal
+    return goal[:200] or None
+
+
+def content_words(text: str) -> list[str]:
+    """Words of a message that are not grammar."""
+    return [w for w in words(text) if w not in STOPWORDS and not w.isdigit()]
 
 
 class Planner:
-    """Plans goal cascades over one catalog (vocabulary) and an optional real taxonomy."""
+    """Plans goal cascades over the live catalog through the search service."""
 
-    def __init__(self, vocab: Vocabulary, taxonomy: Taxonomy | None = None) -> None:
-        """Bind the catalog vocabulary and the taxonomy (falls back to the catalog's own tree)."""
-        self.vocab = vocab
-        self.taxonomy = taxonomy if taxonomy else Taxonomy.from_vocabulary(vocab)
+    def __init__(self, search: SearchService, profile: CatalogProfile, label: Callable[[str, str], str]) -> None:
+        """Bind the search service, the catalog profile (category paths) and the label lookup."""
+        self.search = search
+        self.profile = profile
+        self.label = label
 
-    def detect(self, text: str) -> tuple[str, tuple[Section, ...], frozenset[str]] | None:
-        """Return (goal, sections, words the goal used) when `text` states a broad goal, else None."""
-        fashion = GOAL_FASHION.search(text)
-        home = GOAL_HOME.search(text)
-        if not fashion and not home:
-            return None
-        domain = "fashion" if fashion else "home"
-        scene = self._scene(text, domain)
-        if scene is None and domain == "home" and not HOME_WORDS.search(text):
-            return None
-        sections = self.plan(scene, domain)
-        goal = f"{scene.name} {'outfit' if domain == 'fashion' else 'project'}" if scene else f"{domain} goal"
-        used = {*words(fashion.group(0) if fashion else ""), *words(home.group(0) if home else "")}
-        for other in SCENES:  # every occasion word named is part of the goal ("winter trip")
-            for cue in other.cues:
-                if re.search(rf"\b{re.escape(cue)}\b", text):
-                    used.update(words(cue))
-        used |= {"outfit", "outfits", "look", "redo", "my", "cosy", "cozy", "corner", "nook", "room"}
-        return goal, sections, frozenset(used)
-
-    def _scene(self, text: str, domain: str) -> Scene | None:
-        best: tuple[int, Scene] | None = None
-        for scene in SCENES:
-            if scene.domain != domain:
+    def plan(self, goal: str, filters: Filters, *, require_spread: bool = False) -> tuple[Section, ...]:
+        """Sections for `goal`; empty when the catalog has no grouping for it (or, with `require_spread`,
+        when its results do not scatter over categories)."""
+        text = goal.strip()
+        if not text:
+            return ()
+        scoped = filters.model_copy(update={"categories": ()})
+        req = SearchRequest(text=text[:1000], filters=scoped, k=POOL, cutoff=require_spread, facets=())
+        hits = self.search.search(req).hits
+        paths = [self.profile.values_of("category", h.pin.category) if h.pin else () for h in hits]
+        if not any(paths):
+            return ()
+        if require_spread:
+            leaves: dict[str, int] = defaultdict(int)
+            for p in paths:
+                if p:
+                    leaves[p[-1]] += 1
+            if len(content_words(text)) < SPREAD_WORDS or max(leaves.values()) >= SPREAD_TOP * len(hits):
+                return ()
+        chosen = self._categories(paths)
+        if len(chosen) < 2 or (require_spread and len(chosen) < MIN_SECTIONS):
+            return ()
+        terms = (Term(kind=TermKind.TEXT, value=text),)
+        names: list[str] = []
+        sections = []
+        for path in chosen:
+            name = self.label("category", path)
+            if phrase_key(name) in {phrase_key(n) for n in names}:
                 continue
-            for cue in scene.cues:
-                if re.search(rf"\b{re.escape(cue)}\b", text):
-                    score = len(cue)
-                    if best is None or score > best[0]:
-                        best = (score, scene)
-        return best[1] if best else None
-
-    def plan(self, scene: Scene | None, domain: str) -> tuple[Section, ...]:
-        """Sections for a scene (or the domain's most frequent categories when there is no scene)."""
-        specs = list(scene.sections) if scene else self._generic(domain)
-        sections: list[Section] = []
-        seen: set[tuple[str, ...]] = set()
-        for spec in specs:
-            section = self._resolve(spec)
-            key = section.filters.categories
-            if key and key in seen:
-                continue
-            seen.add(key)
-            sections.append(section)
+            names.append(name)
+            sections.append(Section(name=name[:120], positives=terms, filters=Filters(categories=(path,))))
         return tuple(sections[:MAX_SECTIONS])
 
-    def _generic(self, domain: str) -> list[SectionSpec]:
-        if domain == "fashion":
-            return [_TOPS, _BOTTOMS, _SHOES, _ACCESSORIES]
-        leaves = self.taxonomy.domain("home") or self.taxonomy.leaves
-        return [SectionSpec(lf.name.lower(), (lf.name,), (lf.name,)) for lf in leaves[:5]]
-
-    def _resolve(self, spec: SectionSpec) -> Section:
-        phrases: list[str] = []
-        for label in spec.labels:
-            if self.taxonomy.find(label) is not None or self.taxonomy.source == "catalog":
-                phrases.append(label)
-                phrases += [p.strip() for p in re.split(r"[&,]", label) if p.strip()]
-        phrases += list(spec.phrases)
-        cats: list[str] = []
-        for phrase in phrases:
-            for match in self.vocab.best(phrase):
-                for cat in self.vocab.categories_of(match):
-                    if cat not in cats:
-                        cats.append(cat)
-        hint = " ".join(w for w in words(spec.hint) if self.vocab.is_known(w))
-        positives: tuple[Term, ...] = ()
-        if not cats:
-            positives = (Term(kind=TermKind.TEXT, value=f"{spec.name} {hint}".strip()),)
-        elif hint:
-            positives = (Term(kind=TermKind.TEXT, value=hint, weight=0.5),)
-        return Section(name=spec.name, positives=positives, filters=Filters(categories=tuple(cats)))
+    @staticmethod
+    def _categories(paths: list[tuple[str, ...]]) -> list[str]:
+        """The best category paths at the level where the goal's pool spreads (see the module docstring)."""
+        depth = max(len(p) for p in paths)
+        by_level: list[list[str]] = []
+        for level in range(depth):
+            score: dict[str, float] = defaultdict(float)
+            count: dict[str, int] = defaultdict(int)
+            for rank, p in enumerate(paths):
+                if len(p) > level:
+                    score[p[level]] += 1.0 / (rank + RANK_DISCOUNT)
+                    count[p[level]] += 1
+            ranked = sorted((c for c in score if count[c] >= MIN_SHARE), key=lambda c: -score[c])
+            by_level.append(ranked)
+        qualifying = [lvl for lvl, cats in enumerate(by_level) if len(cats) >= MIN_SECTIONS]
+        if not qualifying:
+            return max(by_level, key=len)[:MAX_SECTIONS]
+        level = qualifying[0]
+        if level == 0 and depth >= 3 and 1 in qualifying:
+            level = 1
+        return by_level[level][:MAX_SECTIONS]
 
 
 def section_key(name: str) -> str:
     """Canonical key of a section name, for matching "the lighting" to section "lighting"."""
     return phrase_key(name)
+
+
+__all__ = ["GOAL_CUES", "PATH_SEP", "Planner", "content_words", "goal_phrase", "section_key"]

@@ -136,8 +136,6 @@ def _filters(f: Filters, shown: tuple[Shown, ...], focus: int | None, turn: Turn
             excluded.append(c)
         colours = [x for x in colours if x != c]
     update: dict[str, object] = {"colours": tuple(colours), "exclude_colours": tuple(excluded)}
-    if turn.audience is not None:
-        update["audience"] = turn.audience
     if turn.price is not None:
         update.update(_price(f, turn.price, shown, focus))
     cats = list(f.categories)

@@ -1,11 +1,12 @@
 """What the built-in parser knows, learned from the catalog: category phrases, colours, synonyms, words.
 
-Nothing here is specific to one catalog. Phrases come from the values of `Pin.category`, `Pin.color`
-and every low-cardinality string attribute (Myntra's gender, masterCategory, subCategory, articleType,
-usage, season). Synonyms are learned from titles: a title word that nearly always co-occurs with one
-category value (precision >= 0.8 over >= 5 pins, e.g. "sneaker" -> Casual Shoes) points at it.
-A small lexicon of generic English words (colour aliases, materials, style words) is kept only where it
-resolves to something the catalog has, or is used as soft text.
+Nothing here is specific to one catalog. Phrases come from the values of `Pin.category` (every level of
+a category path), `Pin.color` and the low-cardinality attribute fields that most items carry, split as
+the catalog profile (`moodboard.index.profile`) says. Synonyms are learned from titles: a title word that
+nearly always co-occurs with one category value (precision >= 0.8 over >= 5 pins) points at it. A small
+lexicon of generic English grammar words (stopwords, colour aliases, audience words) is kept only where
+it resolves to something the catalog has. The vocabulary is learned by `moodboard index` and stored in
+the index snapshot (`vocabulary.json`), so serving never loads the catalog to learn it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from moodboard.core.records import Pin
+from moodboard.index.profile import PATH_SEP, CatalogProfile
 
 
 def _words(text: str) -> frozenset[str]:
@@ -28,6 +30,10 @@ WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 MAX_ATTRIBUTE_VALUES = 400
 """Attributes with more distinct values than this are free text, not facets (ids, years, names)."""
+PHRASE_FIELD_SHARE = 0.05
+"""An attribute's values become phrases (hard filters) only when at least this share of items has it."""
+PHRASE_FIELD_VALUES = 150
+"""... and it has at most this many distinct values."""
 
 COLOUR_ALIASES: dict[str, tuple[str, ...]] = {
     "gray": ("grey",),
@@ -48,18 +54,6 @@ COLOUR_ALIASES: dict[str, tuple[str, ...]] = {
 }
 """English colour words mapped to colour names a catalog may use; kept only if the catalog has them."""
 
-MATERIALS: frozenset[str] = _words(
-    "acrylic bamboo brass canvas cashmere ceramic chiffon chrome concrete copper corduroy cotton denim "
-    "fleece glass iron jute knit knitted lace leather linen marble metal nickel nylon oak plastic "
-    "polyester porcelain rattan satin silk steel stone suede teak terracotta velvet walnut wicker wollen "
-    "wood wooden wool woollen "
-)
-STYLES: frozenset[str] = _words(
-    "bohemian boho bold breezy bright casual checked chic classic coastal contemporary cool cosy cozy "
-    "elegant farmhouse festive floral formal glam graphic industrial luxe luxury minimal minimalist "
-    "modern neutral oversized party pastel plain preppy printed relaxed retro rustic scandinavian sleek "
-    "slim smart solid sporty statement striped summery traditional trendy tropical vintage warm "
-)
 STOPWORDS: frozenset[str] = _words(
     "a about again also am an and any anything are as at be best better bit but buy by can cheers cool "
     "could did do does find for from get give go good great had has have he hello her here hey hi his "
@@ -155,40 +149,99 @@ class Vocabulary:
     taxonomy_fields: frozenset[str] = frozenset({"category"})
     under: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
     value_counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    labels: dict[tuple[str, str], str] = field(default_factory=dict)
     max_phrase_words: int = 1
 
     @classmethod
-    def from_pins(cls, pins: Iterable[Pin]) -> Vocabulary:
-        """Learn the vocabulary of a catalog from its pins (one pass; memory ~ distinct values)."""
+    def from_pins(cls, pins: Iterable[Pin], profile: CatalogProfile | None = None) -> Vocabulary:
+        """Learn the vocabulary of a catalog from its pins (one pass; memory ~ distinct values).
+
+        With a `profile`, values are split as it says (lists, category paths) and only attribute fields
+        that most items carry become phrases; without one, every value is taken whole.
+        """
         values: dict[str, Counter[str]] = defaultdict(Counter)
+        labels: dict[tuple[str, str], str] = {}
         title_words: Counter[str] = Counter()
         word_by_category: dict[str, Counter[str]] = defaultdict(Counter)
         pairs: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
+        fields = _phrase_fields(profile)
+
+        def split(name: str, raw: Any) -> tuple[str, ...]:
+            if profile is not None:
+                return profile.values_of(name, raw)
+            return (str(raw),) if raw is not None and str(raw).strip() else ()
+
         for pin in pins:
-            if pin.category:
-                values["category"][pin.category] += 1
-            if pin.color:
-                values["color"][pin.color] += 1
+            cats = split("category", pin.category)
+            for c in cats:
+                values["category"][c] += 1
+                labels[("category", c)] = profile.label("category", c) if profile else c
+            leaf = cats[-1] if cats else None
+            for c in split("color", pin.color):
+                values["color"][c] += 1
+                labels[("color", c)] = profile.label("color", c) if profile else c
             for key, val in pin.attributes.items():
-                if isinstance(val, str) and val and not val.isdigit():
-                    values[key][val] += 1
-                    if pin.category:
-                        pairs[key][(pin.category, val)] += 1
+                if fields is not None and key not in fields:
+                    continue
+                if not isinstance(val, str) or not val or val.isdigit():
+                    continue
+                for v in split(key, val):
+                    values[key][v] += 1
+                    labels[(key, v)] = profile.label(key, v) if profile else v
+                    if leaf:
+                        pairs[key][(leaf, v)] += 1
             tokens = {singular(w) for w in words(f"{pin.title} {pin.description}")}
             title_words.update(tokens)
-            if pin.category:
+            if leaf:
                 for t in tokens:
-                    word_by_category[t][pin.category] += 1
-        vocab = cls._build(values, title_words, word_by_category)
+                    word_by_category[t][leaf] += 1
+        vocab = cls._build(values, labels, title_words, word_by_category)
         vocab.taxonomy_fields = frozenset({"category", *cls._taxonomy_fields(pairs)})
         for fld in vocab.taxonomy_fields - {"category"}:
             grouped: dict[str, list[str]] = defaultdict(list)
             for (cat, val), _n in pairs[fld].most_common():
                 if cat not in {c for vals in grouped.values() for c in vals}:
                     grouped[val].append(cat)
-            for val, cats in grouped.items():
-                vocab.under[(fld, val)] = tuple(sorted(cats))
+            for val, members in grouped.items():
+                vocab.under[(fld, val)] = tuple(sorted(members))
         return vocab
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (stored in the index snapshot)."""
+        return {
+            "phrases": {k: [[m.field, m.value, m.count] for m in ms] for k, ms in self.phrases.items()},
+            "colours": {k: list(v) for k, v in self.colours.items()},
+            "known_words": sorted(self.known_words),
+            "audience_field": self.audience_field,
+            "audience_values": {k: list(v) for k, v in self.audience_values.items()},
+            "field_cardinality": self.field_cardinality,
+            "taxonomy_fields": sorted(self.taxonomy_fields),
+            "under": [[f, v, list(c)] for (f, v), c in self.under.items()],
+            "value_counts": [[f, v, n] for (f, v), n in self.value_counts.items()],
+            "labels": [[f, v, lbl] for (f, v), lbl in self.labels.items()],
+            "max_phrase_words": self.max_phrase_words,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Vocabulary:
+        """Load a vocabulary written by `to_dict`."""
+        return cls(
+            phrases={k: [Match(str(f), str(v), int(n)) for f, v, n in ms] for k, ms in data["phrases"].items()},
+            colours={k: tuple(v) for k, v in data["colours"].items()},
+            known_words=set(data["known_words"]),
+            audience_field=data.get("audience_field"),
+            audience_values={k: tuple(v) for k, v in data.get("audience_values", {}).items()},
+            field_cardinality={k: int(v) for k, v in data.get("field_cardinality", {}).items()},
+            taxonomy_fields=frozenset(data.get("taxonomy_fields", ["category"])),
+            under={(f, v): tuple(c) for f, v, c in data.get("under", [])},
+            value_counts={(f, v): int(n) for f, v, n in data.get("value_counts", [])},
+            labels={(f, v): str(lbl) for f, v, lbl in data.get("labels", [])},
+            max_phrase_words=int(data.get("max_phrase_words", 1)),
+        )
+
+    def label(self, fld: str, value: str) -> str:
+        """How a catalog value reads to a person (a category path's last level)."""
+        return self.labels.get((fld, value)) or value.rsplit(PATH_SEP, 1)[-1]
 
     @staticmethod
     def _taxonomy_fields(pairs: Mapping[str, Counter[tuple[str, str]]]) -> set[str]:
@@ -208,10 +261,12 @@ class Vocabulary:
     def _build(
         cls,
         values: Mapping[str, Counter[str]],
+        labels: Mapping[tuple[str, str], str],
         title_words: Counter[str],
         word_by_category: Mapping[str, Counter[str]],
     ) -> Vocabulary:
         vocab = cls()
+        vocab.labels = dict(labels)
         facet_fields = {f: c for f, c in values.items() if 0 < len(c) <= MAX_ATTRIBUTE_VALUES}
         vocab.field_cardinality = {f: len(c) for f, c in facet_fields.items()}
         for fld, counter in facet_fields.items():
@@ -219,12 +274,12 @@ class Vocabulary:
                 vocab.value_counts[(fld, val)] = n
                 if fld == "color":
                     continue
-                key = phrase_key(val)
+                key = phrase_key(labels.get((fld, val), val))
                 if key and not key.isdigit() and key != "na":
                     vocab.phrases.setdefault(key, []).append(Match(fld, val, n))
                     # "T-shirts" also as "tshirt" and "t shirt"; "Flip Flops" also as "flipflop"
                     vocab.phrases.setdefault(key.replace(" ", ""), []).append(Match(fld, val, n))
-        cls._learn_colours(vocab, values.get("color", Counter()))
+        cls._learn_colours(vocab, values.get("color", Counter()), labels)
         cls._learn_synonyms(vocab, word_by_category)
         cls._learn_audience(vocab, facet_fields)
         vocab.known_words = {w for w, n in title_words.items() if n >= 1}
@@ -234,10 +289,13 @@ class Vocabulary:
         return vocab
 
     @staticmethod
-    def _learn_colours(vocab: Vocabulary, colours: Counter[str]) -> None:
-        by_key = {phrase_key(c): c for c in colours if phrase_key(c) not in {"", "na"}}
+    def _learn_colours(vocab: Vocabulary, colours: Counter[str], labels: Mapping[tuple[str, str], str]) -> None:
+        by_key = {phrase_key(labels.get(("color", c), c)): c for c in colours}
+        by_key = {k: c for k, c in by_key.items() if k not in {"", "na"}}
         for key, val in by_key.items():
-            vocab.colours[key] = (val,)
+            # a colour word names its shades too: "blue" is also "dark blue" and "navy blue"
+            shades = tuple(v for k, v in by_key.items() if k != key and set(key.split()) <= set(k.split()))
+            vocab.colours[key] = (val, *shades)
         for alias, targets in COLOUR_ALIASES.items():
             hits = tuple(by_key[phrase_key(t)] for t in targets if phrase_key(t) in by_key)
             if hits and phrase_key(alias) not in vocab.colours:
@@ -255,8 +313,6 @@ class Vocabulary:
                 and word not in vocab.phrases
                 and word not in STOPWORDS
                 and word not in vocab.colours
-                and word not in MATERIALS
-                and word not in STYLES
                 and word not in AUDIENCE_WORDS
             ):
                 vocab.phrases[word] = [Match("category", cat, n)]
@@ -316,8 +372,6 @@ class Vocabulary:
             w in self.known_words
             or word in self.known_words
             or word in STOPWORDS
-            or w in MATERIALS
-            or w in STYLES
             or word in AUDIENCE_WORDS
             or word.isdigit()
         )
@@ -330,3 +384,18 @@ class Vocabulary:
             "words": len(self.known_words),
             "audience_field": self.audience_field,
         }
+
+
+def _phrase_fields(profile: CatalogProfile | None) -> set[str] | None:
+    """Attribute fields whose values may become phrases (None = every field, when there is no profile)."""
+    if profile is None:
+        return None
+    floor = PHRASE_FIELD_SHARE * max(profile.n_pins, 1)
+    return {
+        f.name
+        for f in profile.fields.values()
+        if f.kind in ("categorical", "multi", "hierarchy")
+        and f.support >= floor
+        and len(f.values) <= PHRASE_FIELD_VALUES
+        and f.name not in ("category", "color", "merchant")
+    }

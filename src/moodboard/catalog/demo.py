@@ -1,8 +1,8 @@
-"""Demo catalogs: Myntra with synthetic prices, or a small generated catalog when no data is available.
+"""Demo catalogs: an operator's catalog with synthetic prices when it has none, or a small generated one.
 
-Myntra has no prices. The demo (and tests that need prices) assign each item a deterministic synthetic
-price: a per-article-type range, and a position inside it taken from the SHA-256 of the item id. The same
-id always gets the same price, on every machine.
+A catalog without prices (the Myntra sample has none) gets a deterministic synthetic price per item: a
+range chosen by the hash of its category, and a position inside it from the SHA-256 of the item id. The
+same id always gets the same price, on every machine. Nothing here knows any one catalog's fields.
 """
 
 from __future__ import annotations
@@ -14,20 +14,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-# (low, high) USD price ranges by words found in the article type; first match wins.
-PRICE_RANGES: list[tuple[tuple[str, ...], tuple[int, int]]] = [
-    (("watch",), (60, 400)),
-    (("jewel", "ring", "necklace", "earring", "bracelet", "pendant", "bangle"), (15, 250)),
-    (("bag", "backpack", "clutch", "wallet", "trolley", "duffel"), (25, 220)),
-    (("shoe", "heel", "boot", "sandal", "flat", "sneaker", "loafer"), (25, 180)),
-    (("jacket", "blazer", "coat", "suit", "sweater", "sweatshirt"), (35, 220)),
-    (("dress", "kurta", "saree", "lehenga", "jumpsuit"), (20, 160)),
-    (("jean", "trouser", "track", "skirt", "short", "legging", "capri"), (15, 90)),
-    (("sunglass", "belt", "cap", "hat", "tie", "scarf", "stole"), (8, 80)),
-    (("sock", "brief", "trunk", "bra", "innerwear", "vest", "boxer"), (4, 30)),
-    (("perfume", "deodorant", "lipstick", "nail", "cream", "lotion"), (5, 70)),
-]
-DEFAULT_RANGE = (10, 60)
+PRICE_RANGES: tuple[tuple[int, int], ...] = ((4, 30), (8, 80), (10, 60), (15, 90), (20, 160), (25, 220), (60, 400))
+"""Generic (low, high) demo price ranges; each category gets one, chosen by the hash of its name."""
 
 
 def _unit(key: str, salt: str) -> float:
@@ -35,10 +23,9 @@ def _unit(key: str, salt: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def synthetic_price(item_id: str, article_type: str) -> Decimal:
-    """A deterministic demo price in USD for an item, ending in .99 (see the module docstring)."""
-    kind = article_type.lower()
-    low, high = next((rng for words, rng in PRICE_RANGES if any(w in kind for w in words)), DEFAULT_RANGE)
+def synthetic_price(item_id: str, category: str) -> Decimal:
+    """A deterministic demo price for an item, ending in .99: a per-category range, a per-item position."""
+    low, high = PRICE_RANGES[int(_unit(category.lower(), "range") * len(PRICE_RANGES))]
     whole = low + int(_unit(item_id, "price") * (high - low))
     return Decimal(whole) + Decimal("0.99")
 
@@ -48,25 +35,28 @@ def synthetic_availability(item_id: str) -> str:
     return "in_stock" if _unit(item_id, "stock") < 0.9 else "out_of_stock"
 
 
-def myntra_with_prices(myntra_dir: Path, out: Path, limit: int | None = None) -> Path:
-    """Write Myntra's catalog with synthetic price, currency, merchant, availability and link fields.
+def with_synthetic_prices(
+    catalog: Path, out: Path, mapping: dict[str, str], limit: int | None = None, currency: str = "USD"
+) -> Path:
+    """Copy a JSONL catalog that has no prices, adding deterministic price, currency, availability and link.
 
-    With `limit`, an evenly spaced sample of that many rows is kept (every article type stays represented).
-    Image paths are kept relative to `myntra_dir`; ingest it with `--images-root myntra_dir`.
+    The price range follows the row's category (the field `mapping["category"]` names). With `limit`, an
+    evenly spaced sample of that many rows is kept. Image paths stay relative to the source folder.
     """
     out.parent.mkdir(parents=True, exist_ok=True)
-    lines = (myntra_dir / "catalog.jsonl").read_text().splitlines()
+    lines = [ln for ln in catalog.read_text().splitlines() if ln.strip()]
     if limit is not None and 0 < limit < len(lines):
         step = len(lines) / limit
         lines = [lines[int(i * step)] for i in range(limit)]
+    cat_field = mapping.get("category", "category")
+    id_field = mapping.get("id", "id")
     with out.open("w") as dst:
-        for line in lines:
+        for n, line in enumerate(lines):
             row: dict[str, Any] = json.loads(line)
-            rid = str(row["id"])
+            rid = str(row.get(id_field, n))
             row.update(
-                price=str(synthetic_price(rid, str(row.get("articleType", "")))),
-                currency="USD",
-                merchant=str(row.get("productDisplayName", "")).split(" ", 1)[0] or "Myntra",
+                price=str(synthetic_price(rid, str(row.get(cat_field, "")))),
+                currency=currency,
                 availability=synthetic_availability(rid),
                 url=f"https://shop.example/products/{rid}",
             )

@@ -1,6 +1,8 @@
 """Field mapping and validation of one catalog row into a pin, or a precise rejection.
 
-A mapping names, for each moodboard field, the source field that holds it (`title=productDisplayName`).
+A mapping names, for each moodboard field, the source field that holds it (`title=productDisplayName`),
+or a literal for every row after `=` (`currency==INR` on the command line, `currency = "=INR"` in a file).
+Structured fields (JSON lists, key/value specification lists) are unpacked first (`catalog.structured`).
 Source fields that are not mapped are kept as the pin's attributes.
 """
 
@@ -16,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from moodboard.catalog.currencies import ISO_4217, SYMBOLS
+from moodboard.catalog.structured import expand_row
 from moodboard.core.records import Availability
 
 TARGETS = (
@@ -209,9 +212,13 @@ def validate_row(
     """
     if not isinstance(raw, dict):
         raise Invalid("row", "row is not an object", "each line must be a JSON object")
+    raw = expand_row(raw)
 
     def get(target: str) -> Any:
-        return raw.get(mapping.get(target, target))
+        source = mapping.get(target, target)
+        if source.startswith("="):  # a literal value for every row (`currency = "=INR"`)
+            return source[1:]
+        return raw.get(source)
 
     consumed = {mapping.get(t, t) for t in TARGETS}
     ext = clean_text(get("id"), limit=300) or None

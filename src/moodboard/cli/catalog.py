@@ -22,7 +22,8 @@ EXIT_PARTIAL = 3
 catalog_app = typer.Typer(help="Inspect the catalog.", no_args_is_help=True)
 
 
-def _load_mapping(pairs: list[str], mapping_file: Path | None) -> dict[str, str]:
+def load_mapping(pairs: list[str], mapping_file: Path | None) -> dict[str, str]:
+    """The field mapping from a JSON/TOML file and `target=source` pairs (pairs win)."""
     mapping: dict[str, str] = {}
     try:
         if mapping_file is not None:
@@ -63,7 +64,7 @@ def register(app: typer.Typer) -> None:
         (see the report), 2 for bad arguments, 4 when the source does not exist, 1 on other errors.
         """
         settings = get_settings(ctx)
-        mapping = _load_mapping(map_ or [], mapping_file)
+        mapping = load_mapping(map_ or [], mapping_file)
         src = open_source(source, images_root)
         store = open_store(settings)
         report_path = report or settings.home / "reports" / f"ingest-{time.strftime('%Y%m%dT%H%M%S')}.jsonl"

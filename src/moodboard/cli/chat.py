@@ -77,12 +77,12 @@ def chat(
     user_id: Annotated[int | None, typer.Option("--user-id", help="a known user (taste profile)")] = None,
 ) -> None:
     """Talk to the shopping assistant in the terminal."""
-    from moodboard.assistant.factory import build_assistant
+    from moodboard.runtime import build_runtime
 
     settings = get_settings(ctx)
     store = open_store(settings)
     try:
-        assistant = build_assistant(settings, store)
+        assistant = build_runtime(settings, store).assistant.get()
         sid = session or assistant.start(user_id).id
         assistant.sessions.load(sid)
         out.print(f"[dim]session {sid} · {store.count_pins():,} pins · /quit to leave[/dim]")

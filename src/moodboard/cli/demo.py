@@ -10,42 +10,39 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from moodboard.catalog.demo import generated_catalog, myntra_with_prices
+from moodboard.catalog.demo import generated_catalog, with_synthetic_prices
 from moodboard.catalog.ingest import Ingestor
 from moodboard.catalog.personas import seed_personas
 from moodboard.catalog.report import IngestSummary
 from moodboard.catalog.sources import open_source
+from moodboard.cli.catalog import load_mapping
 from moodboard.cli.context import console, get_settings, open_store
 from moodboard.core.errors import DependencyError
 from moodboard.core.settings import Settings
 from moodboard.core.snapshot import current_snapshot
 
-MYNTRA_MAPPING = {"title": "productDisplayName", "category": "articleType", "color": "baseColour"}
 
-
-def _data_dir(settings: Settings) -> Path | None:
-    for cand in (settings.data_dir, Path("../shared/data")):
-        if cand is not None and (cand / "myntra" / "catalog.jsonl").is_file():
-            return cand.resolve()
-    return None
-
-
-def prepare_catalog(settings: Settings, catalog: Path | None, limit: int | None) -> tuple[Path, Path, dict[str, str]]:
-    """Pick the demo catalog: an explicit path, else Myntra from the data dir, else a generated one."""
+def prepare_catalog(
+    settings: Settings,
+    catalog: Path | None,
+    mapping_file: Path | None,
+    limit: int | None,
+    synthetic_prices: bool,
+    images_root: Path | None = None,
+) -> tuple[Path, Path, dict[str, str]]:
+    """Pick the demo catalog (an operator's path with its mapping, else a generated one); add demo prices
+    to a JSONL catalog without any when asked."""
     demo_dir = settings.home / "demo"
     if catalog is not None:
-        console.print(f"demo catalog: {catalog}")
-        if catalog.name == "catalog.jsonl" and (catalog.parent / "images").is_dir() and "myntra" in str(catalog):
-            out = myntra_with_prices(catalog.parent, demo_dir / "myntra-priced.jsonl", limit)
-            return out, catalog.parent, MYNTRA_MAPPING
-        return catalog, catalog.parent if catalog.is_file() else catalog, {}
-    data = _data_dir(settings)
-    if data is not None:
-        console.print(f"demo catalog: Myntra from {data / 'myntra'} (synthetic prices, see catalog/demo.py)")
-        out = myntra_with_prices(data / "myntra", demo_dir / "myntra-priced.jsonl", limit)
-        return out, data / "myntra", MYNTRA_MAPPING
+        mapping = load_mapping([], mapping_file)
+        root = images_root or (catalog.parent if catalog.is_file() else catalog)
+        console.print(f"demo catalog: {catalog}" + (f" (mapping {mapping_file})" if mapping_file else ""))
+        if synthetic_prices and catalog.suffix == ".jsonl":
+            console.print("adding deterministic synthetic prices (the catalog has none; see catalog/demo.py)")
+            return with_synthetic_prices(catalog, demo_dir / "priced.jsonl", mapping, limit), root, mapping
+        return catalog, root, mapping
     console.print(
-        "[yellow]no catalog found[/] (set MOODBOARD_DEMO_CATALOG or MOODBOARD_DATA_DIR): "
+        "[yellow]no catalog given[/] (set MOODBOARD_DEMO_CATALOG and MOODBOARD_DEMO_MAPPING): "
         "using a small GENERATED catalog of drawn home goods"
     )
     path = generated_catalog(demo_dir / "generated")
@@ -98,20 +95,33 @@ def register(app: typer.Typer) -> None:
         catalog: Annotated[
             Path | None, typer.Option(envvar="MOODBOARD_DEMO_CATALOG", help="catalog to demo (JSONL/CSV/folder)")
         ] = None,
+        mapping_file: Annotated[
+            Path | None,
+            typer.Option("--mapping-file", envvar="MOODBOARD_DEMO_MAPPING", help="field mapping file (TOML/JSON)"),
+        ] = None,
         limit: Annotated[
             int,
             typer.Option(
                 envvar="MOODBOARD_DEMO_LIMIT",
-                help="Myntra: use an evenly spaced sample of N items (0 = all 9,583, about 6 minutes to "
-                "build the first time on 2 cores)",
+                help="with --synthetic-prices: an evenly spaced sample of N items (0 = all)",
             ),
         ] = 0,
+        images_root: Annotated[
+            Path | None,
+            typer.Option("--images-root", envvar="MOODBOARD_DEMO_IMAGES_ROOT", help="folder of the catalog's images"),
+        ] = None,
+        synthetic_prices: Annotated[
+            bool,
+            typer.Option(envvar="MOODBOARD_DEMO_SYNTHETIC_PRICES", help="add demo prices to a JSONL catalog"),
+        ] = False,
         serve: Annotated[bool, typer.Option(help="start the web app when ready")] = True,
     ) -> None:
         """Set up a demo catalog on embedded defaults and serve the app (prints the URL)."""
         settings = get_settings(ctx)
         settings.ensure_home()
-        path, root, mapping = prepare_catalog(settings, catalog, limit or None)
+        path, root, mapping = prepare_catalog(
+            settings, catalog, mapping_file, limit or None, synthetic_prices, images_root
+        )
         ingest_demo(settings, path, root, mapping)
         store = open_store(settings)
         users = seed_personas(store)

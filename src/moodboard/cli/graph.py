@@ -73,18 +73,13 @@ def register(app: typer.Typer) -> None:
         json_out: Annotated[bool, typer.Option("--json", help="print results as JSON")] = False,
     ) -> None:
         """Recommend from the taste graph: a user's feed (--user) or related pins (--pin), with reasons."""
-        from moodboard.graph.live import LiveGraph
-
         if (user is None) == (pin is None):
             raise InvalidInputError("pass exactly one of --user or --pin", "e.g. `moodboard recommend --user 3`")
         settings = get_settings(ctx)
         store = open_store(settings)
-        from moodboard.jobs.embed_job import vectors_or_none
+        from moodboard.runtime import build_live_graph
 
-        snapshots = settings.snapshots_dir
-        live = LiveGraph(
-            settings.graph, snapshots, fetch_events=store.iter_events, load_vectors=lambda: vectors_or_none(snapshots)
-        )
+        live = build_live_graph(settings, store)
         if pin is not None:
             store.get_pin(pin)
             recs = live.related(pin, k, seed=seed, in_catalog=True)

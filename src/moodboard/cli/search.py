@@ -12,21 +12,28 @@ from rich.table import Table
 
 from moodboard.cli.context import console, get_settings, open_store
 from moodboard.core.errors import InvalidInputError
-from moodboard.index.attributes import Filter
+from moodboard.core.query import Filters
+from moodboard.index.attributes import CODE_FIELDS, parse_filter
 
 
-def _filters(pairs: list[str]) -> Filter:
+def _filters(pairs: list[str]) -> Filters:
+    """`field=value[,value]` pairs (`field!=value` refuses values) as one filter; other fields are attributes."""
     raw: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise InvalidInputError(f"bad filter {pair!r}", "use --filter field=value, e.g. --filter color=red")
         key = key.strip()
-        if key in ("price_min", "price_max"):
+        values = [v for v in value.split(",") if v]
+        if key.endswith("!"):
+            raw.setdefault("exclude", {}).setdefault(key[:-1].strip(), []).extend(values)
+        elif key in ("price_min", "price_max"):
             raw[key] = value
+        elif key in CODE_FIELDS:
+            raw.setdefault(key, []).extend(values)
         else:
-            raw.setdefault(key, []).extend(v for v in value.split(",") if v)
-    return Filter.parse(raw)
+            raw.setdefault("attributes", {}).setdefault(key, []).extend(values)
+    return parse_filter(raw)
 
 
 def register(app: typer.Typer) -> None:
@@ -96,9 +103,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Search the indexed catalog by text, an image, a pin, or a mix (with negatives and filters)."""
         from moodboard.catalog.images import ImageLimits, open_checked, read_capped
-        from moodboard.embed.embedder import make_embedder
         from moodboard.index.bundle import load_current_index
-        from moodboard.rank.search import SearchRequest, SearchService
+        from moodboard.rank.search import SearchRequest
+        from moodboard.runtime import build_runtime
 
         settings = get_settings(ctx)
         request = SearchRequest(
@@ -115,19 +122,9 @@ def register(app: typer.Typer) -> None:
         if image is not None:
             limits = ImageLimits(max_file_bytes=settings.ingest.max_file_bytes, max_pixels=settings.ingest.max_pixels)
             loaded = open_checked(read_capped(image, limits.max_file_bytes), limits).image
-        index = load_current_index(settings.snapshots_dir, settings.index)
+        load_current_index(settings.snapshots_dir, settings.index)  # a clear error when none was built
         store = open_store(settings)
-        embedder: Any = None
-
-        def encoder() -> Any:
-            nonlocal embedder
-            if embedder is None:
-                embedder = make_embedder(settings.embed, settings.snapshots_dir)
-            return embedder
-
-        service = SearchService(
-            lambda: index, encoder, settings.index, lambda ids: {p.id: p for p in store.get_pins(ids)}
-        )
+        service = build_runtime(settings, store).search
         from dataclasses import replace
 
         response = service.search(replace(request, image=loaded))

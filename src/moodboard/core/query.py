@@ -18,8 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from moodboard.core.errors import InvalidInputError
 
-Audience = Literal["men", "women", "kids"]
-
 
 class TermKind(enum.StrEnum):
     """What a query term points at."""
@@ -46,10 +44,14 @@ class Term(_Frozen):
 
 
 class Filters(_Frozen):
-    """Structured constraints; empty tuples and `None` mean "no constraint".
+    """Structured constraints, the one filter type of moodboard; empty tuples and `None` mean "no constraint".
 
-    `attributes` maps an attribute field (e.g. `subCategory`) to the values allowed; `exclude_attributes`
-    to the values refused. `categories` / `colours` match `Pin.category` / `Pin.color`.
+    `categories` / `colours` match `Pin.category` / `Pin.color`; `attributes` maps any other field the
+    index holds (an attribute name, `merchant`, `availability`) to the values allowed, and the
+    `exclude_*` fields to the values refused. A field with several values per item (colours {white,
+    black}; every level of a category path) passes an include when any value matches and fails an
+    exclude when any does. Values are compared case-insensitively. The index compiles this record into
+    column masks (`moodboard.index.attributes.AttributeTable.mask`).
     """
 
     price_min: float | None = Field(None, ge=0)
@@ -60,11 +62,28 @@ class Filters(_Frozen):
     exclude_categories: tuple[str, ...] = ()
     attributes: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     exclude_attributes: dict[str, tuple[str, ...]] = Field(default_factory=dict)
-    audience: Audience | None = None
 
     def is_empty(self) -> bool:
         """True when no constraint is set."""
         return self == Filters()
+
+    def includes(self) -> dict[str, tuple[str, ...]]:
+        """Allowed values per field, for every constrained field."""
+        out = {k: v for k, v in self.attributes.items() if v}
+        if self.categories:
+            out["category"] = self.categories
+        if self.colours:
+            out["color"] = self.colours
+        return out
+
+    def excludes(self) -> dict[str, tuple[str, ...]]:
+        """Refused values per field, for every field with refusals."""
+        out = {k: v for k, v in self.exclude_attributes.items() if v}
+        if self.exclude_categories:
+            out["category"] = self.exclude_categories
+        if self.exclude_colours:
+            out["color"] = self.exclude_colours
+        return out
 
 
 class Shown(_Frozen):
@@ -173,7 +192,6 @@ class Turn(_Frozen):
     colours: tuple[str, ...] = ()
     exclude_colours: tuple[str, ...] = ()
     price: PriceChange | None = None
-    audience: Audience | None = None
     scopes: tuple[Scope, ...] = ()
     references: tuple[Reference, ...] = ()
     none_of_these: bool = False

@@ -1,7 +1,10 @@
-"""Per-item filter attributes as compact columns, structured filters over them, and facet counts.
+"""Per-item filter attributes as compact multi-valued columns, filters over them, and facet counts.
 
-Columns cost about 17 bytes per item (price float32, four int32 codes, one uint8 availability code),
-so filtering a million items is a handful of vectorised comparisons, not a Python loop.
+Every code field (category, colour, availability, merchant, plus the attribute fields the catalog
+profile found categorical) is stored as CSR-style columns: `indptr` (n + 1) and `codes` (one int32 per
+value), so an item can have several values (colours {white, black}; every level of a category path).
+A filter is one `moodboard.core.query.Filters`: includes and excludes per field, and a price range.
+Filtering a million items is a handful of vectorised operations, not a Python loop.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import itertools
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,204 +21,317 @@ import numpy as np
 from numpy.typing import NDArray
 
 from moodboard.core.errors import InvalidInputError, SnapshotError
+from moodboard.core.query import Filters
 from moodboard.core.records import Availability, Pin
 
 BoolArray = NDArray[np.bool_]
 
 CODE_FIELDS: tuple[str, ...] = ("category", "color", "availability", "merchant")
 FACET_FIELDS: tuple[str, ...] = (*CODE_FIELDS, "price")
-FILTER_FIELDS: tuple[str, ...] = ("price_min", "price_max", *CODE_FIELDS)
-PRICE_BUCKETS: tuple[float, ...] = (25.0, 50.0, 100.0, 250.0, 500.0, 1000.0)
+FILTER_FIELDS: tuple[str, ...] = ("price_min", "price_max", *CODE_FIELDS, "attributes", "exclude")
+PRICE_STEPS: tuple[float, ...] = (1.0, 2.5, 5.0)
+"""Price facet edges are these times powers of ten, fitted to the pool's own price range."""
 
 
 def _norm(value: Any) -> str:
     return str(value).strip().lower()
 
 
+ValueSplitter = Any
+"""Anything with `values_of(field, raw) -> tuple[str, ...]` (the catalog profile)."""
+
+
 @dataclass(frozen=True, slots=True)
 class ItemAttrs:
-    """Filterable attributes of one item; strings are matched case-insensitively."""
+    """Filterable attributes of one item; strings are matched case-insensitively.
+
+    `category`, `color`, `availability` and `merchant` take one value or several; `extra` holds other
+    fields' values (already split by the catalog profile).
+    """
 
     price: float | None = None
-    category: str | None = None
-    color: str | None = None
+    category: str | tuple[str, ...] | None = None
+    color: str | tuple[str, ...] | None = None
     availability: str | None = None
-    merchant: str | None = None
+    merchant: str | tuple[str, ...] | None = None
+    extra: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
-    def from_pin(cls, pin: Pin) -> ItemAttrs:
-        """Take the filterable attributes of a catalog pin."""
+    def from_pin(cls, pin: Pin, profile: ValueSplitter | None = None) -> ItemAttrs:
+        """Take the filterable attributes of a catalog pin, split by the catalog profile when given."""
         price = pin.product.price
+
+        def values(name: str, raw: Any) -> tuple[str, ...] | str | None:
+            if profile is None:
+                return raw if raw is None else str(raw)
+            return tuple(profile.values_of(name, raw))
+
+        extra: dict[str, tuple[str, ...]] = {}
+        if profile is not None:
+            for name in profile.attribute_fields():
+                found = tuple(profile.values_of(name, pin.attributes.get(name)))
+                if found:
+                    extra[name] = found
         return cls(
             price=float(price) if price is not None else None,
-            category=pin.category,
-            color=pin.color,
+            category=values("category", pin.category),  # type: ignore[arg-type]
+            color=values("color", pin.color),  # type: ignore[arg-type]
             availability=pin.product.availability.value,
-            merchant=pin.product.merchant,
+            merchant=values("merchant", pin.product.merchant),  # type: ignore[arg-type]
+            extra=extra,
         )
 
-
-@dataclass(frozen=True, slots=True)
-class Filter:
-    """Structured filter: a price range and allowed values per field (empty tuple = no constraint)."""
-
-    price_min: float | None = None
-    price_max: float | None = None
-    category: tuple[str, ...] = ()
-    color: tuple[str, ...] = ()
-    availability: tuple[str, ...] = ()
-    merchant: tuple[str, ...] = ()
-
-    @property
-    def is_empty(self) -> bool:
-        """True when the filter constrains nothing."""
-        return self.price_min is None and self.price_max is None and not any(self.values(f) for f in CODE_FIELDS)
-
-    def values(self, name: str) -> tuple[str, ...]:
-        """Allowed values of a code field."""
-        result: tuple[str, ...] = getattr(self, name)
-        return result
-
-    @classmethod
-    def parse(cls, raw: Mapping[str, Any] | Filter | None) -> Filter:
-        """Build a filter from a JSON-like mapping, refusing unknown fields and bad values.
-
-        Example: `Filter.parse({"price_max": 50, "color": ["red", "blue"]})`.
-
-        Raises:
-            InvalidInputError: on an unknown field, a non-numeric or negative price, or min > max.
-        """
-        if raw is None:
-            return cls()
-        if isinstance(raw, Filter):
-            return raw
-        unknown = sorted(set(raw) - set(FILTER_FIELDS))
-        if unknown:
-            raise InvalidInputError(
-                f"unknown filter field {unknown[0]!r}",
-                f"use only {', '.join(FILTER_FIELDS)}",
-                field=f"filters.{unknown[0]}",
-            )
-        prices: dict[str, float | None] = {}
-        for name in ("price_min", "price_max"):
-            value = raw.get(name)
-            if value is None:
-                prices[name] = None
+    def values(self) -> dict[str, tuple[str, ...]]:
+        """Every field's normalised values."""
+        out: dict[str, tuple[str, ...]] = {}
+        for name in CODE_FIELDS:
+            raw = getattr(self, name)
+            if raw is None:
                 continue
-            try:
-                number = float(value)
-            except (TypeError, ValueError) as exc:
-                raise InvalidInputError(
-                    f"filter {name} must be a number, got {value!r}",
-                    "pass e.g. 49.90",
-                    field=f"filters.{name}",
-                ) from exc
-            if not math.isfinite(number) or number < 0:
-                raise InvalidInputError(
-                    f"filter {name} must be a finite non-negative number",
-                    "pass e.g. 49.90",
-                    field=f"filters.{name}",
-                )
-            prices[name] = number
-        lo, hi = prices["price_min"], prices["price_max"]
-        if lo is not None and hi is not None and lo > hi:
-            raise InvalidInputError("filter price_min is above price_max", "swap them", field="filters.price_min")
-        codes: dict[str, tuple[str, ...]] = {}
-        for name in CODE_FIELDS:
-            value = raw.get(name)
-            if value is None:
-                codes[name] = ()
-            elif isinstance(value, str):
-                codes[name] = (_norm(value),)
-            elif isinstance(value, Iterable) and all(isinstance(v, str) for v in value):
-                codes[name] = tuple(_norm(v) for v in value)
-            else:
-                raise InvalidInputError(
-                    f"filter {name} must be a string or a list of strings",
-                    f'pass e.g. {{"{name}": ["a", "b"]}}',
-                    field=f"filters.{name}",
-                )
-        if codes["availability"]:
-            known = {a.value for a in Availability}
-            bad = [v for v in codes["availability"] if v not in known]
-            if bad:
-                raise InvalidInputError(
-                    f"unknown availability {bad[0]!r}",
-                    f"use one of {', '.join(sorted(known))}",
-                    field="filters.availability",
-                )
-        return cls(price_min=lo, price_max=hi, **codes)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The filter as a JSON-friendly mapping, omitting unconstrained fields."""
-        out: dict[str, Any] = {}
-        if self.price_min is not None:
-            out["price_min"] = self.price_min
-        if self.price_max is not None:
-            out["price_max"] = self.price_max
-        for name in CODE_FIELDS:
-            if self.values(name):
-                out[name] = list(self.values(name))
+            items = (raw,) if isinstance(raw, str) else raw
+            vals = tuple(dict.fromkeys(_norm(v) for v in items if str(v).strip()))
+            if vals:
+                out[name] = vals
+        for name, raw_vals in self.extra.items():
+            vals = tuple(dict.fromkeys(_norm(v) for v in raw_vals if str(v).strip()))
+            if vals:
+                out[name] = vals
         return out
 
 
+def _strings(name: str, value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (_norm(value),)
+    if isinstance(value, Iterable) and all(isinstance(v, str) for v in value):
+        return tuple(_norm(v) for v in value)
+    raise InvalidInputError(
+        f"filter {name} must be a string or a list of strings",
+        f'pass e.g. {{"{name}": ["a", "b"]}}',
+        field=f"filters.{name}",
+    )
+
+
+def _price(name: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(
+            f"filter {name} must be a number, got {value!r}", "pass e.g. 49.90", field=f"filters.{name}"
+        ) from exc
+    if not math.isfinite(number) or number < 0:
+        raise InvalidInputError(
+            f"filter {name} must be a finite non-negative number", "pass e.g. 49.90", field=f"filters.{name}"
+        )
+    return number
+
+
+def _field_map(name: str, raw: Any) -> dict[str, tuple[str, ...]]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise InvalidInputError(
+            f"filter {name} must map field names to values",
+            f'pass e.g. {{"{name}": {{"material": ["wood"]}}}}',
+            field=f"filters.{name}",
+        )
+    return {str(k): _strings(f"{name}.{k}", v) for k, v in raw.items()}
+
+
+def parse_filter(raw: Mapping[str, Any] | Filters | None) -> Filters:
+    """Build a filter from the API's JSON form, refusing unknown fields and bad values.
+
+    Example: `parse_filter({"price_max": 50, "color": ["red"], "exclude": {"color": ["white"]}})`;
+    `attributes` includes values of other fields (`{"attributes": {"material": ["wood"]}}`).
+
+    Raises:
+        InvalidInputError: on an unknown field, a non-numeric or negative price, or min > max.
+    """
+    if raw is None:
+        return Filters()
+    if isinstance(raw, Filters):
+        return raw
+    unknown = sorted(set(raw) - set(FILTER_FIELDS))
+    if unknown:
+        raise InvalidInputError(
+            f"unknown filter field {unknown[0]!r}",
+            f"use only {', '.join(FILTER_FIELDS)}",
+            field=f"filters.{unknown[0]}",
+        )
+    lo, hi = _price("price_min", raw.get("price_min")), _price("price_max", raw.get("price_max"))
+    if lo is not None and hi is not None and lo > hi:
+        raise InvalidInputError("filter price_min is above price_max", "swap them", field="filters.price_min")
+    avail = _strings("availability", raw.get("availability"))
+    known = {a.value for a in Availability}
+    bad = [v for v in avail if v not in known]
+    if bad:
+        raise InvalidInputError(
+            f"unknown availability {bad[0]!r}", f"use one of {', '.join(sorted(known))}", field="filters.availability"
+        )
+    attributes = _field_map("attributes", raw.get("attributes"))
+    for name in ("availability", "merchant"):
+        vals = _strings(name, raw.get(name))
+        if vals:
+            attributes[name] = vals
+    exclude = _field_map("exclude", raw.get("exclude"))
+    return Filters(
+        price_min=lo,
+        price_max=hi,
+        categories=_strings("category", raw.get("category")),
+        colours=_strings("color", raw.get("color")),
+        attributes=attributes,
+        exclude_categories=exclude.pop("category", ()),
+        exclude_colours=exclude.pop("color", ()),
+        exclude_attributes=exclude,
+    )
+
+
+def filter_to_dict(flt: Filters) -> dict[str, Any]:
+    """The filter in the API's JSON form, omitting unconstrained fields."""
+    out: dict[str, Any] = {}
+    if flt.price_min is not None:
+        out["price_min"] = flt.price_min
+    if flt.price_max is not None:
+        out["price_max"] = flt.price_max
+    if flt.categories:
+        out["category"] = list(flt.categories)
+    if flt.colours:
+        out["color"] = list(flt.colours)
+    if flt.attributes:
+        out["attributes"] = {k: list(v) for k, v in flt.attributes.items()}
+    exclude = {k: list(v) for k, v in flt.excludes().items()}
+    if exclude:
+        out["exclude"] = exclude
+    return out
+
+
+class _Column:
+    """One multi-valued code field: values of slot i are `codes[indptr[i]:indptr[i + 1]]` (code 0 unused)."""
+
+    def __init__(self, n: int = 0) -> None:
+        self.indptr = np.zeros(n + 1, dtype=np.int64)
+        self.codes = np.zeros(0, dtype=np.int32)
+        self.vocab: list[str] = [""]
+        self.lookup: dict[str, int] = {}
+        self._rows: NDArray[np.int64] | None = None
+
+    def code(self, value: str) -> int:
+        found = self.lookup.get(value)
+        if found is None:
+            found = len(self.vocab)
+            self.vocab.append(value)
+            self.lookup[value] = found
+        return found
+
+    def append(self, rows: Sequence[tuple[str, ...]]) -> None:
+        counts = np.array([len(r) for r in rows], dtype=np.int64)
+        flat = np.array([self.code(v) for r in rows for v in r], dtype=np.int32)
+        self.indptr = np.concatenate([self.indptr, self.indptr[-1] + np.cumsum(counts)])
+        self.codes = np.concatenate([self.codes, flat])
+        self._rows = None
+
+    def rows(self) -> NDArray[np.int64]:
+        """The slot of every stored code (cached until the next append)."""
+        if self._rows is None:
+            self._rows = np.repeat(np.arange(self.indptr.shape[0] - 1, dtype=np.int64), np.diff(self.indptr))
+        return self._rows
+
+    def having(self, values: Sequence[str], n: int) -> BoolArray:
+        """Slots with at least one of `values`."""
+        out = np.zeros(n, dtype=bool)
+        codes = [self.lookup[v] for v in values if v in self.lookup]
+        if codes:
+            out[self.rows()[np.isin(self.codes, np.array(codes, dtype=np.int32))]] = True
+        return out
+
+    def of(self, slots: NDArray[np.int64]) -> NDArray[np.int32]:
+        """Every code of the given slots, concatenated."""
+        if slots.shape[0] == 0:
+            return np.zeros(0, dtype=np.int32)
+        return np.concatenate([self.codes[self.indptr[s] : self.indptr[s + 1]] for s in slots.tolist()])
+
+    def last(self, slots: NDArray[np.int64]) -> NDArray[np.int64]:
+        """The last (deepest) code of each slot, 0 when it has none."""
+        start, end = self.indptr[slots], self.indptr[slots + 1]
+        out = np.zeros(slots.shape[0], dtype=np.int64)
+        has = end > start
+        out[has] = self.codes[end[has] - 1]
+        return out
+
+    def take(self, slots: NDArray[np.int64]) -> _Column:
+        col = _Column(0)
+        col.vocab, col.lookup = list(self.vocab), dict(self.lookup)
+        col.append([tuple(self.vocab[c] for c in self.codes[self.indptr[s] : self.indptr[s + 1]]) for s in slots])
+        return col
+
+
 class AttributeTable:
-    """Columnar attributes indexed by slot, with a vocabulary per string field (code 0 = missing)."""
+    """Columnar attributes indexed by slot: a price column and one multi-valued column per code field."""
 
     def __init__(self) -> None:
-        """Create an empty table."""
+        """Create an empty table with the base code fields."""
         self.price = np.zeros(0, dtype=np.float32)
-        self.codes: dict[str, NDArray[np.int32]] = {f: np.zeros(0, dtype=np.int32) for f in CODE_FIELDS}
-        self.vocab: dict[str, list[str]] = {f: [""] for f in CODE_FIELDS}
-        self._lookup: dict[str, dict[str, int]] = {f: {} for f in CODE_FIELDS}
+        self.columns: dict[str, _Column] = {f: _Column() for f in CODE_FIELDS}
 
     def __len__(self) -> int:
         """Number of slots."""
         return int(self.price.shape[0])
 
-    def _code(self, name: str, value: str | None) -> int:
-        if value is None or not str(value).strip():
-            return 0
-        key = _norm(value)
-        lookup = self._lookup[name]
-        code = lookup.get(key)
-        if code is None:
-            code = len(self.vocab[name])
-            self.vocab[name].append(key)
-            lookup[key] = code
-        return code
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """Names of the code fields held."""
+        return tuple(self.columns)
 
     def append(self, attrs: Sequence[ItemAttrs]) -> None:
         """Append one row per item, in slot order."""
+        n = len(self)
         price = np.array([a.price if a.price is not None else np.nan for a in attrs], dtype=np.float32).reshape(-1)
+        values = [a.values() for a in attrs]
+        for name in sorted({k for v in values for k in v} - set(self.columns)):
+            self.columns[name] = _Column(n)
+        for name, col in self.columns.items():
+            col.append([v.get(name, ()) for v in values])
         self.price = np.concatenate([self.price, price])
-        for name in CODE_FIELDS:
-            col = np.array([self._code(name, getattr(a, name)) for a in attrs], dtype=np.int32).reshape(-1)
-            self.codes[name] = np.concatenate([self.codes[name], col])
 
     def take(self, slots: NDArray[np.int64]) -> AttributeTable:
         """A new table holding only `slots`, in that order (used when compacting)."""
         out = AttributeTable()
         out.price = self.price[slots]
-        out.codes = {f: self.codes[f][slots] for f in CODE_FIELDS}
-        out.vocab = {f: list(v) for f, v in self.vocab.items()}
-        out._lookup = {f: {v: i for i, v in enumerate(vs) if i} for f, vs in out.vocab.items()}
+        out.columns = {f: c.take(slots) for f, c in self.columns.items()}
         return out
 
-    def mask(self, flt: Filter) -> BoolArray:
-        """Boolean mask over slots of the rows that pass `flt`."""
-        keep = np.ones(len(self), dtype=bool)
+    def mask(self, flt: Filters) -> BoolArray:
+        """Boolean mask over slots of the rows that pass `flt` (includes: any value; excludes: none).
+
+        Raises:
+            InvalidInputError: when the filter names a field this index does not hold.
+        """
+        n = len(self)
+        keep = np.ones(n, dtype=bool)
         if flt.price_min is not None:
             keep &= self.price >= flt.price_min  # NaN (no price) fails any price bound
         if flt.price_max is not None:
             keep &= self.price <= flt.price_max
-        for name in CODE_FIELDS:
-            wanted = flt.values(name)
-            if not wanted:
-                continue
-            codes = [self._lookup[name][v] for v in wanted if v in self._lookup[name]]
-            keep &= np.isin(self.codes[name], np.array(codes, dtype=np.int32))
+        for name, wanted in flt.includes().items():
+            keep &= self._column(name).having([_norm(v) for v in wanted], n)
+        for name, refused in flt.excludes().items():
+            keep &= ~self._column(name).having([_norm(v) for v in refused], n)
         return keep
+
+    def _column(self, name: str) -> _Column:
+        col = self.columns.get(name)
+        if col is None:
+            raise InvalidInputError(
+                f"unknown filter field {name!r}", f"filter on one of {', '.join(self.columns)}", field="filters"
+            )
+        return col
+
+    def last_codes(self, slots: NDArray[np.int64], name: str) -> NDArray[np.int64]:
+        """The deepest code of field `name` per slot (0 = none)."""
+        return self._column(name).last(slots)
 
     def counts(self, slots: NDArray[np.int64], fields: Sequence[str] = FACET_FIELDS) -> dict[str, dict[str, int]]:
         """Facet counts of the given slots (the retrieved, filtered set), most frequent value first.
@@ -226,45 +342,72 @@ class AttributeTable:
         out: dict[str, dict[str, int]] = {}
         for name in fields:
             if name == "price":
-                out[name] = self._price_buckets(self.price[slots])
+                out[name] = price_buckets(self.price[slots])
                 continue
-            if name not in CODE_FIELDS:
+            col = self.columns.get(name)
+            if col is None:
                 raise InvalidInputError(
-                    f"unknown facet field {name!r}", f"use {', '.join(FACET_FIELDS)}", field="facets"
+                    f"unknown facet field {name!r}", f"use {', '.join((*self.columns, 'price'))}", field="facets"
                 )
-            values = self.codes[name][slots]
-            values = values[values > 0]
-            bins = np.bincount(values, minlength=len(self.vocab[name]))
+            codes = col.of(slots)
+            bins = np.bincount(codes[codes > 0], minlength=len(col.vocab))
             order = np.argsort(-bins, kind="stable")
-            out[name] = {self.vocab[name][i]: int(bins[i]) for i in order if bins[i] > 0}
+            out[name] = {col.vocab[i]: int(bins[i]) for i in order if bins[i] > 0}
         return out
 
-    @staticmethod
-    def _price_buckets(prices: NDArray[np.float32]) -> dict[str, int]:
-        prices = prices[np.isfinite(prices)]
-        edges = (0.0, *PRICE_BUCKETS, math.inf)
-        out: dict[str, int] = {}
-        for lo, hi in itertools.pairwise(edges):
-            n = int(((prices >= lo) & (prices < hi)).sum())
-            if n:
-                out[f"{lo:g}-{hi:g}" if math.isfinite(hi) else f"{lo:g}+"] = n
-        return out
+    def nbytes(self) -> int:
+        """Memory held by the columns."""
+        return int(self.price.nbytes + sum(c.indptr.nbytes + c.codes.nbytes for c in self.columns.values()))
 
     def save(self, folder: Path) -> None:
         """Write the columns and vocabularies into `folder`."""
-        np.savez(folder / "attributes.npz", price=self.price, **self.codes)  # type: ignore[arg-type]
-        (folder / "attribute_vocab.json").write_text(json.dumps(self.vocab))
+        arrays: dict[str, Any] = {"price": self.price}
+        for i, col in enumerate(self.columns.values()):
+            arrays[f"indptr_{i}"] = col.indptr
+            arrays[f"codes_{i}"] = col.codes
+        np.savez(folder / "attributes.npz", **arrays)
+        vocab = {"fields": list(self.columns), "vocab": [c.vocab for c in self.columns.values()]}
+        (folder / "attribute_vocab.json").write_text(json.dumps(vocab))
 
     @classmethod
     def load(cls, folder: Path) -> AttributeTable:
         """Read a table written by `save`."""
         try:
+            meta = json.loads((folder / "attribute_vocab.json").read_text())
+            table = cls()
+            table.columns = {}
             with np.load(folder / "attributes.npz") as data:
-                table = cls()
                 table.price = data["price"].astype(np.float32)
-                table.codes = {f: data[f].astype(np.int32) for f in CODE_FIELDS}
-            table.vocab = json.loads((folder / "attribute_vocab.json").read_text())
-        except (OSError, KeyError, ValueError) as exc:
-            raise SnapshotError(f"cannot read attributes in {folder}: {exc}", "rebuild the index") from exc
-        table._lookup = {f: {v: i for i, v in enumerate(vs) if i} for f, vs in table.vocab.items()}
+                for i, (name, vocab) in enumerate(zip(meta["fields"], meta["vocab"], strict=True)):
+                    col = _Column(0)
+                    col.indptr = data[f"indptr_{i}"].astype(np.int64)
+                    col.codes = data[f"codes_{i}"].astype(np.int32)
+                    col.vocab = list(vocab)
+                    col.lookup = {v: j for j, v in enumerate(vocab) if j}
+                    table.columns[name] = col
+        except (OSError, KeyError, ValueError, TypeError) as exc:
+            raise SnapshotError(
+                f"cannot read attributes in {folder}: {exc}", "rebuild the index with `moodboard index`"
+            ) from exc
         return table
+
+
+def price_buckets(prices: NDArray[np.float32]) -> dict[str, int]:
+    """Counts of prices in about five round-number bands fitted to their range (any currency's scale)."""
+    prices = prices[np.isfinite(prices)]
+    if prices.shape[0] == 0:
+        return {}
+    lo, hi = float(np.percentile(prices, 5)), float(np.percentile(prices, 95))
+    edges = sorted({_round_edge(v) for v in np.geomspace(max(lo, 1e-2), max(hi, lo * 1.01, 1e-2), 5)[1:]})
+    out: dict[str, int] = {}
+    for a, b in itertools.pairwise((0.0, *edges, math.inf)):
+        n = int(((prices >= a) & (prices < b)).sum())
+        if n:
+            out[f"{a:g}-{b:g}" if math.isfinite(b) else f"{a:g}+"] = n
+    return out
+
+
+def _round_edge(value: float) -> float:
+    """The nearest 1/2.5/5 x 10^k at or below `value`."""
+    power = 10 ** math.floor(math.log10(value))
+    return max(step * power for step in PRICE_STEPS if step * power <= value)

@@ -1,12 +1,14 @@
 """The search index snapshot: vector index + lexical index + manifest (model id, calibration), swapped atomically.
 
 Layout of `<snapshots>/index/<version>/`: `vectors/` (the `VectorIndex` files), `lexical.sqlite`
-(FTS5) and `manifest.json`. `IndexHolder` serves the live version and swaps to a newer one when the
+(FTS5), `profile.json` (the catalog profile), `vocabulary.json` (the parser's
+vocabulary) and `manifest.json`. `IndexHolder` serves the live version and swaps to a newer one when the
 `CURRENT` pointer moves, without ever exposing a half-loaded index.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -19,9 +21,12 @@ from moodboard.core.errors import ModelMismatchError, NotFoundError, SnapshotErr
 from moodboard.core.settings import IndexSettings
 from moodboard.core.snapshot import current_snapshot, read_manifest, write_snapshot
 from moodboard.index.lexical import LEXICAL_FILE, LexicalDoc, LexicalIndex
+from moodboard.index.profile import CatalogProfile
 from moodboard.index.vector_index import VectorIndex, load_vector_index, save_vector_index
 
 KIND = "index"
+PROFILE_FILE = "profile.json"
+VOCABULARY_FILE = "vocabulary.json"
 log = logging.getLogger(__name__)
 
 
@@ -33,6 +38,20 @@ class SearchIndex:
     lexical: LexicalIndex | None
     manifest: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+
+    _profile: CatalogProfile | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def profile(self) -> CatalogProfile:
+        """The catalog profile learned when this index was built (empty for an index built without one)."""
+        if self._profile is None:
+            data = _read_json(self.path / PROFILE_FILE) if self.path else None
+            self._profile = CatalogProfile.from_dict(data) if data else CatalogProfile()
+        return self._profile
+
+    def vocabulary_data(self) -> dict[str, Any] | None:
+        """The parser vocabulary learned with this index, as stored (None when there is none)."""
+        return _read_json(self.path / VOCABULARY_FILE) if self.path else None
 
     @property
     def model_id(self) -> str:
@@ -64,17 +83,31 @@ class SearchIndex:
             )
 
 
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise SnapshotError(f"cannot read {path}: {exc}", "rebuild the index with `moodboard index`") from exc
+    return data
+
+
 def write_index_snapshot(
     root: Path,
     vectors: VectorIndex,
     docs: Iterable[LexicalDoc],
     manifest: dict[str, Any],
     *,
+    files: dict[str, str] | None = None,
     batch_size: int = 2000,
 ) -> Path:
-    """Write `vectors` and a lexical index of `docs` as a new `index` snapshot and make it current."""
+    """Write `vectors`, a lexical index of `docs` and extra text `files` as a new `index` snapshot and make
+    it current."""
 
     def build(tmp: Path) -> dict[str, Any]:
+        for name, text in (files or {}).items():
+            (tmp / name).write_text(text)
         meta = save_vector_index(vectors, tmp / "vectors")
         lexical = LexicalIndex.create(tmp / LEXICAL_FILE)
         n_docs = 0

@@ -16,8 +16,9 @@ import numpy as np
 
 from moodboard.core.arrays import FloatArray, IntArray
 from moodboard.core.errors import InvalidInputError, NotFoundError, SnapshotError
+from moodboard.core.query import Filters
 from moodboard.core.settings import IndexSettings
-from moodboard.index.attributes import FACET_FIELDS, AttributeTable, BoolArray, Filter, ItemAttrs
+from moodboard.index.attributes import FACET_FIELDS, AttributeTable, BoolArray, ItemAttrs
 from moodboard.index.rwlock import ReadWriteLock
 
 _QUERY_CHUNK_CELLS = 8_000_000  # queries x items scored at once by the exact path (~32 MB of float32)
@@ -188,7 +189,7 @@ class ExactIndex:
             )
         return int(k)
 
-    def search(self, queries: FloatArray, k: int, flt: Filter | None = None) -> tuple[IntArray, FloatArray]:
+    def search(self, queries: FloatArray, k: int, flt: Filters | None = None) -> tuple[IntArray, FloatArray]:
         """Top-k ids and scores per query, (n, k) each; missing slots are id -1 and score -inf.
 
         Selective filters (at most `prefilter_max` matching items) are answered exactly on the
@@ -198,7 +199,7 @@ class ExactIndex:
         kk = self._check_k(k)
         with self._lock.read():
             mask: BoolArray | None = None
-            if flt is not None and not flt.is_empty:
+            if flt is not None and not flt.is_empty():
                 mask = self._alive & self._attrs.mask(flt)
             elif self._n_dead:
                 mask = self._alive
@@ -254,12 +255,12 @@ class ExactIndex:
         with self._lock.read():
             return self._slots_of(self._as_ids(ids)) >= 0
 
-    def allowed(self, ids: IntArray, flt: Filter) -> BoolArray:
+    def allowed(self, ids: IntArray, flt: Filters) -> BoolArray:
         """Whether each id is live and passes `flt`."""
         with self._lock.read():
             slots = self._slots_of(self._as_ids(ids))
             ok = slots >= 0
-            if flt.is_empty:
+            if flt.is_empty():
                 return ok
             return ok & self._attrs.mask(flt)[np.where(ok, slots, 0)]
 
@@ -268,14 +269,14 @@ class ExactIndex:
 
         Codes are only comparable within one index; they let a re-rank group results by value cheaply.
         """
-        if name not in self._attrs.codes:
-            raise InvalidInputError(f"unknown attribute field {name!r}", f"use {', '.join(self._attrs.codes)}")
+        if name not in self._attrs.columns:
+            raise InvalidInputError(f"unknown attribute field {name!r}", f"use {', '.join(self._attrs.fields)}")
         with self._lock.read():
             slots = self._slots_of(self._as_ids(ids))
-            codes = self._attrs.codes[name][np.maximum(slots, 0)].astype(np.int64) - 1  # code 0 = missing
+            codes = self._attrs.last_codes(np.maximum(slots, 0), name) - 1  # code 0 = missing
             return np.where(slots >= 0, codes, -1)
 
-    def count_allowed(self, flt: Filter) -> int:
+    def count_allowed(self, flt: Filters) -> int:
         """Number of live items that pass `flt`."""
         with self._lock.read():
             return int((self._alive & self._attrs.mask(flt)).sum())
@@ -289,7 +290,7 @@ class ExactIndex:
     # ---- persistence ------------------------------------------------------------------------------
     def memory_bytes(self) -> int:
         """Bytes held by vectors, id maps, tombstones and attribute columns."""
-        attrs = self._attrs.price.nbytes + sum(c.nbytes for c in self._attrs.codes.values())
+        attrs = self._attrs.nbytes()
         return int(self._vectors().nbytes + self._ids.nbytes + self._alive.nbytes + attrs)
 
     def _save_vectors(self, folder: Path) -> dict[str, Any]:

@@ -7,7 +7,7 @@ a faiss HNSW graph). A new backend registers itself with `register_backend` and 
 Example:
     >>> index = make_index(settings.index, dim=256, model_id="lite-v1")
     >>> index.add(ids, vectors, attrs)
-    >>> ids, scores = index.search(queries, k=10, flt=Filter.parse({"color": "red"}))
+    >>> ids, scores = index.search(queries, k=10, flt=Filters(colours=("red",)))
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from typing import Any, Protocol, runtime_checkable
 
 from moodboard.core.arrays import FloatArray, IntArray
 from moodboard.core.errors import ConfigError, SnapshotError
+from moodboard.core.query import Filters
 from moodboard.core.settings import IndexSettings
-from moodboard.index.attributes import BoolArray, Filter, ItemAttrs
+from moodboard.index.attributes import BoolArray, ItemAttrs
 
 VECTOR_MANIFEST = "vector_index.json"
 
@@ -46,7 +47,7 @@ class VectorIndex(Protocol):
         """Delete items by id; returns how many existed."""
         ...
 
-    def search(self, queries: FloatArray, k: int, flt: Filter | None = None) -> tuple[IntArray, FloatArray]:
+    def search(self, queries: FloatArray, k: int, flt: Filters | None = None) -> tuple[IntArray, FloatArray]:
         """Top-k ids and scores per query, (n, k) each; missing slots are id -1 and score -inf."""
         ...
 
@@ -58,7 +59,7 @@ class VectorIndex(Protocol):
         """Whether each id is live in the index."""
         ...
 
-    def allowed(self, ids: IntArray, flt: Filter) -> BoolArray:
+    def allowed(self, ids: IntArray, flt: Filters) -> BoolArray:
         """Whether each id is live and passes `flt`."""
         ...
 
@@ -70,7 +71,7 @@ class VectorIndex(Protocol):
         """Integer code of a code attribute (e.g. "category") per id; -1 = missing or not indexed."""
         ...
 
-    def count_allowed(self, flt: Filter) -> int:
+    def count_allowed(self, flt: Filters) -> int:
         """Number of live items that pass `flt`."""
         ...
 

@@ -1,5 +1,5 @@
 """The index job (`moodboard index`): embed the catalog, build vector + lexical indexes, calibrate the
-relevance cutoff, and publish one `index` snapshot atomically.
+relevance cutoff, learn the catalog profile and vocabulary, and publish one `index` snapshot atomically.
 
 Steps: the embed job writes (or reuses, through its content-hash cache) a `vectors` snapshot; the
 vectors go into a `VectorIndex` with each pin's filter attributes; the lexical index is built from
@@ -9,6 +9,7 @@ catalog (`moodboard.rank.calibration`); `write_index_snapshot` publishes everyth
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -22,8 +23,9 @@ from moodboard.core.errors import InvalidInputError
 from moodboard.core.records import Pin
 from moodboard.core.settings import IndexSettings, Settings
 from moodboard.index.attributes import ItemAttrs
-from moodboard.index.bundle import write_index_snapshot
+from moodboard.index.bundle import PROFILE_FILE, VOCABULARY_FILE, write_index_snapshot
 from moodboard.index.lexical import LexicalDoc
+from moodboard.index.profile import CatalogProfile, learn_profile
 from moodboard.index.vector_index import VectorIndex, make_index
 from moodboard.rank.calibration import choose_cutoff, null_texts
 
@@ -58,6 +60,7 @@ def build_vector_index(
     pin_batches: Iterable[Sequence[Pin]],
     model_id: str,
     *,
+    profile: CatalogProfile | None = None,
     sample_size: int = 0,
     seed: int = 0,
     progress: Callable[[int], None] | None = None,
@@ -82,7 +85,7 @@ def build_vector_index(
         kept = [p for p, k in zip(batch, ok.tolist(), strict=True) if k]
         if not kept:
             continue
-        index.add(pid[ok], vectors[order[pos[ok]]], [ItemAttrs.from_pin(p) for p in kept])
+        index.add(pid[ok], vectors[order[pos[ok]]], [ItemAttrs.from_pin(p, profile) for p in kept])
         for p in kept:  # reservoir sampling (Algorithm R)
             seen += 1
             if len(sample) < sample_size:
@@ -199,6 +202,13 @@ def run_index_job(
 
     ids, vectors, _ = read_vectors(embedded.snapshot)
     if progress:
+        progress("profile", 0, 1)
+    from moodboard.assistant.vocabulary import Vocabulary
+
+    profile = learn_profile(p for batch in store.iter_pins(batch_size=1000) for p in batch)
+    vocabulary = Vocabulary.from_pins((p for batch in store.iter_pins(batch_size=1000) for p in batch), profile)
+    if progress:
+        progress("profile", 1, 1)
         progress("index", 0, len(ids))
     n_cal = settings.index.calibration_queries
     index, sample = build_vector_index(
@@ -207,6 +217,7 @@ def run_index_job(
         vectors,
         store.iter_pins(batch_size=1000),
         embedder.model_id,
+        profile=profile,
         sample_size=n_cal,
         progress=(lambda done: progress("index", done, len(ids))) if progress else None,
     )
@@ -224,7 +235,8 @@ def run_index_job(
         "calibration": calibration,
         "photo_domain": {"packshot_fraction": packshots, "sampled": seen},
     }
-    snap = write_index_snapshot(settings.snapshots_dir, index, _docs(store, index), manifest)
+    extra = {PROFILE_FILE: profile.to_json(), VOCABULARY_FILE: json.dumps(vocabulary.to_dict())}
+    snap = write_index_snapshot(settings.snapshots_dir, index, _docs(store, index), manifest, files=extra)
     return IndexJobResult(
         snap,
         embedder.model_id,

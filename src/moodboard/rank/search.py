@@ -6,8 +6,10 @@ Ranking uses `q`; relevance (the cutoff) is judged on the positive part alone, s
 reorders results but never makes an irrelevant pin pass. Lexical BM25 and vector results are fused
 with weighted reciprocal rank fusion; facets count the whole retrieved, filtered, relevant pool.
 
-Encoders are injected (`QueryEncoder` is structural: any embedder with these members fits), so this
-module does not import `moodboard.embed`.
+Encoders and the photo crop are injected (`QueryEncoder` is structural: any embedder with these members
+fits), so this module does not import `moodboard.embed`. Query-text vectors and query-photo vectors
+are cached (by text, and by the photo's content digest), so a conversation that re-sends its terms
+every turn embeds each once.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ import numpy as np
 
 from moodboard.core.arrays import FloatArray, IntArray
 from moodboard.core.errors import DependencyError, InvalidInputError, ModelMismatchError, SnapshotError
+from moodboard.core.query import Filters
 from moodboard.core.records import Pin
 from moodboard.core.settings import IndexSettings
-from moodboard.index.attributes import FACET_FIELDS, Filter
+from moodboard.index.attributes import FACET_FIELDS
 from moodboard.index.bundle import SearchIndex
 from moodboard.index.fusion import rrf
 from moodboard.rank.category_vote import category_vote_rerank
@@ -50,8 +53,22 @@ class QueryEncoder(Protocol):
 
 
 @dataclass(frozen=True)
+class QueryImage:
+    """A decoded query photo and the digest of its bytes (the key of its cached vector)."""
+
+    image: Any
+    digest: str
+
+
+@dataclass(frozen=True)
 class SearchRequest:
-    """One query. At least one positive term (text, image, pin_id or vector) is required."""
+    """One query: weighted positive terms (at least one), negatives, filters and options.
+
+    `text`, `image` and `pin_id` are the one-term form the HTTP API uses; `texts`, `images` and `pins`
+    add more weighted terms (a conversation's state). Texts are embedded for the vector ranking; the
+    lexical ranking searches `lexical_text` when given (an empty string turns it off), else `text`.
+    `exclude_ids` never come back. Filters are pushed into the index.
+    """
 
     text: str = ""
     text_weight: float = 1.0
@@ -60,10 +77,15 @@ class SearchRequest:
     pin_id: int | None = None
     pin_weight: float = 1.0
     vector: Sequence[float] | None = None
+    texts: tuple[tuple[str, float], ...] = ()
+    images: tuple[tuple[QueryImage, float], ...] = ()
+    pins: tuple[tuple[int, float], ...] = ()
+    lexical_text: str | None = None
     negative_text: tuple[str, ...] = ()
     negative_pin_ids: tuple[int, ...] = ()
     negative_weight: float = 0.5
-    filters: Filter = field(default_factory=Filter)
+    exclude_ids: frozenset[int] = frozenset()
+    filters: Filters = field(default_factory=Filters)
     k: int = 20
     mode: Mode = "hybrid"
     vector_weight: float | None = None
@@ -149,6 +171,41 @@ class TextVectorCache:
         return np.stack([found[k] for k in keys])
 
 
+class VectorCache:
+    """A small thread-safe LRU of vectors keyed by (model id, key): query photos by content digest."""
+
+    def __init__(self, capacity: int) -> None:
+        """Remember up to `capacity` vectors."""
+        self.capacity = capacity
+        self._items: OrderedDict[tuple[str, str], FloatArray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, model_id: str, key: str) -> FloatArray | None:
+        """The cached vector, or None."""
+        with self._lock:
+            found = self._items.get((model_id, key))
+            if found is not None:
+                self._items.move_to_end((model_id, key))
+            return found
+
+    def put(self, model_id: str, key: str, vector: FloatArray) -> None:
+        """Remember a vector, dropping the least recently used beyond capacity."""
+        with self._lock:
+            self._items[(model_id, key)] = vector
+            self._items.move_to_end((model_id, key))
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+
+
+def should_crop_photo(policy: str, packshot_fraction: float | None) -> bool:
+    """Whether query photos are cropped to their main object: `always`, `never`, or `auto` (packshot catalogs)."""
+    if policy == "always":
+        return True
+    if policy == "never":
+        return False
+    return packshot_fraction is not None and packshot_fraction >= 0.5
+
+
 class SearchService:
     """Answers `SearchRequest`s against the live index with an injected query encoder."""
 
@@ -158,22 +215,32 @@ class SearchService:
         encoder: Callable[[], QueryEncoder] | None,
         settings: IndexSettings,
         pins: PinLookup | None = None,
+        crop: Callable[[Any], Any] | None = None,
     ) -> None:
-        """Take providers for the index and encoder (called per request, so snapshots can swap)."""
+        """Take providers for the index and encoder (called per request, so snapshots can swap), and the
+        photo crop to apply to uploads for packshot catalogs (injected: rank does not import embed)."""
         self._index = index
         self._encoder = encoder
+        self._crop = crop
         self.settings = settings
         self._pins = pins
         self._text_cache = TextVectorCache()
+        self._photo_cache = VectorCache(256)
+
+    def current_index(self) -> SearchIndex:
+        """The live index snapshot (raises `NotFoundError` when none was built)."""
+        return self._index()
 
     def clear_caches(self) -> None:
-        """Forget cached query-text vectors (benchmarks start each conversation cold)."""
+        """Forget cached query vectors (benchmarks start each conversation cold)."""
         self._text_cache = TextVectorCache(self._text_cache.capacity)
+        self._photo_cache = VectorCache(self._photo_cache.capacity)
 
     # ---- validation and query algebra -------------------------------------------------------------
     def _validate(self, req: SearchRequest) -> None:
         text = req.text.strip()
-        if not (text or req.image is not None or req.pin_id is not None or req.vector is not None):
+        has_more = bool(req.texts or req.images or req.pins)
+        if not (text or has_more or req.image is not None or req.pin_id is not None or req.vector is not None):
             raise InvalidInputError(
                 "the query is empty", "give text, an image, a pin id or a vector to search for", field="text"
             )
@@ -185,7 +252,7 @@ class SearchService:
             )
         if req.mode not in MODES:
             raise InvalidInputError(f"unknown mode {req.mode!r}", f"use one of {', '.join(MODES)}", field="mode")
-        if req.mode == "lexical" and not text:
+        if req.mode == "lexical" and not self._lexical_text(req):
             raise InvalidInputError("lexical search needs query text", "add text or use mode=vector", field="text")
         for name in ("text_weight", "image_weight", "pin_weight", "negative_weight", "vector_weight", "lexical_weight"):
             w = getattr(req, name)
@@ -212,30 +279,54 @@ class SearchService:
 
     def _query_photo(self, image: Any, index: SearchIndex) -> Any:
         """The uploaded image as it is embedded: cropped to its main object for a packshot catalog."""
-        from moodboard.embed.object_crop import crop_to_object, should_crop
-
-        if not should_crop(self.settings.photo_object_crop, index.packshot_fraction):
+        if self._crop is None or not should_crop_photo(self.settings.photo_object_crop, index.packshot_fraction):
             return image
-        return crop_to_object(image)
+        return self._crop(image)
+
+    @staticmethod
+    def _lexical_text(req: SearchRequest) -> str:
+        return (req.text if req.lexical_text is None else req.lexical_text).strip()
+
+    def _photo_vectors(self, images: list[QueryImage | Any], index: SearchIndex) -> FloatArray:
+        """Vectors of query photos, cached by digest (a conversation re-sends its photo every turn)."""
+        enc = self._encoder_for(index)
+        crop = should_crop_photo(self.settings.photo_object_crop, index.packshot_fraction)
+        keyed = [(f"{im.digest}:{int(crop)}", im.image) if isinstance(im, QueryImage) else (None, im) for im in images]
+        out: list[FloatArray | None] = [self._photo_cache.get(enc.model_id, k) if k else None for k, _ in keyed]
+        todo = [i for i, v in enumerate(out) if v is None]
+        if todo:
+            fresh = enc.embed_images([self._query_photo(keyed[i][1], index) for i in todo])
+            fresh = self._check_dim(fresh, index, "image")
+            for i, vec in zip(todo, fresh, strict=True):
+                out[i] = vec
+                key = keyed[i][0]
+                if key:
+                    self._photo_cache.put(enc.model_id, key, vec)
+        return np.stack([v for v in out if v is not None])
 
     def query_vectors(self, req: SearchRequest, index: SearchIndex) -> tuple[FloatArray | None, str]:
         """(ranking vector, positive-only vector) as one (2, d) array, and the modality for the cutoff."""
         parts: list[tuple[float, FloatArray]] = []
         modality = "image"
-        text = req.text.strip()
-        if text and req.mode != "lexical":
+        texts = [(t.strip(), w) for t, w in ((req.text, req.text_weight), *req.texts) if t.strip()]
+        if texts and req.mode != "lexical":
             enc = self._encoder_for(index)
-            vec = self._text_cache.embed(enc, [text])
-            parts.append((req.text_weight, self._check_dim(vec, index, "text query")[0]))
+            vecs = self._check_dim(self._text_cache.embed(enc, [t for t, _ in texts]), index, "text query")
+            parts += [(w, v) for (_, w), v in zip(texts, vecs, strict=True)]
             modality = "text"
-        if req.image is not None:
-            enc = self._encoder_for(index)
-            image = self._query_photo(req.image, index)
-            parts.append((req.image_weight, self._check_dim(enc.embed_images([image]), index, "image")[0]))
+        photos = [(req.image, req.image_weight)] if req.image is not None else []
+        photos += list(req.images)
+        if photos:
+            vecs = self._photo_vectors([im for im, _ in photos], index)
+            parts += [(w, v) for (_, w), v in zip(photos, vecs, strict=True)]
             modality = "image" if modality == "image" else "mixed"
-        if req.pin_id is not None:
-            parts.append((req.pin_weight, index.vectors.get_vectors(np.array([req.pin_id], dtype=np.int64))[0]))
-            modality = "pin" if not parts[:-1] else modality
+        pins = [(req.pin_id, req.pin_weight)] if req.pin_id is not None else []
+        pins += list(req.pins)
+        if pins:
+            had = bool(parts)
+            vecs = index.vectors.get_vectors(np.array([p for p, _ in pins], dtype=np.int64))
+            parts += [(w, v) for (_, w), v in zip(pins, vecs, strict=True)]
+            modality = modality if had else "pin"
         if req.vector is not None:
             with np.errstate(over="ignore"):  # a value beyond float32 becomes inf and is refused just below
                 vec = np.asarray(req.vector, dtype=np.float32)
@@ -297,13 +388,13 @@ class SearchService:
             raise SnapshotError("this index snapshot has no lexical index", "rebuild it with `moodboard index`")
         queries, modality = self.query_vectors(req, index)
         pool = min(max(req.k, self.settings.facet_pool), self.settings.max_k)
-        flt = None if req.filters.is_empty else req.filters
+        flt = None if req.filters.is_empty() else req.filters
         rankings: dict[str, tuple[IntArray, FloatArray]] = {}
         if queries is not None:
             ids, scores = index.vectors.search(queries[:1], pool, flt)
             keep = ids[0] >= 0
             rankings["vector"] = self._category_vote(index, ids[0][keep], scores[0][keep])
-        text = req.text.strip()
+        text = self._lexical_text(req)
         full_match: set[int] = set()
         if text and req.mode != "vector" and index.lexical is not None:
             lex_ids, lex_scores = index.lexical.search(text, max(4 * pool, 1000), exclude=" ".join(req.negative_text))
@@ -315,6 +406,9 @@ class SearchService:
             rankings.pop("lexical", None)
         if req.mode == "lexical":
             rankings.pop("vector", None)
+        if req.exclude_ids:
+            out = np.array(sorted(req.exclude_ids), dtype=np.int64)
+            rankings = {k: (ids[~np.isin(ids, out)], sc[~np.isin(ids, out)]) for k, (ids, sc) in rankings.items()}
         levels = self._cutoff(index, modality) if req.cutoff and queries is not None else None
         below = 0
         if levels is not None:

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from moodboard.api.auth import Caller, CallerDep, ensure_owner
 from moodboard.api.services import Services, ServicesDep
 from moodboard.assistant.engine import Assistant, Reply
-from moodboard.core.errors import ImageError, InvalidInputError, MoodboardError
+from moodboard.core.errors import ImageError, InvalidInputError
 
 router = APIRouter(prefix="/assistant", tags=["assistant"])
 
@@ -54,30 +54,8 @@ class FeedbackIn(BaseModel):
 
 
 def get_assistant(services: Services) -> Assistant:
-    """The assistant component, built on first use from the store (and the search service if any)."""
-    if not services.has("assistant"):
-        # fetched here, not inside the factory: `Services.get` holds a non-reentrant lock while building
-        search = _optional(services, "search")
-        graph = _optional(services, "graph")
-        services.register("assistant", lambda s: _build(s, search, graph))
-    assistant: Assistant = services.get("assistant")
-    return assistant
-
-
-def _optional(services: Services, name: str) -> Any:
-    """A component the assistant can use but does not need (search, taste graph), or None."""
-    if not services.has(name):
-        return None
-    try:
-        return services.get(name)
-    except MoodboardError:
-        return None
-
-
-def _build(services: Services, search: Any, graph: Any) -> Assistant:
-    from moodboard.assistant.factory import build_assistant
-
-    return build_assistant(services.settings, services.store, search_service=search, graph=graph)
+    """The assistant of the runtime (built on first use over the one search service)."""
+    return services.runtime.assistant.get()
 
 
 def _invalid(exc: ValidationError, model: str) -> InvalidInputError:

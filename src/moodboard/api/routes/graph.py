@@ -6,7 +6,6 @@ answer (cold-start user, pin newer than the graph, too few walk results) says so
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -17,7 +16,6 @@ from moodboard.api.auth import Caller, CallerDep, ShopperDep, ensure_owner
 from moodboard.api.schemas import PinOut, pin_out
 from moodboard.api.services import Services, ServicesDep
 from moodboard.core.errors import InvalidInputError
-from moodboard.core.records import Event
 from moodboard.graph.live import LiveGraph
 from moodboard.graph.recommender import RecommendationList
 
@@ -51,37 +49,6 @@ class RecsOut(BaseModel):
     snapshot: str | None
     steps: int
     elapsed_ms: float
-
-
-def build_live_graph(services: Services) -> LiveGraph:
-    """The live taste graph, pulling fresh events from the catalog store."""
-    from moodboard.jobs.embed_job import vectors_or_none
-
-    snapshots = services.settings.snapshots_dir
-    return LiveGraph(
-        services.settings.graph,
-        snapshots,
-        fetch_events=services.store.iter_events,
-        load_vectors=lambda: vectors_or_none(snapshots),
-    )
-
-
-def register(services: Services) -> None:
-    """Register the lazily built `graph` component and feed it events as the API stores them."""
-    built: list[LiveGraph] = []
-
-    def factory(s: Services) -> LiveGraph:
-        built.append(build_live_graph(s))
-        return built[-1]
-
-    def on_events(events: Sequence[Event]) -> None:
-        # in-process fast path; other writers' events arrive through LiveGraph's store polling
-        for live in built:
-            for event in events:
-                live.record(event)
-
-    services.register("graph", factory)
-    services.on_events(on_events)
 
 
 def _check_access(services: Services, caller: Caller, user_id: int) -> None:
@@ -124,7 +91,7 @@ async def related(
     pins: Annotated[bool, Query(description="include each pin's catalog record")] = True,
 ) -> RecsOut:
     """Walk from the pin and return the most visited pins (multi-hit boosted), each with its reason."""
-    live: LiveGraph = services.get("graph")
+    live: LiveGraph = services.runtime.graph.get()
 
     def run() -> RecsOut:
         services.store.get_pin(pin_id)  # 404 for a pin the catalog does not know
@@ -148,7 +115,7 @@ async def feed(
     pins: Annotated[bool, Query(description="include each pin's catalog record")] = True,
 ) -> RecsOut:
     """Walk from the user's recent engagement and sampled interests; cold-start users get popular pins."""
-    live: LiveGraph = services.get("graph")
+    live: LiveGraph = services.runtime.graph.get()
 
     def run() -> RecsOut:
         _check_access(services, caller, user_id)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from moodboard.api.services import Services, ServicesDep
 from moodboard.core.errors import ImageError, InvalidInputError
-from moodboard.index.attributes import FACET_FIELDS, Filter
+from moodboard.index.attributes import FACET_FIELDS, parse_filter
 from moodboard.rank.search import SearchRequest, SearchService
 
 router = APIRouter(tags=["search"])
@@ -34,7 +34,9 @@ class SearchIn(BaseModel):
     negative_pin_ids: list[int] = Field(default_factory=list, max_length=50)
     negative_weight: float = Field(0.5, ge=0, le=10)
     filters: dict[str, Any] = Field(
-        default_factory=dict, description="price_min, price_max, category, color, availability, merchant"
+        default_factory=dict,
+        description="price_min, price_max, category, color, availability, merchant (a value or a list); "
+        "attributes: {field: [values]} for other fields; exclude: {field: [values]}",
     )
     k: int = Field(20, description="number of results (1..index.max_k)")
     mode: Literal["hybrid", "vector", "lexical"] = "hybrid"
@@ -77,7 +79,7 @@ def to_request(body: SearchIn, image: Any | None = None) -> SearchRequest:
         negative_text=tuple(body.negative_text),
         negative_pin_ids=tuple(body.negative_pin_ids),
         negative_weight=body.negative_weight,
-        filters=Filter.parse(body.filters),
+        filters=parse_filter(body.filters),
         k=body.k,
         mode=body.mode,
         vector_weight=body.vector_weight,
@@ -85,27 +87,6 @@ def to_request(body: SearchIn, image: Any | None = None) -> SearchRequest:
         cutoff=body.cutoff,
         facets=tuple(body.facets),
     )
-
-
-def build_search_service(services: Services) -> SearchService:
-    """The search service over the live index snapshot, the configured embedder and the store."""
-    from moodboard.embed.embedder import make_embedder
-    from moodboard.index.bundle import IndexHolder
-
-    settings = services.settings
-    holder = IndexHolder(settings.snapshots_dir, settings.index)
-    if not services.has("embedder"):
-        services.register("embedder", lambda s: make_embedder(s.settings.embed, s.settings.snapshots_dir))
-
-    def pins(ids: list[int]) -> dict[int, Any]:
-        return {p.id: p for p in services.store.get_pins(ids)}
-
-    return SearchService(holder.get, lambda: services.get("embedder"), settings.index, pins)
-
-
-def register(services: Services) -> None:
-    """Register the lazily built `search` component."""
-    services.register("search", build_search_service)
 
 
 async def _read_image(services: Services, upload: Any) -> Any:
@@ -172,6 +153,6 @@ async def search(request: Request, services: ServicesDep) -> dict[str, Any]:
         raise InvalidInputError(
             f"{where}: {first['msg']}", "send a JSON body matching SearchIn (see /docs)", field=where
         ) from exc
-    service: SearchService = services.get("search")
+    service: SearchService = services.runtime.search
     response = await run_in_threadpool(service.search, to_request(body, image))
     return response.to_json()

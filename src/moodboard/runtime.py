@@ -1,0 +1,121 @@
+"""The one composition root: `build_runtime(settings)` builds every serving object, for the API and the CLI.
+
+`moodboard serve`, `moodboard chat`, `moodboard search` and `moodboard recommend` all get their search
+service, assistant and taste graph from here, so a conversation in the terminal and through the HTTP
+API ranks with the same engine over the same catalog. Heavy parts are `Lazy`: built on first use,
+thread-safe, replaceable in tests (`set`) and droppable after a snapshot swap (`reset`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+from moodboard.catalog.store import CatalogStore
+from moodboard.core.errors import MoodboardError
+from moodboard.core.settings import Settings
+from moodboard.index.bundle import IndexHolder
+from moodboard.rank.search import SearchService
+
+if TYPE_CHECKING:
+    from moodboard.assistant.engine import Assistant
+    from moodboard.embed.embedder import Embedder
+    from moodboard.graph.live import LiveGraph
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+class Lazy(Generic[T]):
+    """A value built once on first use (thread-safe); `set` injects one, `reset` forgets it."""
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        """Remember how to build the value."""
+        self._build = build
+        self._value: T | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> T:
+        """The value, built now if it was not yet."""
+        value = self._value
+        if value is None:
+            with self._lock:
+                if self._value is None:
+                    self._value = self._build()
+                value = self._value
+        return value
+
+    def set(self, value: T) -> None:
+        """Use `value` from now on (tests inject fakes this way)."""
+        with self._lock:
+            self._value = value
+
+    def reset(self) -> None:
+        """Forget the value; the next `get` builds it again."""
+        with self._lock:
+            self._value = None
+
+    @property
+    def built(self) -> bool:
+        """Whether the value exists already."""
+        return self._value is not None
+
+    def optional(self) -> T | None:
+        """The value, or None when building it fails with a moodboard error (e.g. no snapshot yet)."""
+        try:
+            return self.get()
+        except MoodboardError:
+            return None
+
+
+@dataclass
+class Runtime:
+    """Everything a server or a command serves with, built by `build_runtime`."""
+
+    settings: Settings
+    store: CatalogStore
+    embedder: Lazy[Embedder]
+    index: IndexHolder
+    search: SearchService
+    graph: Lazy[LiveGraph]
+    assistant: Lazy[Assistant]
+
+    def close(self) -> None:
+        """Release the store."""
+        self.store.close()
+
+
+def build_live_graph(settings: Settings, store: CatalogStore) -> LiveGraph:
+    """The live taste graph over the graph snapshot, pulling fresh events from the store."""
+    from moodboard.graph.live import LiveGraph
+    from moodboard.jobs.embed_job import vectors_or_none
+
+    snapshots = settings.snapshots_dir
+    return LiveGraph(
+        settings.graph, snapshots, fetch_events=store.iter_events, load_vectors=lambda: vectors_or_none(snapshots)
+    )
+
+
+def build_runtime(settings: Settings, store: CatalogStore | None = None) -> Runtime:
+    """Build the serving objects for `settings` (heavy ones lazily); nothing is loaded yet."""
+    from moodboard.assistant.factory import build_assistant
+    from moodboard.embed.embedder import make_embedder
+    from moodboard.embed.object_crop import crop_to_object
+
+    settings.ensure_home()
+    store = store or CatalogStore.open(
+        settings.database_url, echo=settings.database.echo, pool_size=settings.database.pool_size
+    )
+    embedder: Lazy[Embedder] = Lazy(lambda: make_embedder(settings.embed, settings.snapshots_dir))
+    index = IndexHolder(settings.snapshots_dir, settings.index)
+
+    def pins(ids: list[int]) -> dict[int, object]:
+        return {p.id: p for p in store.get_pins(ids)}
+
+    search = SearchService(index.get, embedder.get, settings.index, pins, crop=crop_to_object)  # type: ignore[arg-type]
+    graph: Lazy[LiveGraph] = Lazy(lambda: build_live_graph(settings, store))
+    assistant: Lazy[Assistant] = Lazy(lambda: build_assistant(settings, store, search, graph=graph.optional()))
+    return Runtime(settings, store, embedder, index, search, graph, assistant)
