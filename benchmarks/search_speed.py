@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from moodboard.core.settings import IndexSettings, Settings
-from moodboard.index.attributes import Filter, ItemAttrs
+from moodboard.index.attributes import ItemAttrs, parse_filter
 from moodboard.index.faiss_hnsw import FaissHNSWIndex
 from moodboard.rank.metrics import recall_at_k
 
@@ -180,8 +180,8 @@ def main() -> None:
     ours_batch_qps = queries.shape[0] / (time.perf_counter() - t0)
 
     log("filtered searches")
-    f1 = Filter.parse({"category": "c7"})
-    f10 = Filter.parse({"color": "k3"})
+    f1 = parse_filter({"category": "c7"})
+    f10 = parse_filter({"color": "k3"})
     t0 = time.perf_counter()
     ids1, _ = index.search(queries, K, f1)
     f1_qps = queries.shape[0] / (time.perf_counter() - t0)

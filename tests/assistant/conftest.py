@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
-from moodboard.assistant.catalog_retriever import CatalogRetriever
+from moodboard.assistant.engine import Assistant
+from moodboard.assistant.factory import CatalogUnderstanding
 from moodboard.assistant.parser import Parser
-from moodboard.assistant.planner import Planner
-from moodboard.assistant.taxonomy import Taxonomy
+from moodboard.assistant.sessions import SessionStore
 from moodboard.assistant.vocabulary import Vocabulary
 from moodboard.core.records import Pin, Product
+from moodboard.core.settings import load_settings
+from moodboard.index.bundle import SearchIndex
+from moodboard.index.profile import learn_profile
+from moodboard.rank.search import SearchService
+from tests.homes import index_pins, service_over
 
 # (category, subCategory, masterCategory) of a tiny fashion catalog
 TYPES = [
@@ -54,7 +60,7 @@ def make_pins() -> list[Pin]:
                             "masterCategory": master,
                             "usage": "Formal" if n % 3 == 0 else "Casual",
                         },
-                        product=Product(price=Decimal(10 + (n * 37) % 90)),
+                        product=Product(price=Decimal(10 + (n * 37) % 90), currency="USD"),
                     )
                 )
     return pins
@@ -68,17 +74,30 @@ def pins() -> list[Pin]:
 
 @pytest.fixture(scope="session")
 def vocab(pins: list[Pin]) -> Vocabulary:
-    """Vocabulary learned from the generated pins."""
-    return Vocabulary.from_pins(pins)
+    """Vocabulary learned from the generated pins, split as their catalog profile says."""
+    return Vocabulary.from_pins(pins, learn_profile(pins))
 
 
 @pytest.fixture(scope="session")
 def parser(vocab: Vocabulary) -> Parser:
-    """Built-in parser with a catalog-only planner (no real taxonomy)."""
-    return Parser(vocab, Planner(vocab, Taxonomy()))
+    """Built-in parser over the generated catalog's vocabulary."""
+    return Parser(vocab)
 
 
 @pytest.fixture(scope="session")
-def retriever(pins: list[Pin], vocab: Vocabulary) -> CatalogRetriever:
-    """The in-process retriever over the generated pins."""
-    return CatalogRetriever(pins, vocab)
+def index(pins: list[Pin], tmp_path_factory: pytest.TempPathFactory) -> SearchIndex:
+    """The index snapshot of the generated pins (fake title vectors, lexical index, profile, vocabulary)."""
+    return index_pins(pins, tmp_path_factory.mktemp("snapshots"))
+
+
+@pytest.fixture(scope="session")
+def service(index: SearchIndex, pins: list[Pin]) -> SearchService:
+    """The search service over the generated pins' index."""
+    return service_over(index, pins)
+
+
+@pytest.fixture
+def assistant(service: SearchService, tmp_path: Path) -> Assistant:
+    """An assistant over the one search service, with sessions in a temp folder."""
+    settings = load_settings(home=tmp_path / "home")
+    return Assistant(service, CatalogUnderstanding(settings, service), SessionStore(tmp_path / "sessions"))

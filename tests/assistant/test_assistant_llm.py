@@ -32,9 +32,10 @@ def test_tool_call_becomes_a_turn_resolved_against_the_catalog(parser: Parser) -
         state = QueryState(shown=(Shown(pin_id=1), Shown(pin_id=2)))
         turn = llm.parse("navy tees for men under 40, like the second", state)
     assert turn.source == "llm"
-    assert turn.colours == ("Navy Blue",) and turn.exclude_colours == ("White",)
-    assert turn.scopes[0].categories == ("Tshirts",) and turn.price is not None and turn.price.max == 40
-    assert turn.references[0].position == 2 and turn.audience == "men"
+    assert turn.colours == ("navy blue",) and turn.exclude_colours == ("white",)
+    assert turn.scopes[0].categories == ("tshirts",) and turn.price is not None and turn.price.max == 40
+    assert turn.references[0].position == 2
+    assert set(turn.scopes[0].attributes["gender"]) == {"men", "unisex"}  # the audience, checked on the catalog
     assert "ultraviolet" in turn.unknown  # a colour the catalog does not have is reported, not invented
     body = script.requests[0]
     assert body["tools"] == [TOOL_SCHEMA] and body["tool_choice"]["function"]["name"] == "update_query"
@@ -66,7 +67,7 @@ def test_bad_answers_fall_back_to_the_builtin_parser(parser: Parser, mode: str, 
     with chat_server() as (url, script):
         script.mode, script.arguments = mode, arguments
         turn = LLMParser(url, "m", parser, timeout_s=5).parse("red jeans")
-    assert turn.source == "builtin" and turn.colours == ("Red",)
+    assert turn.source == "builtin" and turn.colours == ("red",)
     assert any(note in n for n in turn.notes)
 
 
@@ -74,24 +75,24 @@ def test_timeout_falls_back(parser: Parser) -> None:
     with chat_server() as (url, script):
         script.delay_s = 1.0
         turn = LLMParser(url, "m", parser, timeout_s=0.2).parse("blue shirts")
-    assert turn.source == "builtin" and turn.colours == ("Blue",)
+    assert turn.source == "builtin" and turn.colours == ("blue", "navy blue")
     assert any("timed out" in n for n in turn.notes)
 
 
 def test_unreachable_server_falls_back(parser: Parser) -> None:
     turn = LLMParser("http://127.0.0.1:9/v1", "m", parser, timeout_s=0.5).parse("black watches")
-    assert turn.source == "builtin" and turn.colours == ("Black",)
+    assert turn.source == "builtin" and turn.colours == ("black",)
 
 
 def test_goal_and_section_from_the_model(parser: Parser) -> None:
     with chat_server() as (url, script):
         script.arguments = {"goal": "an outfit for a beach wedding"}
         turn = LLMParser(url, "m", parser).parse("beach wedding next week, help")
-        assert turn.goal and len(turn.plan) >= 3
+        assert turn.goal == "an outfit for a beach wedding" and not turn.plan  # planned on the catalog later
         script.arguments = {"section": "footwear", "colours": ["red"]}
-        state = QueryState(sections=turn.plan)
+        state = QueryState(sections=(Section(name="tops"), Section(name="footwear")))
         t2 = LLMParser(url, "m", parser).parse("the shoes in red", state)
-        assert t2.section == "footwear" and t2.colours == ("Red",)
+        assert t2.section == "footwear" and t2.colours == ("red",)
         script.arguments = {"section": "spaceships"}
         assert LLMParser(url, "m", parser).parse("x", state).section is None
 
@@ -117,7 +118,7 @@ def test_empty_tool_call_keeps_what_the_builtin_parser_understood(parser: Parser
     with chat_server() as (url, script):
         script.arguments = {}
         turn = LLMParser(url, "m", parser).parse("red jeans, not white")
-        assert turn.source == "builtin" and turn.colours == ("Red",) and turn.exclude_colours == ("White",)
+        assert turn.source == "builtin" and turn.colours == ("red",) and turn.exclude_colours == ("white",)
         assert any("changed nothing" in n for n in turn.notes)
         nothing = LLMParser(url, "m", parser).parse("qwxz")
         assert nothing.source == "llm" and nothing.is_noop()

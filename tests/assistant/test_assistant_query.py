@@ -24,7 +24,6 @@ filters = st.builds(
     exclude_colours=st.tuples(words),
     categories=st.tuples(words, words),
     attributes=st.dictionaries(words, st.tuples(words), max_size=3),
-    audience=st.none() | st.sampled_from(["men", "women", "kids"]),
 )
 states = st.builds(
     QueryState,

@@ -90,8 +90,9 @@ def test_reset_and_plan() -> None:
     s = refine(QueryState(filters=Filters(price_max=5), version=4), Turn(reset=True))
     assert s.is_empty() and s.version == 5
     plan = (Section(name="tops"), Section(name="footwear"))
-    s = refine(QueryState(filters=Filters(colours=("Red",))), Turn(goal="g", plan=plan, audience="men"))
-    assert s.sections == plan and s.filters.colours == () and s.filters.audience == "men"
+    gender = Scope(mode="only", attributes={"gender": ("men",)}, replace=("gender",))
+    s = refine(QueryState(filters=Filters(colours=("Red",))), Turn(goal="g", plan=plan, scopes=(gender,)))
+    assert s.sections == plan and s.filters.colours == () and s.filters.attributes == {"gender": ("men",)}
 
 
 def test_section_turn_changes_only_that_section() -> None:

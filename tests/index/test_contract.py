@@ -9,7 +9,7 @@ import pytest
 
 from moodboard.core.errors import InvalidInputError, ModelMismatchError
 from moodboard.core.settings import IndexSettings
-from moodboard.index.attributes import Filter, ItemAttrs
+from moodboard.index.attributes import ItemAttrs, parse_filter
 from moodboard.index.vector_index import (
     VectorIndex,
     backend_names,
@@ -104,7 +104,7 @@ def test_batch_equals_single(index: VectorIndex) -> None:
     ],
 )
 def test_filters_return_all_and_only_matching(index: VectorIndex, raw: dict, check) -> None:
-    flt = Filter.parse(raw)
+    flt = parse_filter(raw)
     expected = {100 + i for i in range(4 * DIM) if check(100 + i)}
     ids, _ = index.search(np.ones((1, DIM), dtype=np.float32) / np.sqrt(DIM), 4 * DIM, flt)
     got = {int(i) for i in ids[0] if i >= 0}
@@ -113,7 +113,7 @@ def test_filters_return_all_and_only_matching(index: VectorIndex, raw: dict, che
 
 
 def test_filter_matching_nothing_returns_empty(index: VectorIndex) -> None:
-    ids, _ = index.search(np.eye(DIM, dtype=np.float32)[:1], 5, Filter.parse({"color": "green"}))
+    ids, _ = index.search(np.eye(DIM, dtype=np.float32)[:1], 5, parse_filter({"color": "green"}))
     assert (ids == -1).all()
 
 
@@ -127,7 +127,7 @@ def test_delete_and_update(index: VectorIndex) -> None:
     index.add(np.array([101]), axis0, [ItemAttrs(color="green")])
     ids, scores = index.search(axis0, 1)
     assert ids[0, 0] == 101 and scores[0, 0] == pytest.approx(1.0, abs=1e-5)
-    ids, _ = index.search(axis0, 3, Filter.parse({"color": "green"}))
+    ids, _ = index.search(axis0, 3, parse_filter({"color": "green"}))
     assert ids[0].tolist() == [101, -1, -1]
     assert len(index) == 4 * DIM - 1
     np.testing.assert_allclose(index.get_vectors(np.array([101]))[0], axis0[0])
@@ -136,7 +136,7 @@ def test_delete_and_update(index: VectorIndex) -> None:
 def test_save_load_round_trip(index: VectorIndex, case: tuple[str, IndexSettings], tmp_path: Path) -> None:
     index.remove(np.arange(100, 110))  # enough dead slots to trigger compaction on save
     q = _axes(20)
-    flt = Filter.parse({"color": "red"})
+    flt = parse_filter({"color": "red"})
     before = index.search(q, 5), index.search(q, 5, flt)
     save_vector_index(index, tmp_path / "v")
     loaded = load_vector_index(tmp_path / "v", case[1])
@@ -163,7 +163,7 @@ def _snapshot(index: VectorIndex) -> tuple:
         lambda idx: idx.add(np.array([1, 2]), np.ones((2, DIM + 3), dtype=np.float32)),
         lambda idx: idx.add(np.array([1, 1]), np.ones((2, DIM), dtype=np.float32)),  # duplicate ids
         lambda idx: idx.add(np.array([1, 2]), np.ones((3, DIM), dtype=np.float32)),
-        lambda idx: idx.search(np.ones((1, DIM), dtype=np.float32), 3, Filter.parse({"colour": "red"})),
+        lambda idx: idx.search(np.ones((1, DIM), dtype=np.float32), 3, parse_filter({"colour": "red"})),
     ],
 )
 def test_bad_input_is_refused_and_index_untouched(index: VectorIndex, bad) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from moodboard.core.settings import IndexSettings
-from moodboard.index.attributes import Filter, ItemAttrs
+from moodboard.index.attributes import ItemAttrs, parse_filter
 from moodboard.index.exact import ExactIndex
 from moodboard.index.faiss_hnsw import FaissHNSWIndex
 from moodboard.index.vector_index import load_vector_index, save_vector_index
@@ -35,7 +35,7 @@ def test_hnsw_recall_against_exact_with_and_without_filters() -> None:
     ann, exact = FaissHNSWIndex(settings, 32, "m"), ExactIndex(settings, 32, "m")
     for idx in (ann, exact):
         idx.add(np.arange(n), x, attrs)
-    for flt in (None, Filter.parse({"color": "c1"})):
+    for flt in (None, parse_filter({"color": "c1"})):
         a, _ = ann.search(q, 10, flt)
         e, _ = exact.search(q, 10, flt)
         recall = np.mean([len(set(a[i]) & set(e[i])) / 10 for i in range(q.shape[0])])

@@ -8,7 +8,7 @@ import numpy as np
 
 from moodboard.core.records import Pin, Product
 from moodboard.core.settings import IndexSettings
-from moodboard.index.attributes import Filter
+from moodboard.index.attributes import parse_filter
 from moodboard.jobs.index_job import build_vector_index
 
 
@@ -23,7 +23,7 @@ def test_streaming_build_indexes_pins_with_vectors_and_samples() -> None:
     assert len(index) == 3  # 11 has no pin any more; 4 and 99 have no vector
     assert index.contains(np.array([3, 5, 7, 4, 11])).tolist() == [True, True, True, False, False]
     np.testing.assert_allclose(index.get_vectors(np.array([3]))[0], vectors[1])  # id 3 is row 1
-    red, _ = index.search(np.ones((1, 4), dtype=np.float32) / 2, 5, Filter.parse({"color": "RED"}))
+    red, _ = index.search(np.ones((1, 4), dtype=np.float32) / 2, 5, parse_filter({"color": "RED"}))
     assert sorted(i for i in red[0].tolist() if i >= 0) == [3, 7]
-    assert index.count_allowed(Filter.parse({"price_max": 10})) == 1
+    assert index.count_allowed(parse_filter({"price_max": 10})) == 1
     assert len(sample) == 2 and {p.id for p in sample} <= {3, 5, 7}

@@ -17,7 +17,8 @@ from moodboard.core.errors import DependencyError, InvalidInputError, ModelMisma
 from moodboard.core.records import Pin, Product
 from moodboard.core.settings import IndexSettings
 from moodboard.embed.fake import FakeEmbedder
-from moodboard.index.attributes import Filter, ItemAttrs
+from moodboard.embed.object_crop import crop_to_object
+from moodboard.index.attributes import ItemAttrs, parse_filter
 from moodboard.index.bundle import SearchIndex
 from moodboard.index.lexical import LexicalDoc, LexicalIndex
 from moodboard.index.vector_index import make_index
@@ -122,12 +123,12 @@ def test_negative_terms_push_down(service: SearchService) -> None:
 
 
 def test_filters_and_facets_over_retrieved_set(service: SearchService) -> None:
-    resp = service.search(SearchRequest(text="dress", filters=Filter.parse({"color": "blue"}), k=10))
+    resp = service.search(SearchRequest(text="dress", filters=parse_filter({"color": "blue"}), k=10))
     assert resp.hits and {h.pin.color for h in resp.hits} == {"blue"}
     assert set(resp.facets["color"]) == {"blue"}  # not the catalog's four colours
     total = sum(resp.facets["category"].values())
     assert total <= 4
-    cheap = service.search(SearchRequest(text="bag", filters=Filter.parse({"price_max": 80}), k=10, cutoff=False))
+    cheap = service.search(SearchRequest(text="bag", filters=parse_filter({"price_max": 80}), k=10, cutoff=False))
     assert all(float(h.pin.product.price) <= 80 for h in cheap.hits)
 
 
@@ -307,7 +308,7 @@ def test_uploaded_photos_are_cropped_for_packshot_catalogs(
     spy = SpyEncoder(dim=64)
     by_id = {p.id: p for p in catalog[0]}
     settings = IndexSettings(facet_pool=50, photo_object_crop=mode)
-    service = SearchService(lambda: index, lambda: spy, settings, lambda ids: by_id)
+    service = SearchService(lambda: index, lambda: spy, settings, lambda ids: by_id, crop=crop_to_object)
     resp = service.search(SearchRequest(image=Image.fromarray(arr), k=4, cutoff=False))
     assert spy.sizes
     w, h = spy.sizes[-1]

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+import numpy as np
+
 from moodboard.assistant.explain import Hit, chips, explain, price_phrase
 from moodboard.assistant.planner import SPREAD_WORDS, content_words
 from moodboard.assistant.query import Context, section_filters, to_request
@@ -26,6 +28,8 @@ from moodboard.index.profile import CatalogProfile
 from moodboard.rank.search import QueryImage, SearchRequest, SearchResponse, SearchService
 
 PROFILE_WEIGHT = 0.3
+LIKED_MIN = 0.8
+"""Similarity to a saved pin above which a result is explained as "like a pin you saved"."""
 
 
 class TurnParser(Protocol):
@@ -203,12 +207,12 @@ class Assistant:
             session = self.sessions.load(session_id)
             know = self.understanding()
             turn = know.parser.parse(text, session.state) if text else Turn(text="")
-            if not turn.goal and self._spread_candidate(turn):
+            if not turn.goal and self._spread_candidate(turn, know):
                 plan = know.planner.plan(turn.text, Filters(), require_spread=True)
                 if plan:  # a several-word wish whose answers scatter over categories is a goal too
                     turn = turn.model_copy(update={"goal": turn.text.strip()[:200], "plan": plan})
             if turn.goal and not turn.plan:
-                plan = know.planner.plan(turn.goal, session.state.filters if not turn.reset else Filters())
+                plan = know.planner.plan(turn.goal, Filters())  # a new goal starts afresh (see refine)
                 update: dict[str, Any] = {"plan": plan}
                 if not plan:  # nothing in the catalog groups under this goal: search for it as text
                     update = {
@@ -287,13 +291,14 @@ class Assistant:
         return tuple((pid, PROFILE_WEIGHT * min(w, 2.0)) for pid, w in pins)
 
     @staticmethod
-    def _spread_candidate(turn: Turn) -> bool:
-        """A plain wish in several words (no references, prices, sections or categories named)."""
+    def _spread_candidate(turn: Turn, know: Understanding) -> bool:
+        """A plain wish in several words the catalog knows (no references, prices, sections or categories)."""
         if turn.references or turn.price or turn.section or turn.reset or turn.none_of_these:
             return False
         if any(sc.categories for sc in turn.scopes):
             return False
-        return len(content_words(turn.text)) >= SPREAD_WORDS
+        known = [w for w in content_words(turn.text) if know.is_known(w)]
+        return len(known) >= SPREAD_WORDS and len(known) >= len(turn.unknown)
 
     def _rescope(self, state: QueryState, turn: Turn) -> QueryState:
         """ "Only X" / "X instead" where X is not a category but no pin is both X and of the current
@@ -335,12 +340,31 @@ class Assistant:
                     break
         filters = req.filters
         has_image = bool(req.images)
+        hits = [h for h in response.hits if h.pin is not None]
+        liked = self._liked([h.pin_id for h in hits], [p for p, _ in ctx.profile_pins])
         items = [
             self._item(Hit(h.pin, h.score, tuple(h.sources)), state, filters, has_image, know, offset + n + 1, section)
-            for n, h in enumerate(response.hits)
-            if h.pin is not None
+            for n, h in enumerate(hits)
         ]
+        for item, like in zip(items, liked, strict=True):
+            if like:
+                item.why = f"{item.why} · like a pin you saved"
         return items, response, note
+
+    def _liked(self, hit_ids: list[int], taste_ids: list[int]) -> list[bool]:
+        """Whether each hit is close to a pin the shopper saved (worth saying out loud)."""
+        if not hit_ids or not taste_ids:
+            return [False] * len(hit_ids)
+        vectors = self.search.current_index().vectors
+        taste = np.array(taste_ids, dtype=np.int64)
+        taste = taste[vectors.contains(taste)]
+        hits = np.array(hit_ids, dtype=np.int64)
+        ok = vectors.contains(hits)
+        if taste.shape[0] == 0 or not ok.any():
+            return [False] * len(hit_ids)
+        sims = np.full(hits.shape[0], -1.0, dtype=np.float32)
+        sims[ok] = (vectors.get_vectors(hits[ok]) @ vectors.get_vectors(taste).T).max(axis=1)
+        return (sims >= LIKED_MIN).tolist()
 
     @staticmethod
     def _subject(state: QueryState, know: Understanding) -> str:

@@ -51,7 +51,13 @@ def price_phrase(f: Filters, currency: str | None = None) -> str | None:
 
 
 def explain(
-    hit: Hit, state: QueryState, filters: Filters, has_image: bool, currency: str | None, leaf: str | None
+    hit: Hit,
+    state: QueryState,
+    filters: Filters,
+    has_image: bool,
+    currency: str | None,
+    leaf: str | None,
+    liked: bool = False,
 ) -> str:
     """One short line saying why this result is here."""
     reasons: list[str] = []
@@ -70,6 +76,8 @@ def explain(
         reasons.append("like a pin you picked")
     if has_image and "vector" in hit.sources:
         reasons.append("like your photo")
+    if liked:
+        reasons.append("like a pin you saved")
     if not reasons:
         reasons.append(leaf.lower() if leaf else "close match")
     return " · ".join(reasons)

@@ -298,6 +298,9 @@ class Parser:
                 replace = tuple(sorted(tax if touched & tax else touched))
             scopes.append(Scope(mode=scope_mode, categories=cats, attributes=attrs, replace=replace))
         out["scopes"] = tuple(scopes)
+        understood = bool(scopes or scan.colours or scan.exclude_colours or scan.neg_words)
+        if not understood and scan.pos_words and all(w in scan.unknown for w in scan.pos_words):
+            scan.pos_words = []  # nothing here is the catalog's language: report it, search for nothing
         if scan.pos_words:
             out["add_positives"] = (Term(kind=TermKind.TEXT, value=" ".join(scan.pos_words)),)
         if scan.neg_words:

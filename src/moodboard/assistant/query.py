@@ -81,8 +81,9 @@ def to_request(
     texts = [(str(t.value), t.weight) for t in pos if t.kind == TermKind.TEXT]
     photos = [(img, t.weight) for t in pos if t.kind == TermKind.IMAGE if (img := images(str(t.value))) is not None]
     pins = [(int(t.value), t.weight) for t in pos if t.kind == TermKind.PIN]
-    if not (texts or photos or pins):
-        pins = list(ctx.profile_pins)
+    # the shopper's taste leans every query a little (profile weights are small), and alone stands in
+    # for a query of filters only ("only jeans" ranks the jeans they would like first)
+    pins += [p for p in ctx.profile_pins if p[0] not in {q for q, _ in pins}]
     lexical = _known_text(texts, ctx.is_known)
     scoped = bool(filters.includes())
     if not (texts or photos or pins):

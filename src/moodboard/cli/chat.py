@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from moodboard.assistant.engine import Assistant, Reply, ResultItem
+from moodboard.assistant.explain import money
 from moodboard.cli.context import get_settings, open_store
 from moodboard.core.errors import MoodboardError
 
@@ -29,7 +30,7 @@ def _table(title: str, items: list[ResultItem]) -> Table:
     for col in ("#", "title", "colour", "price", "why"):
         table.add_column(col, overflow="fold")
     for it in items[:MAX_ROWS]:
-        price = f"${it.price:,.2f}" if it.price is not None else "–"
+        price = money(it.price, it.currency) if it.price is not None else "–"
         table.add_row(str(it.position), it.title, it.color or "–", price, it.why)
     return table
 
@@ -75,6 +76,7 @@ def chat(
     ctx: typer.Context,
     session: Annotated[str | None, typer.Option("--session", help="resume this session id")] = None,
     user_id: Annotated[int | None, typer.Option("--user-id", help="a known user (taste profile)")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="print each reply as one JSON line")] = False,
 ) -> None:
     """Talk to the shopping assistant in the terminal."""
     from moodboard.runtime import build_runtime
@@ -85,11 +87,12 @@ def chat(
         assistant = build_runtime(settings, store).assistant.get()
         sid = session or assistant.start(user_id).id
         assistant.sessions.load(sid)
-        out.print(f"[dim]session {sid} · {store.count_pins():,} pins · /quit to leave[/dim]")
+        if not json_out:
+            out.print(f"[dim]session {sid} · {store.count_pins():,} pins · /quit to leave[/dim]")
         shown: list[int] = []
         while True:
             try:
-                line = input("you> ").strip()
+                line = input("" if json_out else "you> ").strip()
             except EOFError:
                 break
             if not line:
@@ -101,12 +104,15 @@ def chat(
             except (MoodboardError, OSError, typer.BadParameter) as exc:
                 out.print(f"[red]{exc}[/red]")
                 continue
-            if reply is not None:
+            if reply is not None and json_out:
+                typer.echo(json.dumps(reply.to_dict(), default=str))
+            elif reply is not None:
                 render(reply)
                 shown = [it.pin_id for it in reply.results] + [
                     it.pin_id for sec in reply.sections for it in sec.results
                 ]
-        out.print(f"[dim]bye · resume with: moodboard chat --session {sid}[/dim]")
+        if not json_out:
+            out.print(f"[dim]bye · resume with: moodboard chat --session {sid}[/dim]")
     finally:
         store.close()
 

@@ -1,0 +1,137 @@
+"""Moodboard homes for tests, built the way a user builds one: `moodboard ingest` then `moodboard index`.
+
+`build_home` writes nothing by hand into the home: it runs the real CLI commands in-process (Typer's
+runner), so the served app that `create_app` builds over the home is what `moodboard serve` serves.
+`index_pins` is the in-process shortcut for unit tests of the search and assistant layers: the same
+index snapshot (vectors, lexical index, catalog profile, vocabulary) from pins without images.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from typer.testing import CliRunner
+
+from moodboard.assistant.vocabulary import Vocabulary
+from moodboard.core.records import Pin
+from moodboard.core.settings import IndexSettings, Settings, load_settings
+from moodboard.embed.fake import FakeEmbedder
+from moodboard.index.attributes import ItemAttrs
+from moodboard.index.bundle import (
+    PROFILE_FILE,
+    VOCABULARY_FILE,
+    SearchIndex,
+    load_index_snapshot,
+    write_index_snapshot,
+)
+from moodboard.index.lexical import LexicalDoc
+from moodboard.index.profile import learn_profile
+from moodboard.index.vector_index import make_index
+from moodboard.rank.search import SearchService
+from tests.imagegen import COLOURS, SHAPES, make_image
+
+FAST_API = {"rate_limit_per_minute": 1_000_000, "rate_limit_burst": 100_000, "warm_up": False}
+"""Tests send hundreds of requests a minute from one client: the per-client rate limit is lifted."""
+
+
+def cli(env: Mapping[str, str], *args: str) -> str:
+    """Run one `moodboard` command in-process; returns its output (fails the test on a non-zero exit)."""
+    from moodboard.cli import main as cli_main
+
+    app = cli_main.build_app()
+    result = CliRunner().invoke(app, list(args), env=dict(env))
+    assert result.exit_code in (0, 3), (args, result.output, result.exception)
+    return result.output
+
+
+def home_env(home: Path, backend: str = "fake", **extra: str) -> dict[str, str]:
+    """Environment for CLI commands on `home` with the given embedder backend."""
+    env = {"MOODBOARD_HOME": str(home), "MOODBOARD_EMBED__BACKEND": backend, "MOODBOARD_INGEST__WORKERS": "1"}
+    if backend == "fake":
+        env["MOODBOARD_EMBED__DIM"] = "32"
+    env.update(extra)
+    return env
+
+
+def build_home(
+    home: Path,
+    catalog: Path,
+    *,
+    mapping_file: Path | None = None,
+    images_root: Path | None = None,
+    backend: str = "fake",
+    align: bool = False,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Ingest `catalog` and index it with the real CLI; returns settings for serving the home."""
+    environ = {**home_env(home, backend), **(env or {})}
+    args = ["ingest", str(catalog)]
+    if mapping_file is not None:
+        args += ["--mapping-file", str(mapping_file)]
+    if images_root is not None:
+        args += ["--images-root", str(images_root)]
+    cli(environ, *args)
+    if align:
+        cli(environ, "train", "align")
+    cli(environ, "index")
+    embed: dict[str, Any] = {"backend": backend}
+    if backend == "fake":
+        embed["dim"] = 32
+    return load_settings(home=home, embed=embed, api=FAST_API)
+
+
+def write_catalog(folder: Path, rows: Iterable[Mapping[str, Any]], size: int = 64) -> Path:
+    """Write a JSONL catalog with one drawn image per row (`colour`/`shape` pick the picture)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for n, row in enumerate(rows):
+        colour = str(row.get("draw_colour", list(COLOURS)[n % len(COLOURS)]))
+        shape = str(row.get("draw_shape", SHAPES[n % len(SHAPES)]))
+        name = f"img{n}.png"
+        make_image(folder / name, colour if colour in COLOURS else "red", shape, size=size)
+        _vary_background(folder / name, n)
+        out = {k: v for k, v in row.items() if not k.startswith("draw_")}
+        out.setdefault("image", name)
+        lines.append(json.dumps(out))
+    path = folder / "catalog.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _vary_background(path: Path, n: int) -> None:
+    """Give each drawn image its own background shade, so no two items share a picture."""
+    from PIL import Image
+
+    img = Image.open(path).convert("RGB")
+    arr = np.asarray(img).copy()
+    grey = (arr == 128).all(axis=2)
+    arr[grey] = (60 + (n * 37) % 140, 60 + (n * 53) % 140, 60 + (n * 71) % 140)
+    Image.fromarray(arr).save(path)
+
+
+def index_pins(pins: Sequence[Pin], root: Path, dim: int = 32, settings: IndexSettings | None = None) -> SearchIndex:
+    """The index snapshot `moodboard index` would write for `pins` (title vectors from the fake embedder)."""
+    enc = FakeEmbedder(dim=dim)
+    settings = settings or IndexSettings(facet_pool=200)
+    profile = learn_profile(pins)
+    vocabulary = Vocabulary.from_pins(pins, profile)
+    vectors = make_index(settings, enc.dim, enc.model_id)
+    ids = np.array([p.id for p in pins], dtype=np.int64)
+    vectors.add(ids, enc.embed_texts([p.title for p in pins]), [ItemAttrs.from_pin(p, profile) for p in pins])
+    files = {PROFILE_FILE: profile.to_json(), VOCABULARY_FILE: json.dumps(vocabulary.to_dict())}
+    snap = write_index_snapshot(root, vectors, (LexicalDoc.from_pin(p) for p in pins), {}, files=files)
+    return load_index_snapshot(snap, settings)
+
+
+def service_over(
+    index: SearchIndex, pins: Sequence[Pin], dim: int = 32, settings: IndexSettings | None = None
+) -> SearchService:
+    """A search service over `index` with the fake embedder and an in-memory pin lookup."""
+    by_id = {p.id: p for p in pins}
+    enc = FakeEmbedder(dim=dim)
+    cfg = settings or IndexSettings(facet_pool=200)
+    return SearchService(lambda: index, lambda: enc, cfg, lambda ids: {i: by_id[i] for i in ids if i in by_id})
