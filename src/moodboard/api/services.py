@@ -30,7 +30,6 @@ class Services:
         self._lock = threading.Lock()
         self._components: dict[str, Any] = {}
         self._factories: dict[str, Callable[[Services], Any]] = {}
-        self._event_listeners: list[Callable[[Sequence[Event]], None]] = []
         self.metrics = Metrics()
         self.index_size: Callable[[], int | None] = lambda: None
 
@@ -60,13 +59,8 @@ class Services:
             self._components.pop(name, None)
 
     def on_events(self, listener: Callable[[Sequence[Event]], None]) -> None:
-        """Subscribe to newly stored engagement events (the taste graph's real-time overlay does)."""
-        self._event_listeners.append(listener)
-
-    def publish_events(self, events: Sequence[Event]) -> None:
-        """Tell every subscriber about events that were just stored."""
-        for listener in self._event_listeners:
-            listener(events)
+        """Subscribe to engagement events the store records (with their ids); the taste graph's overlay does."""
+        self.store.subscribe(listener)
 
     def close(self) -> None:
         """Release resources held by components and the store."""

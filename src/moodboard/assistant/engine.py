@@ -2,12 +2,16 @@
 
 `Assistant.events()` runs one turn and yields its progress ("turn", then "section"/"results", then
 "done" with the full reply), which the API streams as server-sent events; `Assistant.respond()` runs
-the same generator to the end. A turn that fails (bad image, over-long message) raises before the
+the same turn to the end. A turn that fails (bad image, over-long message) raises before the
 session is touched; a turn that succeeds is saved atomically, so the stored state is never corrupt.
+A turn is computed in full, then saved with a version check (compare and swap) and only then
+streamed: when another worker saved the session meanwhile, the turn is re-run on the fresh state, so
+concurrent turns are never lost or interleaved and nothing streamed is ever discarded.
 """
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -17,12 +21,13 @@ from moodboard.assistant.explain import chips, explain, facets, price_phrase
 from moodboard.assistant.refine import refine
 from moodboard.assistant.retrieval import Hit, RetrievalQuery, Retriever
 from moodboard.assistant.sessions import Session, SessionStore
-from moodboard.core.errors import ImageError, InvalidInputError
+from moodboard.core.errors import ConflictError, ImageError, InvalidInputError
 from moodboard.core.query import Filters, QueryState, Section, Shown, Term, TermKind, Turn
 
 FLAT_K = 24
 SECTION_K = 6
 PROFILE_WEIGHT = 0.3
+TURN_ATTEMPTS = 12  # a turn that loses this many races in a row answers 409
 
 
 class TurnParser(Protocol):
@@ -133,12 +138,9 @@ class Assistant:
         return reply
 
     def feedback(self, session_id: str, pin_id: int, kind: str) -> dict[int, float]:
-        """Record a click/save/hide in the session's anonymous profile; returns the profile."""
-        with self.sessions.lock(session_id):
-            session = self.sessions.load(session_id)
-            session.record(kind, int(pin_id))
-            self.sessions.save(session)
-            return dict(session.profile)
+        """Record a click/save/hide in the session as an engagement event; returns the session's profile."""
+        self.sessions.record(session_id, int(pin_id), kind)
+        return dict(self.sessions.load(session_id).profile)
 
     # --- one turn ------------------------------------------------------------------------------
 
@@ -165,15 +167,30 @@ class Assistant:
 
     def events(self, session_id: str, message: str, image: bytes | None = None) -> Iterator[tuple[str, Any]]:
         """Validate now, then return the turn's events: ("turn", dict), ("results"|"section", ...),
-        ("done", Reply). Bad input and unknown sessions raise here, before anything is streamed."""
+        ("done", Reply). The turn runs and is saved here, so bad input, unknown sessions and a lost race
+        (`ConflictError`) raise before anything is streamed."""
         t0 = time.perf_counter()
         text = self._check(message, image)
-        self.sessions.load(session_id)
-        return self._run(session_id, text, image, t0)
+        return iter(self._run(session_id, text, image, t0))
 
-    def _run(self, session_id: str, text: str, image: bytes | None, t0: float) -> Iterator[tuple[str, Any]]:
-        with self.sessions.lock(session_id):
+    def _run(self, session_id: str, text: str, image: bytes | None, t0: float) -> list[tuple[str, Any]]:
+        """Run the turn on the stored session and save it if nobody saved first; else re-run it."""
+        for attempt in range(TURN_ATTEMPTS):
             session = self.sessions.load(session_id)
+            events = list(self._turn(session, text, image, t0))
+            try:
+                self.sessions.save(session)
+            except ConflictError:
+                if attempt + 1 == TURN_ATTEMPTS:
+                    raise
+                time.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # jitter, so racing workers spread out
+                continue
+            return events
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _turn(self, session: Session, text: str, image: bytes | None, t0: float) -> Iterator[tuple[str, Any]]:
+        """One turn's events on a loaded session, updating it in memory (the caller saves it)."""
+        if True:  # keeps the body's indentation (and its diff) as it was under the old per-process lock
             turn = self.parser.parse(text, session.state) if text else Turn(text="")
             if image is not None:
                 digest = self.sessions.put_image(session.id, image)
@@ -218,7 +235,6 @@ class Assistant:
             session.history.append(
                 {"message": text[:500], "turn": reply.turn, "shown": [s.pin_id for s in shown], "at": time.time()}
             )
-            self.sessions.save(session)
             reply.timings_ms = {
                 "parse": round((t_parse - t0) * 1000, 2),
                 "retrieve_rank": round((t_retrieve - t_parse) * 1000, 2),

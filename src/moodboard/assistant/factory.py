@@ -19,9 +19,9 @@ from moodboard.assistant.engine import Assistant, TurnParser
 from moodboard.assistant.parser import Parser
 from moodboard.assistant.planner import Planner
 from moodboard.assistant.retrieval import CachedRetriever, Retriever
-from moodboard.assistant.sessions import SessionStore
 from moodboard.assistant.taxonomy import Taxonomy
 from moodboard.assistant.vocabulary import Vocabulary
+from moodboard.catalog.sessions import CatalogSessionStore
 from moodboard.catalog.store import CatalogStore
 from moodboard.core.errors import MoodboardError
 from moodboard.core.records import Pin
@@ -130,7 +130,7 @@ def build_assistant(
     return Assistant(
         retriever,
         parser,
-        SessionStore(settings.home / "sessions"),
+        CatalogSessionStore(store),
         taste=GraphTaste(graph, BoardTaste(store)) if graph is not None else BoardTaste(store),
         image_check=_image_check(settings),
         max_message_chars=cfg.max_message_chars,
