@@ -3,8 +3,6 @@ generated catalog with the deterministic fake embedder, and a whole conversation
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -12,8 +10,9 @@ from moodboard.assistant.engine import Assistant
 from moodboard.assistant.parser import Parser
 from moodboard.assistant.retrieval import RetrievalQuery, pin_passes
 from moodboard.assistant.search_retriever import SearchServiceRetriever
-from moodboard.assistant.sessions import SessionStore
 from moodboard.assistant.vocabulary import Vocabulary
+from moodboard.catalog.sessions import CatalogSessionStore
+from moodboard.catalog.store import CatalogStore
 from moodboard.core.query import Filters
 from moodboard.core.records import Pin
 from moodboard.core.settings import IndexSettings
@@ -65,9 +64,9 @@ def test_pins_negatives_and_exclusions(adapter: SearchServiceRetriever) -> None:
 
 
 def test_conversation_through_the_search_service(
-    adapter: SearchServiceRetriever, parser: Parser, tmp_path: Path
+    adapter: SearchServiceRetriever, parser: Parser, store: CatalogStore
 ) -> None:
-    assistant = Assistant(adapter, parser, SessionStore(tmp_path))
+    assistant = Assistant(adapter, parser, CatalogSessionStore(store))
     sid = assistant.start().id
     r = assistant.respond(sid, "leather jeans for women, not white")
     assert r.results and all(x.category == "Jeans" and x.color != "White" for x in r.results)
