@@ -7,6 +7,7 @@ two replicas could both load version n and the later save silently dropped the o
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,9 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from moodboard.api.app import create_app
-from moodboard.api.routes.assistant import get_assistant
 from moodboard.assistant import engine
-from moodboard.assistant.engine import Assistant
 from moodboard.assistant.refine import refine
 from moodboard.catalog.sessions import CatalogSessionStore
 from moodboard.catalog.store import CatalogStore, NewPin
@@ -51,10 +50,6 @@ def workers(db_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, TestClien
         yield one, two
 
 
-def _assistant(client: TestClient) -> Assistant:
-    return get_assistant(client.app.state.services)  # type: ignore[attr-defined]
-
-
 def _history(client: TestClient, sid: str) -> dict[str, Any]:
     r = client.get(f"/assistant/sessions/{sid}")
     assert r.status_code == 200, r.text
@@ -73,18 +68,23 @@ def _replays(stored: dict[str, Any]) -> bool:
     return state.model_copy(update={"shown": final.shown}) == final
 
 
-class _Meet:
-    """A parser wrapper whose first call waits for the other worker's, so both turns start on one version."""
+def _meet_at_first_saves(monkeypatch: pytest.MonkeyPatch, conflicts: list[str]) -> None:
+    """Make the first two saves (one per worker) wait for each other, so both turns were computed on the
+    same stored version before either saves; count the conflicts that saves raise."""
+    barrier = threading.Barrier(2)
+    calls = itertools.count()
+    save = CatalogSessionStore.save
 
-    def __init__(self, inner: Any, barrier: threading.Barrier) -> None:
-        self.inner, self.barrier, self.armed = inner, barrier, True
+    def meeting_save(self: CatalogSessionStore, session: Any) -> None:
+        if next(calls) < 2:
+            barrier.wait(timeout=30)
+        try:
+            save(self, session)
+        except ConflictError:
+            conflicts.append(session.id)
+            raise
 
-    def parse(self, message: str, state: QueryState | None = None) -> Turn:
-        if self.armed:
-            self.armed = False
-            self.barrier.wait(timeout=30)
-        turn: Turn = self.inner.parse(message, state)
-        return turn
+    monkeypatch.setattr(CatalogSessionStore, "save", meeting_save)
 
 
 def test_alternating_workers_keep_every_turn_in_order(workers: tuple[TestClient, TestClient]) -> None:
@@ -106,21 +106,8 @@ def test_a_race_between_workers_is_retried_not_lost(
     one, two = workers
     sid = one.post("/assistant/sessions", json={}).json()["session_id"]
     assert one.post(f"/assistant/sessions/{sid}/messages", json={"message": "shirts"}).status_code == 200
-    barrier = threading.Barrier(2)
-    for client in (one, two):
-        assistant = _assistant(client)
-        monkeypatch.setattr(assistant, "parser", _Meet(assistant.parser, barrier))
     conflicts: list[str] = []
-    save = CatalogSessionStore.save
-
-    def counting_save(self: CatalogSessionStore, session: Any) -> None:
-        try:
-            save(self, session)
-        except ConflictError:
-            conflicts.append(session.id)
-            raise
-
-    monkeypatch.setattr(CatalogSessionStore, "save", counting_save)
+    _meet_at_first_saves(monkeypatch, conflicts)
     with ThreadPoolExecutor(max_workers=2) as pool:
         sent = [
             pool.submit(c.post, f"/assistant/sessions/{sid}/messages", json={"message": m})
@@ -141,10 +128,8 @@ def test_a_loser_out_of_retries_gets_409_and_changes_nothing(
     one, two = workers
     sid = one.post("/assistant/sessions", json={}).json()["session_id"]
     monkeypatch.setattr(engine, "TURN_ATTEMPTS", 1)
-    barrier = threading.Barrier(2)
-    for client in (one, two):
-        assistant = _assistant(client)
-        monkeypatch.setattr(assistant, "parser", _Meet(assistant.parser, barrier))
+    conflicts: list[str] = []
+    _meet_at_first_saves(monkeypatch, conflicts)
     with ThreadPoolExecutor(max_workers=2) as pool:
         sent = {
             m: pool.submit(c.post, f"/assistant/sessions/{sid}/messages", json={"message": m})
@@ -152,7 +137,7 @@ def test_a_loser_out_of_retries_gets_409_and_changes_nothing(
         }
         replies = {m: f.result() for m, f in sent.items()}
     codes = sorted(r.status_code for r in replies.values())
-    assert codes == [200, 409]
+    assert codes == [200, 409] and conflicts == [sid]
     loser = next(r for r in replies.values() if r.status_code == 409)
     assert loser.headers["content-type"].startswith("application/problem+json") and loser.json()["hint"]
     winner = next(m for m, r in replies.items() if r.status_code == 200)
