@@ -447,6 +447,9 @@ def test_one_gesture_sends_one_engagement_request(page: Any, served: dict[str, A
     # opening a pin sent both as well; now each gesture sends one event
     seen = _engagement_requests(page)
     # a guest in a conversation: through the session (its guest user records the event)
+    page.select_option("#persona", "")
+    page.wait_for_function("localStorage.getItem('moodboard.token') === null")
+    wait_feed(page)
     send(page, top_category(served["url"]).lower())
     victim = cards(page)[0]["id"]
     with page.expect_response(lambda r: r.url.endswith("/feedback")) as answered:
