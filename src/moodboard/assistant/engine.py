@@ -185,6 +185,8 @@ class Assistant:
                     raise
                 time.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # jitter, so racing workers spread out
                 continue
+            done: Reply = events[-1][1]
+            done.timings_ms["total"] = round((time.perf_counter() - t0) * 1000, 2)  # with the save (and retries)
             return events
         raise AssertionError("unreachable")  # the loop returns or raises
 
