@@ -52,9 +52,10 @@ from moodboard.assistant.parser import Parser
 from moodboard.assistant.planner import Planner
 from moodboard.assistant.retrieval import CachedRetriever
 from moodboard.assistant.search_retriever import SearchServiceRetriever
-from moodboard.assistant.sessions import SessionStore
 from moodboard.assistant.taxonomy import Taxonomy
 from moodboard.assistant.vocabulary import Vocabulary
+from moodboard.catalog.sessions import CatalogSessionStore
+from moodboard.catalog.store import CatalogStore
 from moodboard.core.records import Pin, Product
 
 SCRIPTS: list[list[str]] = [
@@ -193,6 +194,11 @@ def cold(assistant: Assistant) -> None:
             inner.service.clear_caches()
 
 
+def _sessions(folder: Path) -> CatalogSessionStore:
+    """Sessions in their own SQLite catalog database, as `moodboard serve` keeps them (no pins needed)."""
+    return CatalogSessionStore(CatalogStore.open(f"sqlite:///{folder / 'sessions.db'}"))
+
+
 def measure(assistant: Assistant, embedder: Any, vecs: np.ndarray, rounds: int) -> dict[str, Any]:
     """Replay every script `rounds` times in new sessions; time each turn and, interleaved, the kernel."""
     for msg in SCRIPTS[0]:  # warm-up (model load, first-call allocations)
@@ -307,7 +313,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         # wrapped in the answer cache exactly as `assistant.factory.build_assistant` composes it
         catalog_fig = measure(
-            Assistant(CachedRetriever(retriever), parser, SessionStore(Path(tmp) / "a")), embedder, vecs, args.rounds
+            Assistant(CachedRetriever(retriever), parser, _sessions(Path(tmp) / "a")), embedder, vecs, args.rounds
         )
         search_fig: dict[str, Any] | None = None
         photo_fig: dict[str, Any] | None = None
@@ -318,7 +324,7 @@ def main() -> None:
                 service, lambda ids: {i: lookup[i] for i in ids}, vocab.audience_field, vocab.audience_values
             )
             search_fig = measure(
-                Assistant(CachedRetriever(adapter), parser, SessionStore(Path(tmp) / "b")), embedder, vecs, args.rounds
+                Assistant(CachedRetriever(adapter), parser, _sessions(Path(tmp) / "b")), embedder, vecs, args.rounds
             )
             photo_paths = sorted((args.data_dir / "clothing-small" / "validation").glob("*/*"))[: args.photos]
             if photo_paths:
@@ -329,7 +335,7 @@ def main() -> None:
                     ad = SearchServiceRetriever(
                         svc, lambda ids: {i: lookup[i] for i in ids}, vocab.audience_field, vocab.audience_values
                     )
-                    pair.append(Assistant(CachedRetriever(ad), parser, SessionStore(Path(tmp) / f"p-{mode}")))
+                    pair.append(Assistant(CachedRetriever(ad), parser, _sessions(Path(tmp) / f"p-{mode}")))
                 photo_fig = measure_photos(pair[0], pair[1], [p.read_bytes() for p in photo_paths])
 
     fig: dict[str, Any] = {

@@ -22,6 +22,7 @@ def secure_settings(tmp_path: Path) -> Settings:
     return load_settings(
         home=tmp_path / "home",
         ingest={"batch_size": 8, "workers": 1},
+        embed={"backend": "fake", "dim": 32},
         api={
             "dev_mode": False,
             "api_keys": [OPERATOR_KEY],
@@ -36,12 +37,16 @@ def secure_settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def secure_client(secure_settings: Settings, tiny_catalog: Path) -> TestClient:
-    """A client of the secured app with the tiny catalog ingested."""
+    """A client of the secured app with the tiny catalog ingested and indexed (as `moodboard index` does)."""
+    from moodboard.embed.fake import FakeEmbedder
+    from moodboard.jobs.index_job import run_index_job
+
     app = create_app(secure_settings)
     store = app.state.services.store
     Ingestor(store, secure_settings.ingest, secure_settings.thumbnails_dir, secure_settings.home / "r.jsonl").run(
         open_source(tiny_catalog)
     )
+    run_index_job(secure_settings, store, FakeEmbedder(dim=32))
     return TestClient(app)
 
 

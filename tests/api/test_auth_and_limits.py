@@ -7,6 +7,7 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 
 from moodboard.api.app import create_app
+from moodboard.core.records import Event
 from moodboard.core.settings import Settings, load_settings
 from tests.api.conftest import OPERATOR_KEY
 
@@ -66,14 +67,16 @@ def test_idor_two_shoppers_cannot_touch_each_others_data(secure_client: TestClie
 
 def test_events_are_stored_and_published(secure_client: TestClient, shopper_headers: Headers) -> None:
     services = secure_client.app.state.services  # type: ignore[attr-defined]
-    heard: list[object] = []
+    heard: list[Event] = []
     services.on_events(heard.extend)
     pin_id = secure_client.get("/pins", params={"limit": 1}).json()[0]["id"]
     r = secure_client.post(
         "/events", json={"events": [{"pin_id": pin_id, "type": "click"}, {"pin_id": pin_id, "type": "hide"}]},
         headers=shopper_headers("carol"),
     )  # fmt: skip
-    assert r.status_code == 202 and r.json() == {"stored": 2} and len(heard) == 2
+    assert r.status_code == 202 and r.json()["stored"] == 2 and len(heard) == 2
+    # the published events carry the ids they were stored under (so the taste graph applies each once)
+    assert [e.id for e in heard] == r.json()["ids"] and all(isinstance(i, int) for i in r.json()["ids"])
     bad = secure_client.post(
         "/events", json={"events": [{"pin_id": 999999, "type": "click"}]}, headers=shopper_headers("c")
     )

@@ -430,3 +430,49 @@ def test_app_runs_under_its_content_security_policy(browser: Any, served: dict[s
         assert not problems, problems
     finally:
         context.close()
+
+
+def _engagement_requests(page: Any) -> list[Any]:
+    """Start collecting the page's engagement requests (POST /events and the session feedback alias)."""
+    seen: list[Any] = []
+    page.on(
+        "request",
+        lambda r: seen.append(r) if r.method == "POST" and re.search(r"/events$|/feedback$", r.url) else None,
+    )
+    return seen
+
+
+def test_one_gesture_sends_one_engagement_request(page: Any, served: dict[str, Any]) -> None:
+    # Regression (issue 17, review 3 item 4): a hide sent POST /events *and* the session feedback, and
+    # opening a pin sent both as well; now each gesture sends one event
+    seen = _engagement_requests(page)
+    # a guest in a conversation: through the session (its guest user records the event)
+    page.select_option("#persona", "")
+    page.wait_for_function("localStorage.getItem('moodboard.token') === null")
+    wait_feed(page)
+    send(page, top_category(served["url"]).lower())
+    victim = cards(page)[0]["id"]
+    with page.expect_response(lambda r: r.url.endswith("/feedback")) as answered:
+        page.locator(f"#results .pin-card[data-pin-id='{victim}'] button[data-action=hide]").click()
+    assert answered.value.status == 200
+    page.wait_for_timeout(300)
+    assert [(r.url.rsplit("/", 1)[-1], r.post_data_json["kind"]) for r in seen] == [("feedback", "hide")]
+    # a signed-in shopper: POST /events, naming the conversation when one is open
+    seen.clear()
+    page.select_option("#persona", "leo")
+    page.wait_for_function("document.querySelector('#pins-heading').textContent.includes('Leo')")
+    wait_feed(page)
+    page.locator("#results .pin-card .pin-title a").first.click()  # open: one click event
+    page.wait_for_selector("#pin-dialog[open] #pin-title")
+    page.keyboard.press("Escape")
+    send(page, top_category(served["url"]).lower())
+    shown = cards(page)[1]["id"]
+    with page.expect_response(lambda r: r.url.endswith("/events")) as answered:
+        page.locator(f"#results .pin-card[data-pin-id='{shown}'] button[data-action=hide]").click()
+    assert answered.value.status == 202
+    page.wait_for_timeout(300)
+    sent = [r.post_data_json["events"] for r in seen]
+    assert [r.url.rsplit("/", 1)[-1] for r in seen] == ["events", "events"], [r.url for r in seen]
+    assert [len(e) for e in sent] == [1, 1] and [e[0]["type"] for e in sent] == ["click", "hide"]
+    session = page.evaluate("() => import('/static/js/state.js').then((m) => m.state.sessionId)")
+    assert sent[0][0]["context"] == {} and sent[1][0]["context"] == {"session_id": session}

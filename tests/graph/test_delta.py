@@ -43,3 +43,20 @@ def test_rebase_keeps_only_newer_events(communities: TasteGraph, make_graph: Any
     assert kept == 1 and [e[1] for e in ov.events()] == [206]
     u = int(merged.user_index([1])[0])
     assert 205 in set(merged.pin_ids[merged.coll_neighbors(u)[0]].tolist())
+
+
+def test_a_stored_event_is_applied_once_however_often_delivered(
+    communities: TasteGraph, make_graph: Any, rows: Any
+) -> None:
+    # Regression (issue 17, review 1.2 "Events"): the in-process publish and the store poll both deliver
+    # a stored event, and after a snapshot swap the poll re-read the events the rebase had kept
+    boards, events = rows
+    ov = DeltaOverlay(communities)
+    assert ov.add(1, 205, EventType.SAVE, T0 + 1_000_000, event_id=41)
+    assert not ov.add(1, 205, EventType.SAVE, T0 + 1_000_000, event_id=41)  # the same event again
+    assert ov.add(1, 205, EventType.SAVE, T0 + 1_000_001)  # no id (never stored): always applied
+    assert len(ov) == 2 and len(ov.user_delta(1).positives) == 2
+    kept = ov.rebase(make_graph(boards, events))
+    assert kept == 2
+    assert not ov.add(1, 205, EventType.SAVE, T0 + 1_000_000, event_id=41)  # the poll after the swap
+    assert len(ov) == 2 and len(ov.user_delta(1).positives) == 2

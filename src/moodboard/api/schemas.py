@@ -34,8 +34,8 @@ class PinOut(BaseModel):
                 {
                     "id": 1,
                     "external_id": "10000",
-                    "title": "Palm Tree Girls White Skirt",
-                    "category": "Skirts",
+                    "title": "Oak Side Table, White",
+                    "category": "Side tables",
                     "color": "White",
                     "price": 24.5,
                     "currency": "USD",

@@ -23,11 +23,11 @@ class Services:
     """Everything a request handler may need, built by the composition root."""
 
     def __init__(self, runtime: Runtime) -> None:
-        """Wrap the runtime; the taste graph hears about events stored through this process."""
+        """Wrap the runtime; the taste graph hears about events the store records (with their ids)."""
         self.runtime = runtime
         self.settings: Settings = runtime.settings
         self.store: CatalogStore = runtime.store
-        self._event_listeners: list[Callable[[Sequence[Event]], None]] = [self._to_graph]
+        self.store.subscribe(self._to_graph)
         self.metrics = Metrics()
         self.index_size: Callable[[], int | None] = lambda: None
 
@@ -39,13 +39,8 @@ class Services:
                 live.record(event)
 
     def on_events(self, listener: Callable[[Sequence[Event]], None]) -> None:
-        """Subscribe to newly stored engagement events."""
-        self._event_listeners.append(listener)
-
-    def publish_events(self, events: Sequence[Event]) -> None:
-        """Tell every subscriber about events that were just stored."""
-        for listener in self._event_listeners:
-            listener(events)
+        """Subscribe to engagement events the store records (with their ids)."""
+        self.store.subscribe(listener)
 
     def close(self) -> None:
         """Release resources held by components and the store."""

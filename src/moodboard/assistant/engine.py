@@ -2,13 +2,17 @@
 
 `Assistant.events()` runs one turn and yields its progress ("turn", then "section"/"results", then
 "done" with the full reply), which the API streams as server-sent events; `Assistant.respond()` runs
-the same generator to the end. A turn that fails (bad image, over-long message) raises before the
+the same turn to the end. A turn that fails (bad image, over-long message) raises before the
 session is touched; a turn that succeeds is saved atomically, so the stored state is never corrupt.
+A turn is computed in full, then saved with a version check (compare and swap) and only then
+streamed: when another worker saved the session meanwhile, the turn is re-run on the fresh state, so
+concurrent turns are never lost or interleaved and nothing streamed is ever discarded.
 """
 
 from __future__ import annotations
 
 import io
+import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -22,7 +26,7 @@ from moodboard.assistant.query import Context, section_filters, to_request
 from moodboard.assistant.refine import refine
 from moodboard.assistant.relax import relaxations
 from moodboard.assistant.sessions import Session, SessionStore
-from moodboard.core.errors import ImageError, InvalidInputError
+from moodboard.core.errors import ConflictError, ImageError, InvalidInputError
 from moodboard.core.query import Filters, QueryState, Section, Shown, Term, TermKind, Turn
 from moodboard.index.profile import CatalogProfile
 from moodboard.rank.search import QueryImage, SearchRequest, SearchResponse, SearchService
@@ -30,6 +34,7 @@ from moodboard.rank.search import QueryImage, SearchRequest, SearchResponse, Sea
 PROFILE_WEIGHT = 0.3
 LIKED_MIN = 0.8
 """Similarity to a saved pin above which a result is explained as "like a pin you saved"."""
+TURN_ATTEMPTS = 12  # a turn that loses this many races in a row answers 409
 
 
 class TurnParser(Protocol):
@@ -164,12 +169,9 @@ class Assistant:
         return reply
 
     def feedback(self, session_id: str, pin_id: int, kind: str) -> dict[int, float]:
-        """Record a click/save/hide in the session's anonymous profile; returns the profile."""
-        with self.sessions.lock(session_id):
-            session = self.sessions.load(session_id)
-            session.record(kind, int(pin_id))
-            self.sessions.save(session)
-            return dict(session.profile)
+        """Record a click/save/hide in the session as an engagement event; returns the session's profile."""
+        self.sessions.record(session_id, int(pin_id), kind)
+        return dict(self.sessions.load(session_id).profile)
 
     # --- one turn ------------------------------------------------------------------------------
 
@@ -196,89 +198,104 @@ class Assistant:
 
     def events(self, session_id: str, message: str, image: bytes | None = None) -> Iterator[tuple[str, Any]]:
         """Validate now, then return the turn's events: ("turn", dict), ("results"|"section", ...),
-        ("done", Reply). Bad input and unknown sessions raise here, before anything is streamed."""
+        ("done", Reply). The turn runs and is saved here, so bad input, unknown sessions and a lost race
+        (`ConflictError`) raise before anything is streamed."""
         t0 = time.perf_counter()
         text = self._check(message, image)
-        self.sessions.load(session_id)
-        return self._run(session_id, text, image, t0)
+        return iter(self._run(session_id, text, image, t0))
 
-    def _run(self, session_id: str, text: str, image: bytes | None, t0: float) -> Iterator[tuple[str, Any]]:
-        with self.sessions.lock(session_id):
+    def _run(self, session_id: str, text: str, image: bytes | None, t0: float) -> list[tuple[str, Any]]:
+        """Run the turn on the stored session and save it if nobody saved first; else re-run it."""
+        for attempt in range(TURN_ATTEMPTS):
             session = self.sessions.load(session_id)
-            know = self.understanding()
-            turn = know.parser.parse(text, session.state) if text else Turn(text="")
-            if not turn.goal and self._spread_candidate(turn, know):
-                plan = know.planner.plan(turn.text, Filters(), require_spread=True)
-                if plan:  # a several-word wish whose answers scatter over categories is a goal too
-                    turn = turn.model_copy(update={"goal": turn.text.strip()[:200], "plan": plan})
-            if turn.goal and not turn.plan:
-                plan = know.planner.plan(turn.goal, Filters())  # a new goal starts afresh (see refine)
-                update: dict[str, Any] = {"plan": plan}
-                if not plan:  # nothing in the catalog groups under this goal: search for it as text
-                    update = {
-                        "goal": None,
-                        "add_positives": (*turn.add_positives, Term(kind=TermKind.TEXT, value=turn.goal)),
-                    }
-                turn = turn.model_copy(update=update)
-            if image is not None:
-                digest = self.sessions.put_image(session.id, image)
-                refs = tuple(r for r in turn.references if r.position is not None)
-                img_term = Term(kind=TermKind.IMAGE, value=digest, weight=1.5)
-                turn = turn.model_copy(update={"add_positives": (*turn.add_positives, img_term), "references": refs})
-            t_parse = time.perf_counter()
-            yield "turn", turn.model_dump(mode="json")
-            state = session.state if turn.is_noop() else self._rescope(refine(session.state, turn), turn)
-            reply = Reply(session_id=session.id, message="", turn=turn.model_dump(mode="json"), state={})
-            reply.parser = turn.source  # which parser produced this turn (an LLM may have fallen back)
-            reply.unknown = list(turn.unknown)
-            reply.notes = list(turn.notes) + self._reference_notes(session.state, turn)
-            ctx = Context(
-                profile_pins=self._profile(session),
-                exclude_ids=frozenset(pid for pid, w in session.profile.items() if w < 0),
-                is_known=know.is_known,
-                max_k=self.search.settings.max_k,
-            )
-            photos = _Photos(self.sessions, session.id)
-            currency = know.profile.currency
-            shown: list[Shown] = []
-            facet_src: dict[str, dict[str, int]] = {}
-            if state.sections:
-                for section in state.sections:
-                    items, response, note = self._answer(state, section, ctx, photos, know, len(shown))
-                    shown += [Shown(pin_id=i.pin_id, price=i.price, section=section.name) for i in items]
-                    filters = section_filters(state, section)
-                    sec = SectionReply(section.name, filters.model_dump(mode="json", exclude_defaults=True), items)
-                    sec.note = note if items else f"nothing in this catalog matches “{section.name}”"
-                    reply.sections.append(sec)
-                    if response is not None and not facet_src:
-                        facet_src = response.facets
-                    yield "section", asdict(sec)
-            elif not state.is_empty():
-                items, response, note = self._answer(state, None, ctx, photos, know, 0)
-                reply.results = items
-                if note:
-                    reply.notes.append(note)
-                shown = [Shown(pin_id=i.pin_id, price=i.price) for i in items]
-                facet_src = response.facets if response is not None else {}
-                yield "results", [asdict(i) for i in reply.results]
-            t_retrieve = time.perf_counter()
-            state = state.model_copy(update={"shown": tuple(shown)})
-            reply.state = state.to_dict()
-            reply.facets = {f: dict(list(v.items())[:12]) for f, v in facet_src.items()}
-            prices = [s.price for s in shown if s.price is not None]
-            names = [s.name for s in state.sections]
-            reply.chips = chips(facet_src, state.filters, know.label, prices, currency, names)
-            reply.message = self._message(state, turn, reply, len(shown), know, currency)
-            session.state = state
-            session.history.append(
-                {"message": text[:500], "turn": reply.turn, "shown": [s.pin_id for s in shown], "at": time.time()}
-            )
-            self.sessions.save(session)
-            reply.timings_ms = {
-                "parse": round((t_parse - t0) * 1000, 2),
-                "retrieve_rank": round((t_retrieve - t_parse) * 1000, 2),
-                "total": round((time.perf_counter() - t0) * 1000, 2),
-            }
+            events = list(self._turn(session, text, image, t0))
+            try:
+                self.sessions.save(session)
+            except ConflictError:
+                if attempt + 1 == TURN_ATTEMPTS:
+                    raise
+                time.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # jitter, so racing workers spread out
+                continue
+            done: Reply = events[-1][1]
+            done.timings_ms["total"] = round((time.perf_counter() - t0) * 1000, 2)  # with the save (and retries)
+            return events
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _turn(self, session: Session, text: str, image: bytes | None, t0: float) -> Iterator[tuple[str, Any]]:
+        """One turn's events on a loaded session, updating it in memory (the caller saves it)."""
+        know = self.understanding()
+        turn = know.parser.parse(text, session.state) if text else Turn(text="")
+        if not turn.goal and self._spread_candidate(turn, know):
+            plan = know.planner.plan(turn.text, Filters(), require_spread=True)
+            if plan:  # a several-word wish whose answers scatter over categories is a goal too
+                turn = turn.model_copy(update={"goal": turn.text.strip()[:200], "plan": plan})
+        if turn.goal and not turn.plan:
+            plan = know.planner.plan(turn.goal, Filters())  # a new goal starts afresh (see refine)
+            update: dict[str, Any] = {"plan": plan}
+            if not plan:  # nothing in the catalog groups under this goal: search for it as text
+                update = {
+                    "goal": None,
+                    "add_positives": (*turn.add_positives, Term(kind=TermKind.TEXT, value=turn.goal)),
+                }
+            turn = turn.model_copy(update=update)
+        if image is not None:
+            digest = self.sessions.put_image(session.id, image)
+            refs = tuple(r for r in turn.references if r.position is not None)
+            img_term = Term(kind=TermKind.IMAGE, value=digest, weight=1.5)
+            turn = turn.model_copy(update={"add_positives": (*turn.add_positives, img_term), "references": refs})
+        t_parse = time.perf_counter()
+        yield "turn", turn.model_dump(mode="json")
+        state = session.state if turn.is_noop() else self._rescope(refine(session.state, turn), turn)
+        reply = Reply(session_id=session.id, message="", turn=turn.model_dump(mode="json"), state={})
+        reply.parser = turn.source  # which parser produced this turn (an LLM may have fallen back)
+        reply.unknown = list(turn.unknown)
+        reply.notes = list(turn.notes) + self._reference_notes(session.state, turn)
+        ctx = Context(
+            profile_pins=self._profile(session),
+            exclude_ids=frozenset(pid for pid, w in session.profile.items() if w < 0),
+            is_known=know.is_known,
+            max_k=self.search.settings.max_k,
+        )
+        photos = _Photos(self.sessions, session.id)
+        currency = know.profile.currency
+        shown: list[Shown] = []
+        facet_src: dict[str, dict[str, int]] = {}
+        if state.sections:
+            for section in state.sections:
+                items, response, note = self._answer(state, section, ctx, photos, know, len(shown))
+                shown += [Shown(pin_id=i.pin_id, price=i.price, section=section.name) for i in items]
+                filters = section_filters(state, section)
+                sec = SectionReply(section.name, filters.model_dump(mode="json", exclude_defaults=True), items)
+                sec.note = note if items else f"nothing in this catalog matches “{section.name}”"
+                reply.sections.append(sec)
+                if response is not None and not facet_src:
+                    facet_src = response.facets
+                yield "section", asdict(sec)
+        elif not state.is_empty():
+            items, response, note = self._answer(state, None, ctx, photos, know, 0)
+            reply.results = items
+            if note:
+                reply.notes.append(note)
+            shown = [Shown(pin_id=i.pin_id, price=i.price) for i in items]
+            facet_src = response.facets if response is not None else {}
+            yield "results", [asdict(i) for i in reply.results]
+        t_retrieve = time.perf_counter()
+        state = state.model_copy(update={"shown": tuple(shown)})
+        reply.state = state.to_dict()
+        reply.facets = {f: dict(list(v.items())[:12]) for f, v in facet_src.items()}
+        prices = [s.price for s in shown if s.price is not None]
+        names = [s.name for s in state.sections]
+        reply.chips = chips(facet_src, state.filters, know.label, prices, currency, names)
+        reply.message = self._message(state, turn, reply, len(shown), know, currency)
+        session.state = state
+        session.history.append(
+            {"message": text[:500], "turn": reply.turn, "shown": [s.pin_id for s in shown], "at": time.time()}
+        )
+        reply.timings_ms = {
+            "parse": round((t_parse - t0) * 1000, 2),
+            "retrieve_rank": round((t_retrieve - t_parse) * 1000, 2),
+            "total": round((time.perf_counter() - t0) * 1000, 2),
+        }
         yield "done", reply
 
     # --- helpers -------------------------------------------------------------------------------
@@ -340,15 +357,12 @@ class Assistant:
                     break
         filters = req.filters
         has_image = bool(req.images)
-        hits = [h for h in response.hits if h.pin is not None]
-        liked = self._liked([h.pin_id for h in hits], [p for p, _ in ctx.profile_pins])
+        hits = [Hit(h.pin, h.score, tuple(h.sources)) for h in response.hits if h.pin is not None]
+        liked = self._liked([h.pin.id for h in hits], [p for p, _ in ctx.profile_pins])
         items = [
-            self._item(Hit(h.pin, h.score, tuple(h.sources)), state, filters, has_image, know, offset + n + 1, section)
-            for n, h in enumerate(hits)
+            self._item(hit, state, filters, has_image, know, offset + n + 1, section, like)
+            for n, (hit, like) in enumerate(zip(hits, liked, strict=True))
         ]
-        for item, like in zip(items, liked, strict=True):
-            if like:
-                item.why = f"{item.why} · like a pin you saved"
         return items, response, note
 
     def _liked(self, hit_ids: list[int], taste_ids: list[int]) -> list[bool]:
@@ -381,6 +395,7 @@ class Assistant:
         know: Understanding,
         position: int,
         section: Section | None,
+        liked: bool = False,
     ) -> ResultItem:
         pin = hit.pin
         price = float(pin.product.price) if pin.product.price is not None else None
@@ -399,7 +414,7 @@ class Assistant:
             thumbnail_url=f"/pins/{pin.id}/thumbnail" if pin.image else None,
             score=round(hit.score, 5),
             sources=list(hit.sources),
-            why=explain(hit, state, filters, has_image, pin.product.currency, leaf),
+            why=explain(hit, state, filters, has_image, pin.product.currency, leaf, liked),
             section=section.name if section is not None else None,
         )
 

@@ -14,8 +14,8 @@ from typing import Any
 from moodboard.assistant.engine import Assistant, TurnParser, Understanding
 from moodboard.assistant.parser import Parser
 from moodboard.assistant.planner import Planner
-from moodboard.assistant.sessions import SessionStore
 from moodboard.assistant.vocabulary import Vocabulary
+from moodboard.catalog.sessions import CatalogSessionStore
 from moodboard.catalog.store import CatalogStore
 from moodboard.core.errors import DependencyError, MoodboardError, NotFoundError
 from moodboard.core.settings import Settings
@@ -140,7 +140,7 @@ def build_assistant(
     return Assistant(
         search_service,
         CatalogUnderstanding(settings, search_service),
-        SessionStore(settings.home / "sessions"),
+        CatalogSessionStore(store),
         taste=GraphTaste(graph, BoardTaste(store)) if graph is not None else BoardTaste(store),
         image_check=_image_check(settings),
         max_message_chars=cfg.max_message_chars,

@@ -38,7 +38,7 @@ TOOL_SCHEMA: dict[str, Any] = {
                 "exclude_text": {**_STR_LIST, "description": "words to avoid"},
                 "colours": _STR_LIST,
                 "exclude_colours": _STR_LIST,
-                "categories": {**_STR_LIST, "description": "catalog categories, e.g. Shirts"},
+                "categories": {**_STR_LIST, "description": "catalog category names, as the shopper said them"},
                 "category_mode": {"type": "string", "enum": ["only", "also", "not"]},
                 "price_min": {"type": "number", "minimum": 0},
                 "price_max": {"type": "number", "minimum": 0},

@@ -1,10 +1,10 @@
 """The built-in intent parser: one chat message -> one `Turn`, with no LLM and no I/O.
 
 It reads, in order: a reset ("start over"), a goal (handed to the planner), a section target ("the
-lighting, but brass"), price ("under $200", "between 50 and 100", "cheaper", "less than that"),
+lamps, but brass"), price ("under $200", "between 50 and 100", "cheaper", "less than that"),
 references to shown results ("the third one", "more like this", "less like #2", "none of these"), then
 a left-to-right word scan for colours (with negation: "not white", "no black"), catalog categories and
-attribute values (with scope cues: "only shoes", "also show lamps", "no bags"), audience, materials and
+attribute values (with scope cues: "only lamps", "also show rugs", "no vases"), audience, materials and
 style words. Whatever is left and known becomes soft text; unknown words are reported, never fatal.
 """
 

@@ -135,7 +135,7 @@ class Planner:
 
 
 def section_key(name: str) -> str:
-    """Canonical key of a section name, for matching "the lighting" to section "lighting"."""
+    """Canonical key of a section name, for matching "the lamps" to section "Lamps"."""
     return phrase_key(name)
 
 

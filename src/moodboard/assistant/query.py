@@ -82,7 +82,7 @@ def to_request(
     photos = [(img, t.weight) for t in pos if t.kind == TermKind.IMAGE if (img := images(str(t.value))) is not None]
     pins = [(int(t.value), t.weight) for t in pos if t.kind == TermKind.PIN]
     # the shopper's taste leans every query a little (profile weights are small), and alone stands in
-    # for a query of filters only ("only jeans" ranks the jeans they would like first)
+    # for a query of filters only ("only lamps" ranks the lamps they would like first)
     pins += [p for p in ctx.profile_pins if p[0] not in {q for q, _ in pins}]
     lexical = _known_text(texts, ctx.is_known)
     scoped = bool(filters.includes())

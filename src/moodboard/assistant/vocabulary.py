@@ -112,7 +112,7 @@ def words(text: str) -> list[str]:
 
 
 def singular(word: str) -> str:
-    """Cheap English singular: 'dresses' -> 'dress', 'shoes' -> 'shoe', 'jeans' stays 'jean'."""
+    """Cheap English singular: 'boxes' -> 'box', 'lamps' -> 'lamp', 'glass' stays 'glass'."""
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
     if len(word) > 4 and word.endswith(("sses", "shes", "ches", "xes")):
@@ -277,7 +277,7 @@ class Vocabulary:
                 key = phrase_key(labels.get((fld, val), val))
                 if key and not key.isdigit() and key != "na":
                     vocab.phrases.setdefault(key, []).append(Match(fld, val, n))
-                    # "T-shirts" also as "tshirt" and "t shirt"; "Flip Flops" also as "flipflop"
+                    # "T-lights" also as "tlight" and "t light"; "Tea Sets" also as "teaset"
                     vocab.phrases.setdefault(key.replace(" ", ""), []).append(Match(fld, val, n))
         cls._learn_colours(vocab, values.get("color", Counter()), labels)
         cls._learn_synonyms(vocab, word_by_category)
@@ -339,7 +339,7 @@ class Vocabulary:
                 del vocab.phrases[key]
 
     def lookup(self, phrase: str) -> list[Match]:
-        """Catalog values a phrase names, most specific field first (articleType before masterCategory)."""
+        """Catalog values a phrase names, most specific field first (the field with most values)."""
         matches = list(dict.fromkeys(self.phrases.get(phrase_key(phrase), [])))
         return sorted(matches, key=lambda m: (-self.field_cardinality.get(m.field, 0), -m.count))
 
@@ -356,7 +356,7 @@ class Vocabulary:
         return [m for m in found if m.field == top]
 
     def categories_of(self, match: Match) -> tuple[str, ...]:
-        """The `Pin.category` values a match covers ('subCategory=Shoes' -> the shoe categories)."""
+        """The `Pin.category` values a match covers (an attribute value -> the categories under it)."""
         if match.field == "category":
             return (match.value,)
         return self.under.get((match.field, match.value), ())

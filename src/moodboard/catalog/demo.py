@@ -65,7 +65,7 @@ def with_synthetic_prices(
 
 
 GENERATED_KINDS = {
-    "lamp": ("Lighting", "ellipse"),
+    "lamp": ("Lamps", "ellipse"),
     "rug": ("Rugs", "rectangle"),
     "vase": ("Decor", "triangle"),
     "chair": ("Chairs", "chair"),

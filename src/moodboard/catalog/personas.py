@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -13,31 +14,28 @@ from moodboard.core.records import Event, EventType, User
 
 @dataclass(frozen=True, slots=True)
 class Persona:
-    """A demo shopper and the categories they like."""
+    """A demo shopper; the categories they like are chosen from whatever catalog is loaded."""
 
     external_id: str
     name: str
-    preferred: tuple[str, ...]
 
 
-PERSONAS = (
-    Persona("ava", "Ava (heels, handbags, dresses)", ("Heels", "Handbags", "Dresses", "Tops", "Flats", "Lighting")),
-    Persona("leo", "Leo (watches, sneakers, tees)", ("Watches", "Sports Shoes", "Tshirts", "Backpacks", "Chairs")),
-    Persona("sam", "Sam (shirts, belts, formal shoes)", ("Shirts", "Formal Shoes", "Belts", "Ties", "Rugs")),
-)
+PERSONAS = (Persona("ava", "Ava"), Persona("leo", "Leo"), Persona("sam", "Sam"))
+CATEGORIES_EACH = 2
 
 
 HEAD = 60  # engagement concentrates on a category's most popular pins, as in real catalogs
 
 
-def _categories(store: CatalogStore) -> dict[str, list[int]]:
-    """Pin ids by category, each list ordered by a stable pseudo-popularity (a hash of the external id)."""
+def _categories(store: CatalogStore, group_of: Callable[[str], str | None]) -> dict[str, list[int]]:
+    """Pin ids by category group, each list ordered by a stable pseudo-popularity (a hash of the external id)."""
     by_cat: dict[str, list[tuple[str, int]]] = {}
     for batch in store.iter_pins(batch_size=5000):
         for pin in batch:
-            if pin.category:
+            group = group_of(pin.category) if pin.category else None
+            if group:
                 rank = hashlib.sha256(pin.external_id.encode()).hexdigest()
-                by_cat.setdefault(pin.category, []).append((rank, pin.id))
+                by_cat.setdefault(group, []).append((rank, pin.id))
     return {c: [pid for _, pid in sorted(v)] for c, v in by_cat.items()}
 
 
@@ -70,27 +68,30 @@ def seed_crowd(store: CatalogStore, by_cat: dict[str, list[int]], seed: int = 11
     return made
 
 
-def seed_personas(store: CatalogStore, seed: int = 7, pins_each: int = 14) -> list[User]:
+def seed_personas(
+    store: CatalogStore,
+    seed: int = 7,
+    pins_each: int = 14,
+    group_of: Callable[[str], str | None] | None = None,
+) -> list[User]:
     """Create the demo personas with a board and saves/clicks in their categories (idempotent).
 
-    A background crowd is seeded first (see `seed_crowd`) so that walks have somewhere to go.
-
-    Categories come from each persona's preferred list where the catalog has them, else from the catalog's
-    most common categories, shared out so personas do not overlap.
+    A background crowd is seeded first (see `seed_crowd`) so that walks have somewhere to go. Each
+    persona likes two of the catalog's common category groups (`group_of` maps a pin's category to its
+    group, e.g. a path's second level; by default the category itself), shared out so personas do not
+    overlap; the persona's name says which.
     """
-    by_cat = _categories(store)
+    by_cat = _categories(store, group_of or (lambda c: c))
     seed_crowd(store, by_cat)
-    ranked = sorted(by_cat, key=lambda c: -len(by_cat[c]))
-    taken: set[str] = set()
+    ranked = sorted(by_cat, key=lambda c: (-len(by_cat[c]), c))
     users: list[User] = []
     rng = random.Random(seed)
     now = datetime.now(UTC)
     for i, persona in enumerate(PERSONAS):
-        cats = [c for c in persona.preferred if c in by_cat and c not in taken]
-        if not cats:
-            cats = [c for c in ranked if c not in taken][i : i + 3] or ranked[:3]
-        taken.update(cats)
-        user = store.ensure_user(persona.external_id, persona.name)
+        # spread the personas over the catalog: every third common group, two groups each
+        cats = ranked[i :: len(PERSONAS)][:CATEGORIES_EACH] or ranked[:CATEGORIES_EACH]
+        label = ", ".join(c.rsplit(" › ", 1)[-1].lower() for c in cats)
+        user = store.ensure_user(persona.external_id, f"{persona.name} ({label})" if label else persona.name)
         users.append(user)
         if store.list_boards(user.id):
             continue  # already seeded

@@ -1,6 +1,6 @@
 """Field mapping and validation of one catalog row into a pin, or a precise rejection.
 
-A mapping names, for each moodboard field, the source field that holds it (`title=productDisplayName`),
+A mapping names, for each moodboard field, the source field that holds it (`title=product_title`),
 or a literal for every row after `=` (`currency==INR` on the command line, `currency = "=INR"` in a file).
 Structured fields (JSON lists, key/value specification lists) are unpacked first (`catalog.structured`).
 Source fields that are not mapped are kept as the pin's attributes.
@@ -104,7 +104,7 @@ def parse_mapping(pairs: list[str]) -> dict[str, str]:
         target, sep, source = pair.partition("=")
         target, source = target.strip(), source.strip()
         if not sep or not target or not source:
-            raise ValueError(f"mapping {pair!r} is not target=source (e.g. title=productDisplayName)")
+            raise ValueError(f"mapping {pair!r} is not target=source (e.g. title=product_title)")
         if target not in TARGETS:
             raise ValueError(f"unknown mapping target {target!r}; choose from {', '.join(TARGETS)}")
         mapping[target] = source

@@ -106,6 +106,7 @@ class CatalogStore(EngagementMixin):
         """Wrap an engine whose schema is already migrated."""
         self.engine = engine
         self.sessions = sessionmaker(engine, expire_on_commit=False)
+        self._listeners = []
 
     @classmethod
     def open(cls, url: str, *, echo: bool = False, pool_size: int = 5, run_migrations: bool = True) -> CatalogStore:

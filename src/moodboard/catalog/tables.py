@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
@@ -116,3 +117,30 @@ class EventRow(Base):
     type: Mapped[str] = mapped_column(String(16))
     ts: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # the assistant session the event happened in (copied from `context["session_id"]` to be indexed)
+    session_id: Mapped[str | None] = mapped_column(String(32), index=True, nullable=True)
+
+
+class AssistantSessionRow(Base):
+    """One assistant conversation: its state and history, with a row version for compare-and-swap."""
+
+    __tablename__ = "assistant_sessions"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=True)
+    # the guest user that an anonymous session's engagement events are recorded for (made on first use)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    history: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AssistantSessionImageRow(Base):
+    """A photo uploaded in a session, stored once per session by its SHA-256 digest."""
+
+    __tablename__ = "assistant_session_images"
+    session_id: Mapped[str] = mapped_column(ForeignKey("assistant_sessions.id", ondelete="CASCADE"), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +16,7 @@ from moodboard.catalog.ingest import Ingestor
 from moodboard.catalog.personas import seed_personas
 from moodboard.catalog.report import IngestSummary
 from moodboard.catalog.sources import open_source
+from moodboard.catalog.store import CatalogStore
 from moodboard.cli.catalog import load_mapping
 from moodboard.cli.context import console, get_settings, open_store
 from moodboard.core.errors import DependencyError
@@ -47,6 +49,19 @@ def prepare_catalog(
     )
     path = generated_catalog(demo_dir / "generated")
     return path, path.parent, {}
+
+
+def category_groups(store: CatalogStore) -> Callable[[str], str | None]:
+    """Map a pin's category to the group personas like: a path's second level (or the category itself)."""
+    from moodboard.index.profile import learn_profile
+
+    profile = learn_profile(p for batch in store.iter_pins(batch_size=2000) for p in batch)
+
+    def group(raw: str) -> str | None:
+        values = profile.values_of("category", raw)
+        return values[min(1, len(values) - 1)] if values else None
+
+    return group
 
 
 def ingest_demo(settings: Settings, path: Path, root: Path, mapping: dict[str, str]) -> IngestSummary:
@@ -124,7 +139,7 @@ def register(app: typer.Typer) -> None:
         )
         ingest_demo(settings, path, root, mapping)
         store = open_store(settings)
-        users = seed_personas(store)
+        users = seed_personas(store, group_of=category_groups(store))
         store.close()
         console.print(f"personas: {', '.join(u.external_id for u in users)} (switch between them in the app)")
         build_models(settings, ctx)

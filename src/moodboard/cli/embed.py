@@ -145,14 +145,14 @@ def register(app: typer.Typer) -> None:
             except (OSError, ValueError) as exc:
                 raise InvalidInputError(
                     f"cannot read the photo class mapping {photo_classes}: {exc}",
-                    'write JSON like {"pants": ["Trousers", "Jeans"]}',
+                    'write JSON like {"folder": ["Category A", "Category B"]}',
                 ) from exc
             if not isinstance(class_map, dict) or not all(
                 isinstance(v, list) and all(isinstance(c, str) for c in v) for v in class_map.values()
             ):
                 raise InvalidInputError(
                     f"photo class mapping {photo_classes} must map each class to a list of category names",
-                    'write JSON like {"pants": ["Trousers", "Jeans"]}',
+                    'write JSON like {"folder": ["Category A", "Category B"]}',
                 )
         labelled = read_labelled_photos(photos, class_map) if photos is not None else []
         store = open_store(settings)

@@ -95,7 +95,7 @@ class Shown(_Frozen):
 
 
 class Section(_Frozen):
-    """One part of a goal cascade ("lighting" of "redo my kitchen") with its own query."""
+    """One part of a goal cascade ("lamps" of "redo my study") with its own query."""
 
     name: str = Field(min_length=1, max_length=120)
     positives: tuple[Term, ...] = ()

@@ -19,6 +19,19 @@ class EventType(enum.StrEnum):
     PURCHASE = "purchase"
 
 
+EVENT_WEIGHTS: dict[EventType, float] = {
+    EventType.VIEW: 0.1,
+    EventType.CLICK: 0.3,
+    EventType.SAVE: 1.0,
+    EventType.PURCHASE: 1.0,
+    # A hide cancels any earlier positive engagement between the user and the pin: summed weights <= 0
+    # drop the edge at graph build time, so a hidden pin never leads a walk anywhere.
+    EventType.HIDE: -10.0,
+}
+"""The one weight table of engagement (save > click > view; hide negative): the taste graph's edges and
+overlay and an assistant session's anonymous profile all weigh events with it."""
+
+
 class Availability(enum.StrEnum):
     """Stock state of a product."""
 

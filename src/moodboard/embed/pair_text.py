@@ -1,7 +1,7 @@
 """Texts that describe a pin, used as the text side of (image, text) pairs when training the aligner.
 
 The first variant is the title alone (what a shopper types); the others add the category, colour and
-attributes, so the heads learn that "navy kurta" and a full product title point at the same image.
+attributes, so the heads learn that "navy lamp" and a full product title point at the same image.
 """
 
 from __future__ import annotations
@@ -9,22 +9,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-# Attribute keys that describe how an item looks or is used; read first, in this order.
-_PREFERRED = ("gender", "masterCategory", "subCategory", "articleType", "usage", "season")
-
 
 def _clean(value: Any) -> str:
     return " ".join(str(value).split()) if value is not None else ""
 
 
 def attribute_words(attributes: Mapping[str, Any], limit: int = 8) -> list[str]:
-    """Return the short string attribute values of a pin, preferred keys first, without duplicates."""
-    keys = [k for k in _PREFERRED if k in attributes] + sorted(k for k in attributes if k not in _PREFERRED)
+    """Return the short string attribute values of a pin in key order, without duplicates."""
+    keys = sorted(attributes)
     words: list[str] = []
     for key in keys:
         value = attributes[key]
         if isinstance(value, str | int | float) and not isinstance(value, bool):
             text = _clean(value)
+            digits = sum(c.isdigit() for c in text)
+            if digits > sum(c.isalpha() for c in text):
+                continue  # ids, dates, measurements: not words an image shows
             if text and len(text) <= 40 and text.lower() not in {w.lower() for w in words}:
                 words.append(text)
         if len(words) >= limit:
@@ -41,8 +41,8 @@ def pair_texts(
     """Return text variants of one item: title, full description, short "colour category" phrase.
 
     Example:
-        >>> pair_texts("Nike Men Grey Shorts", "Shorts", "Grey", {"gender": "Men", "usage": "Sports"})
-        ['Nike Men Grey Shorts', 'Nike Men Grey Shorts. Grey Shorts. Men Sports', 'Grey Shorts']
+        >>> pair_texts("Acme Grey Desk Lamp", "Lamps", "Grey", {"room": "Study", "style": "Modern"})
+        ['Acme Grey Desk Lamp', 'Acme Grey Desk Lamp. Grey Lamps. Study Modern', 'Grey Lamps']
     """
     title = _clean(title)
     head = " ".join(w for w in (_clean(color), _clean(category)) if w)

@@ -3,7 +3,7 @@
 Without photos the image-only block is a PCA of a raw tower group (`align_training._fit_extra_block`),
 which keeps the packshot domain's main directions. People's photos (backgrounds, folds, bodies) then
 land near the wrong products. Given photos labelled with the catalog categories they may show (a
-folder "pants" → Trousers, Jeans, ...), this fits the same block, a linear map of the L2-normalised
+folder of photos → the catalog categories it shows), this fits the same block, a linear map of the L2-normalised
 raw group, with a cosine classifier over the catalog's categories: catalog images learn their own
 category (cross-entropy), photos learn "any of the allowed categories" (the log of the summed
 probability of that set). Both image kinds share the map, so a photo and the packshots of its

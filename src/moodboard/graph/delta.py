@@ -5,6 +5,9 @@ goes into the user's exclusion set at once. New pins and users get graph indices
 The next `graph build` reads the same events from the store and folds them into the snapshot; `rebase`
 then keeps only the events newer than that snapshot. Hides remove the snapshot edge only at that merge;
 until then the hidden pin is filtered from the user's results and no longer used as a query pin.
+
+An event that carries its store id is applied once, however often it is delivered: the in-process
+publish and the store poll both hand the same stored event to the overlay.
 """
 
 from __future__ import annotations
@@ -14,11 +17,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from moodboard.core.records import EventType
+from moodboard.core.records import EVENT_WEIGHTS, EventType
 from moodboard.graph.csr import TasteGraph
 from moodboard.graph.random_walk import OverlayArrays
 
-_POSITIVE = {EventType.SAVE: 1.0, EventType.PURCHASE: 1.0, EventType.CLICK: 0.3}
+# the positive engagement that adds a walkable edge, weighted by the one table (views add no edge)
+_POSITIVE = {t: EVENT_WEIGHTS[t] for t in (EventType.SAVE, EventType.PURCHASE, EventType.CLICK)}
 
 
 @dataclass
@@ -47,6 +51,8 @@ class DeltaOverlay:
         self._edges: dict[tuple[int, int], None] = {}
         self._users: dict[int, UserDelta] = {}
         self._log: list[tuple[int, int, EventType, float]] = []
+        self._log_ids: list[int | None] = []
+        self._ids: set[int] = set()
         self._arrays: OverlayArrays | None = None
 
     def __len__(self) -> int:
@@ -82,12 +88,21 @@ class DeltaOverlay:
                 else UserDelta()
             )
 
-    def add(self, user_id: int, pin_id: int, etype: EventType, ts: float) -> None:
-        """Record one event; walks started after this call see it."""
+    def add(self, user_id: int, pin_id: int, etype: EventType, ts: float, event_id: int | None = None) -> bool:
+        """Record one event; walks started after this call see it.
+
+        Returns False (and changes nothing) when an event with this store id was applied already.
+        """
         with self._lock:
+            if event_id is not None:
+                if event_id in self._ids:
+                    return False
+                self._ids.add(event_id)
             self._log.append((user_id, pin_id, etype, ts))
+            self._log_ids.append(event_id)
             self._apply(user_id, pin_id, etype, ts)
             self._arrays = None
+            return True
 
     def _apply(self, user_id: int, pin_id: int, etype: EventType, ts: float) -> None:
         pin = self.pin_index(pin_id)
@@ -148,10 +163,14 @@ class DeltaOverlay:
         """Switch to a newer snapshot, keeping only events after its `events_until`; returns how many."""
         until = graph.meta.get("events_until")
         with self._lock:
-            keep = [ev for ev in self._log if until is None or ev[3] > float(until)]
+            logged = zip(self._log, self._log_ids, strict=True)
+            keep = [(ev, i) for ev, i in logged if until is None or ev[3] > float(until)]
             self._reset(graph)
-            for ev in keep:
+            for ev, event_id in keep:
                 self._log.append(ev)
+                self._log_ids.append(event_id)
+                if event_id is not None:
+                    self._ids.add(event_id)  # the store poll after a swap re-reads these: apply them once
                 self._apply(*ev)
             return len(keep)
 

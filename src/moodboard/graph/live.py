@@ -57,7 +57,6 @@ class LiveGraph:
         self._rec: GraphRecommender | None = None
         self._checked = 0.0
         self._polled = 0.0
-        self._seen_ids: set[int] = set()
         self._since: float | None = None
 
     @property
@@ -96,7 +95,6 @@ class LiveGraph:
         self._path = path
         until = graph.meta.get("events_until")
         self._since = float(until) if until is not None else None
-        self._seen_ids.clear()
         self._polled = 0.0
 
     def _embeddings(self, graph: TasteGraph) -> FloatArray | None:
@@ -125,24 +123,21 @@ class LiveGraph:
         since = datetime.fromtimestamp(self._since - 1.0, UTC) if self._since is not None else None
         for batch in self.fetch_events(since):
             for ev in batch:
-                if ev.id is not None and ev.id in self._seen_ids:
-                    continue
                 ts = ev.ts.timestamp()
                 until = self._rec.graph.meta.get("events_until")
                 if until is not None and ts <= float(until):
                     continue  # already inside the snapshot
-                self.record(ev)
-                if ev.id is not None:
-                    self._seen_ids.add(ev.id)
+                self.record(ev)  # the overlay skips an event (by id) that the in-process publish applied
                 self._since = max(self._since or ts, ts)
 
-    def record(self, event: Event) -> None:
-        """Apply one event to the overlay now (the in-process fast path)."""
+    def record(self, event: Event) -> bool:
+        """Apply one event to the overlay now (the in-process fast path); False if its id was applied."""
         with self._lock:
             if self._rec is None:
                 self._maybe_swap()
-            if self._rec is not None:
-                self._rec.overlay.add(event.user_id, event.pin_id, event.type, event.ts.timestamp())
+            if self._rec is None:
+                return False
+            return self._rec.overlay.add(event.user_id, event.pin_id, event.type, event.ts.timestamp(), event.id)
 
     def related(self, pin_id: int, k: int, *, user_id: int | None = None, seed: int | None = None,
                 in_catalog: bool = False) -> RecommendationList:  # fmt: skip

@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from moodboard.core.arrays import FloatArray
-from moodboard.core.records import EventType
+from moodboard.core.records import EVENT_WEIGHTS, EventType
 
 EVENT_CODES: dict[EventType, int] = {
     EventType.VIEW: 0,
@@ -21,16 +21,8 @@ EVENT_CODES: dict[EventType, int] = {
 }
 """Compact uint8 code of each event type, used in event arrays."""
 
-DEFAULT_EVENT_WEIGHTS: dict[EventType, float] = {
-    EventType.VIEW: 0.1,
-    EventType.CLICK: 0.3,
-    EventType.SAVE: 1.0,
-    EventType.PURCHASE: 1.0,
-    # A hide cancels any earlier positive engagement between the user and the pin: summed weights <= 0
-    # drop the edge at build time, so a hidden pin never leads a walk anywhere.
-    EventType.HIDE: -10.0,
-}
-"""Weight of one event of each type before decay (save > click > view; hide negative)."""
+DEFAULT_EVENT_WEIGHTS: dict[EventType, float] = EVENT_WEIGHTS
+"""Weight of one event of each type before decay: the one table in `core.records` (hide negative)."""
 
 N_LEVELS = 15
 LEVEL_STEP = 0.5  # log2 units per level

@@ -190,7 +190,7 @@ def _separator(values: Counter[str]) -> tuple[str, Kind] | None:
         if overlap >= 0.25:
             return sep, "multi"
         if sep.strip() in {"&", "and"}:
-            continue  # "Curtains & Accessories" is one name, not a path
+            continue  # "Tables & Chairs" is one name, not a path
         if len(first) <= max(2, 0.5 * len(values)):
             return sep, "hierarchy"
     return None

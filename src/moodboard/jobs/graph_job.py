@@ -39,7 +39,7 @@ def price_band(price: float | None) -> str | None:
 def pin_feature_values(pin: Pin) -> tuple[str | None, ...]:
     """The walk-bias features of a pin: category, price band, language."""
     attrs = pin.attributes or {}
-    category = pin.category or attrs.get("articleType") or attrs.get("masterCategory")
+    category = pin.category
     price = float(pin.product.price) if pin.product.price is not None else None
     lang = attrs.get("language") or attrs.get("lang")
     return (str(category) if category else None, price_band(price), str(lang) if lang else None)

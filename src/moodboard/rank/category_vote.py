@@ -4,7 +4,7 @@ Visual search systems predict the query's category and favour results of it (Pin
 search runs a category classifier next to its embeddings). Here the prediction needs no classifier:
 the catalog categories of the `depth` nearest results vote, and every retrieved item gets
 `weight * share of its category among the voters` added to its similarity. A query whose neighbours
-mostly agree ("blue jeans": mostly Jeans) pushes stray categories down; a mixed neighbourhood changes
+mostly agree ("blue lamp": mostly lamps) pushes stray categories down; a mixed neighbourhood changes
 little. Items of unknown category (code < 0) get no bonus. Depth and weight were chosen on a validation
 split of the Myntra catalog (see BENCHMARKS.md, "Search quality").
 """

@@ -5,7 +5,8 @@
 - `POST /assistant/sessions/{id}/messages` sends one message: JSON `{"message": "..."}`, or multipart
   with a `message` field and an `image` file. With `?stream=true` (or `Accept: text/event-stream`) the
   reply streams as server-sent events: `turn`, then `section`/`results`, then `done` with the reply.
-- `POST /assistant/sessions/{id}/feedback` records a click, save or hide for the session's profile.
+- `POST /assistant/sessions/{id}/feedback` records a click, save or hide as an engagement event of the
+  session (a thin alias of `POST /events` with `context.session_id`, which anonymous sessions can use).
 - `DELETE /assistant/sessions/{id}` forgets a conversation (state, history, uploaded images).
 """
 
@@ -179,7 +180,8 @@ async def post_message(
 
 @router.post("/sessions/{session_id}/feedback", summary="Record a click, save or hide", openapi_extra=_body(FeedbackIn))
 async def post_feedback(session_id: str, request: Request, services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
-    """Fold engagement into the session's anonymous profile, which biases later turns."""
+    """Record engagement as an event of the session (owner's, or the anonymous session's guest); it
+    biases later turns through the session's profile and reaches the taste graph like any event."""
     body: FeedbackIn = await _json_body(request, FeedbackIn)
     assistant = await run_in_threadpool(get_assistant, services)
     await run_in_threadpool(_owned_session, assistant, session_id, caller)

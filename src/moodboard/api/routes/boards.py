@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
@@ -27,6 +27,9 @@ class BoardPinAdd(BaseModel):
     """Save a pin to a board."""
 
     pin_id: Annotated[int, Field(ge=1, le=2**62, examples=[42])]
+    session_id: Annotated[
+        str | None, Field(pattern=r"^[a-f0-9]{32}$", description="the assistant session the save happened in")
+    ] = None
 
 
 class BoardOut(BaseModel):
@@ -69,14 +72,15 @@ def get_board(board_id: int, services: ServicesDep, caller: ShopperDep) -> Board
 
 @router.post("/boards/{board_id}/pins", response_model=BoardOut, summary="Save a pin to my board")
 def add_pin(board_id: int, body: BoardPinAdd, services: ServicesDep, caller: ShopperDep) -> BoardOut:
-    """Save a pin to a board; also records a `save` event for the taste graph."""
+    """Save a pin to a board; also records one `save` event (for the taste graph and the named session)."""
     board = services.store.get_board(board_id)
     ensure_owner(caller, board.user_id, f"board {board_id}")
     services.store.get_pin(body.pin_id)
     services.store.add_pin_to_board(board_id, body.pin_id)
-    event = Event(board.user_id, body.pin_id, EventType.SAVE, datetime.now(UTC), {"board_id": board_id})
-    services.store.add_events([event])
-    services.publish_events([event])
+    context: dict[str, Any] = {"board_id": board_id}
+    if body.session_id is not None:
+        context["session_id"] = body.session_id
+    services.store.record_events([Event(board.user_id, body.pin_id, EventType.SAVE, datetime.now(UTC), context)])
     return board_out(services, services.store.get_board(board_id))
 
 

@@ -33,14 +33,19 @@ class EventsIn(BaseModel):
 
 
 class EventsOut(BaseModel):
-    """How many events were stored."""
+    """How many events were stored, and their ids (in the order sent)."""
 
     stored: int
+    ids: list[int] = []
 
 
 @router.post("/events", response_model=EventsOut, status_code=202, summary="Record engagement events")
 def post_events(body: EventsIn, services: ServicesDep, caller: CallerDep) -> EventsOut:
-    """Store events and update the taste graph in real time (a save or hide shows in the feed within 1 s)."""
+    """Store events and update the taste graph in real time (a save or hide shows in the feed within 1 s).
+
+    An event whose `context` has the `session_id` of the shopper's assistant session also shapes that
+    conversation's profile.
+    """
     now = datetime.now(UTC)
     events: list[Event] = []
     for e in body.events:
@@ -54,6 +59,5 @@ def post_events(body: EventsIn, services: ServicesDep, caller: CallerDep) -> Eve
             raise AuthError("events need a signed-in shopper", "send Authorization: Bearer <shopper token>")
         ts = e.ts if e.ts is not None and e.ts.tzinfo is not None else now
         events.append(Event(uid, e.pin_id, e.type, min(ts, now), dict(e.context)))
-    stored = services.store.add_events(events)
-    services.publish_events(events)
-    return EventsOut(stored=stored)
+    stored = services.store.record_events(events)  # stores, then publishes them with their ids
+    return EventsOut(stored=len(stored), ids=[e.id for e in stored if e.id is not None])

@@ -3,13 +3,14 @@
 // In a conversation, "more/less like this" is a message the assistant understands ("more like #3"), so it
 // refines the conversation's state. On the feed (or a "more like this" page) it is a search by the pin's
 // image (POST /search with pin_id), and "less" adds the pin to the search's negatives. On the feed, "less"
-// records a hide (the taste graph's negative feedback) and reloads the feed.
+// records a hide (the taste graph's negative feedback) and reloads the feed. Each gesture sends one
+// engagement request (engagement.js); saving to a board records its save itself.
 
 import { post } from "./api.js";
 import { saveDialog } from "./boards.js";
-import { feedback, sendMessage } from "./chat.js";
+import { sendMessage } from "./chat.js";
 import { $, announce } from "./dom.js";
-import { track } from "./events.js";
+import { engage } from "./engagement.js";
 import { loadFeed } from "./feed.js";
 import { dropCard } from "./grid.js";
 import { showError, showInfo } from "./notice.js";
@@ -47,7 +48,7 @@ async function less(card) {
     const s = state.similar;
     await similar(s.pinId, s.title, [...s.negatives, card.id]);
   } else if (state.user) {
-    if (await track(card.id, "hide")) {
+    if (await engage(card.id, "hide")) {
       announce(`Showing less like ${card.title}`);
       await loadFeed();
     }
@@ -60,12 +61,11 @@ async function hide(card) {
   state.hidden.add(card.id);
   dropCard(card.id);
   announce(`Hidden: ${card.title}`);
-  await Promise.all([track(card.id, "hide"), feedback(card.id, "hide")]);
+  await engage(card.id, "hide");
 }
 
 async function save(card) {
-  const board = await saveDialog(card);
-  if (board) await feedback(card.id, "save");
+  await saveDialog(card); // the board route records the save (with the conversation, if any)
 }
 
 /** Subscribe the actions to the pin events that cards and the detail dialog emit. */

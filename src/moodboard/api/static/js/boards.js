@@ -117,7 +117,9 @@ export async function saveDialog(card) {
         if (name) board = await createBoard(name);
         else if (checked) board = boards.find((b) => String(b.id) === checked.value);
         else board = await createBoard("My picks");
-        await post(`/boards/${board.id}/pins`, { pin_id: card.id });
+        // the save is also an event of the conversation, if one is open (its profile counts it)
+        const body = state.sessionId ? { pin_id: card.id, session_id: state.sessionId } : { pin_id: card.id };
+        await post(`/boards/${board.id}/pins`, body);
         invalidate();
         announce(`Saved ${card.title} to ${board.name}`);
         showInfo(`Saved to ${board.name}`);

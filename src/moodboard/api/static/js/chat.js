@@ -134,13 +134,3 @@ export function resetChat() {
   $("#chat-log").replaceChildren();
   renderChips([]);
 }
-
-/** Tell the session's profile about a click, save or hide (no-op without a session). */
-export async function feedback(pinId, kind) {
-  if (!state.sessionId) return;
-  try {
-    await post(`/assistant/sessions/${encodeURIComponent(state.sessionId)}/feedback`, { pin_id: pinId, kind });
-  } catch (err) {
-    if (!(err instanceof ApiError) || err.status !== 404) showError(err, "Feedback");
-  }
-}

@@ -2,8 +2,7 @@
 
 import { get } from "./api.js";
 import { $, h, money } from "./dom.js";
-import { track } from "./events.js";
-import { feedback } from "./chat.js";
+import { engage } from "./engagement.js";
 import { pinGrid } from "./grid.js";
 import { showError } from "./notice.js";
 import { fetchPin, itemsOf, toCard } from "./pins.js";
@@ -87,8 +86,7 @@ export async function openPin(pinId) {
     h("section", { class: "related-section", "aria-labelledby": "related-heading" },
       h("h3", { id: "related-heading" }, "Related pins"), related),
   );
-  track(pinId, "click");
-  feedback(pinId, "click");
+  engage(pinId, "click");
   loadRelated(pinId, related);
 }
 

@@ -1,7 +1,7 @@
 // Facet filters (price range, colour, category), kept in sync with the conversation's state.
 //
 // The conversation is the one source of truth: applying filters sends them as a message the assistant's
-// parser understands ("between $20 and $40, in red, only tshirts"), and every reply's state sets the form.
+// parser understands ("between $20 and $40, in red, only lamps"), and every reply's state sets the form.
 
 import { $, h } from "./dom.js";
 import { showInfo } from "./notice.js";

@@ -2,7 +2,7 @@
 
 const money = (v) => `$${Number(v).toLocaleString("en")}`;
 
-/** A one-line summary of a parsed turn, e.g. "Understood: red · under $40 · only tshirts". */
+/** A one-line summary of a parsed turn, e.g. "Understood: red · under $40 · only lamps". */
 export function describeTurn(turn) {
   const bits = [];
   if (turn.reset) bits.push("start over");
