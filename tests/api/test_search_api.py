@@ -133,11 +133,11 @@ def test_bad_input_is_a_4xx_problem_and_index_untouched(
 
 def test_model_mismatch_is_409(client: TestClient) -> None:
     before = _state(client)
-    client.app.state.services.provide("embedder", FakeEmbedder(dim=16))  # another model than the index's
+    client.app.state.services.runtime.embedder.set(FakeEmbedder(dim=16))  # another model than the index's
     resp = client.post("/search", json={"text": "red circle"})
     assert resp.status_code == 409, resp.text
     assert resp.json()["type"].endswith("/model_mismatch")
-    client.app.state.services.provide("embedder", FakeEmbedder(dim=32))
+    client.app.state.services.runtime.embedder.set(FakeEmbedder(dim=32))
     assert _state(client) == before
 
 

@@ -27,6 +27,7 @@ from moodboard.core.errors import ConflictError
 from moodboard.core.query import QueryState, Shown, Turn
 from moodboard.core.settings import load_settings
 from tests.assistant.conftest import make_pins
+from tests.homes import index_pins
 
 
 @pytest.fixture
@@ -35,6 +36,7 @@ def workers(db_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, TestClien
     settings = load_settings(
         home=tmp_path / "home",
         database={"url": db_url},
+        embed={"backend": "fake", "dim": 32},
         api={"rate_limit_per_minute": 100_000, "rate_limit_burst": 100_000},
     )
     store = CatalogStore.open(db_url)
@@ -45,6 +47,7 @@ def workers(db_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, TestClien
             for p in make_pins()
         ]
     )  # fmt: skip
+    index_pins([p for batch in store.iter_pins(batch_size=500) for p in batch], settings.snapshots_dir)
     store.close()
     with TestClient(create_app(settings)) as one, TestClient(create_app(settings)) as two:
         yield one, two

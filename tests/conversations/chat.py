@@ -1,36 +1,27 @@
-"""A small driver for scripted conversations through the HTTP API, with assertion helpers."""
+"""A small driver for scripted conversations through the HTTP API, with checks on the shown pins'
+catalog fields (category path, colours, price, attributes), read from the store and split by the
+served index's own catalog profile."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from moodboard.core.query import QueryState
-
-AUDIENCE_OK = {"men": {"Men", "Unisex"}, "women": {"Women", "Unisex"}, "kids": {"Boys", "Girls"}}
-SECTION_RELEVANT: dict[str, Callable[[dict[str, Any]], bool]] = {
-    "tops": lambda a: a.get("subCategory") in {"Topwear", "Dress"},
-    "layers": lambda a: a.get("subCategory") == "Topwear",
-    "bottoms": lambda a: a.get("subCategory") == "Bottomwear",
-    "footwear": lambda a: a.get("masterCategory") == "Footwear",
-    "accessories": lambda a: a.get("masterCategory") == "Accessories",
-}
-"""What each fashion section name means in Myntra's own taxonomy; written independently of the planner."""
+from moodboard.core.records import Pin
 
 
 class Chat:
-    """One session: send messages, keep the last reply, look up pins for assertions."""
+    """One session: send messages, keep the last reply, look up the shown pins for assertions."""
 
-    def __init__(self, client: TestClient, user_id: int | None = None) -> None:
+    def __init__(self, client: TestClient) -> None:
         self.client = client
-        body = {"user_id": user_id} if user_id is not None else {}
-        r = client.post("/assistant/sessions", json=body)
+        r = client.post("/assistant/sessions", json={})
         assert r.status_code == 201, r.text
         self.id: str = r.json()["session_id"]
         self.reply: dict[str, Any] = {}
-        self.replies: list[dict[str, Any]] = []
 
     def say(self, message: str, image: bytes | None = None, status: int = 200) -> dict[str, Any]:
         url = f"/assistant/sessions/{self.id}/messages"
@@ -41,18 +32,7 @@ class Chat:
         assert r.status_code == status, r.text
         if status == 200:
             self.reply = r.json()
-            self.replies.append(self.reply)
-        return r.json()
-
-    def feedback(self, pin_id: int, kind: str) -> dict[str, Any]:
-        r = self.client.post(f"/assistant/sessions/{self.id}/feedback", json={"pin_id": pin_id, "kind": kind})
-        assert r.status_code == 200, r.text
-        return r.json()
-
-    def stored(self) -> dict[str, Any]:
-        r = self.client.get(f"/assistant/sessions/{self.id}")
-        assert r.status_code == 200, r.text
-        return r.json()
+        return dict(r.json())
 
     @property
     def state(self) -> QueryState:
@@ -62,19 +42,49 @@ class Chat:
     def results(self) -> list[dict[str, Any]]:
         return list(self.reply["results"])
 
-    def section(self, name: str) -> dict[str, Any]:
-        return next(s for s in self.reply["sections"] if s["name"] == name)
+    @property
+    def sections(self) -> list[dict[str, Any]]:
+        return list(self.reply["sections"])
 
-    def pins(self, items: Iterable[dict[str, Any]]) -> list[Any]:
-        services = self.client.app.state.services  # type: ignore[attr-defined]
-        ids = [i["pin_id"] for i in items]
-        by_id = {p.id: p for p in services.store.get_pins(ids)}
-        return [by_id[i] for i in ids]
+    @property
+    def message(self) -> str:
+        return str(self.reply["message"])
 
-    def retriever(self) -> Any:
-        return self.client.app.state.services.get("assistant").retriever  # type: ignore[attr-defined]
+    def pins(self, items: Iterable[dict[str, Any]] | None = None) -> list[Pin]:
+        """The stored pins behind result items (the flat results by default)."""
+        rows = list(self.results if items is None else items)
+        store = self.client.app.state.services.store  # type: ignore[attr-defined]
+        by_id = {p.id: p for p in store.get_pins([i["pin_id"] for i in rows])}
+        return [by_id[i["pin_id"]] for i in rows]
+
+    def values(self, pin: Pin, field: str) -> tuple[str, ...]:
+        """A pin's normalised values of a field (category levels, colours, attribute values)."""
+        profile = self.client.app.state.services.runtime.search.current_index().profile  # type: ignore[attr-defined]
+        raw = {"category": pin.category, "color": pin.color, "merchant": pin.product.merchant}.get(field)
+        if field not in ("category", "color", "merchant"):
+            raw = pin.attributes.get(field)
+        return profile.values_of(field, raw)
+
+    def levels(self, pin: Pin) -> set[str]:
+        """Every level name of a pin's category path ("curtains", "home furnishing", ...), plural and
+        singular (catalogs file the same kind under both: "Showpieces" and "Showpiece")."""
+        names = {v.rsplit(" › ", 1)[-1] for v in self.values(pin, "category")}
+        return names | {n + "s" for n in names} | {n[:-1] for n in names if n.endswith("s")}
+
+    def colours(self, pin: Pin) -> set[str]:
+        """A pin's colours as single words ({"red", "yellow", "blue"} for "Red, Yellow, Blue")."""
+        return {w for v in self.values(pin, "color") for w in v.replace("-", " ").split()}
+
+    def assert_all(self, check: Any, what: str, items: Iterable[dict[str, Any]] | None = None) -> None:
+        """Every shown pin passes `check(pin)`; at least one is shown."""
+        pins = self.pins(items)
+        assert pins, f"no results for {what}: {self.message}"
+        bad = [p.title for p in pins if not check(p)]
+        assert not bad, f"{what}: {bad[:5]} ({self.message})"
 
 
-def all_results(reply: dict[str, Any]) -> list[dict[str, Any]]:
-    """Flat results plus every section's results."""
-    return list(reply["results"]) + [r for s in reply["sections"] for r in s["results"]]
+def photo_of(client: TestClient, pin: Pin) -> bytes:
+    """The bytes of a catalog pin's thumbnail, as a shopper would upload a photo of it."""
+    r = client.get(f"/pins/{pin.id}/thumbnail")
+    assert r.status_code == 200, r.text
+    return r.content
