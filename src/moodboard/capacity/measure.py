@@ -209,6 +209,23 @@ class MeasureOptions:
     ann_dim: int = 256
     walk_pins: int = 20_000
     clip: bool = True
+    threads_at_load: bool = False
+
+
+TowerLoader = Callable[[int], Any]
+"""Builds a tower with the given number of threads (0 = the runtime's default)."""
+
+
+def _torch_image_tower(_threads: int) -> Any:
+    from moodboard.embed.towers import EfficientNetLiteTower
+
+    return EfficientNetLiteTower()
+
+
+def _torch_text_tower(_threads: int) -> Any:
+    from moodboard.embed.towers import MiniLMTextTower
+
+    return MiniLMTextTower()
 
 
 def measure_all(
@@ -216,10 +233,14 @@ def measure_all(
     texts: Sequence[str],
     http: Callable[[], Any] | None = None,
     progress: ProgressFn | None = None,
+    image_tower: TowerLoader = _torch_image_tower,
+    text_tower: TowerLoader = _torch_text_tower,
 ) -> dict[str, Any]:
-    """Measure every stage and return a JSON-ready dict: per-vCPU rates, p99s, whole-machine rates, load time."""
-    from moodboard.embed.towers import EfficientNetLiteTower, MiniLMTextTower
+    """Measure every stage and return a JSON-ready dict: per-vCPU rates, p99s, whole-machine rates, load time.
 
+    The towers come from the loaders (the configured runtime); a runtime whose thread count is fixed when
+    the tower is built (`opts.threads_at_load`, ONNX Runtime) gets a second, single-threaded tower.
+    """
     say = progress or (lambda _m: None)
     cpus = os.cpu_count() or 1
     workers = opts.workers or cpus
@@ -238,9 +259,11 @@ def measure_all(
             raise InvalidInputError(f"no images under {opts.images}", "pass a folder of JPEG/PNG files")
         say("loading the image tower")
         t0 = time.perf_counter()
-        tower = EfficientNetLiteTower()
+        tower = image_tower(0)
         out["load_s"] = time.perf_counter() - t0
+        out["runtime"] = type(tower).__name__
         mapper = lite_mapper(tower)
+        mapper1 = lite_mapper(image_tower(1)) if opts.threads_at_load else mapper
         say(f"decode: {len(paths)} images, 1 thread and {workers} threads")
         with torch_threads(1):
             stages["decode"] = _asdict(measure_decode(mapper, paths, 1, opts.batch_size))
@@ -248,7 +271,7 @@ def measure_all(
         decoded = [mapper.decode(_item(p)) for p in paths[: opts.batch_size]]
         say("image tower (lite): 1 thread and every thread")
         with torch_threads(1):
-            stages["image_tower"] = _asdict(measure_image_tower(mapper, decoded, 8, opts.min_s))
+            stages["image_tower"] = _asdict(measure_image_tower(mapper1, decoded, 8, opts.min_s))
         stages["image_tower_machine"] = _asdict(measure_image_tower(mapper, decoded, opts.batch_size, opts.min_s))
         if opts.clip:
             say("image tower (CLIP ViT-B/32 architecture, random weights: speed only)")
@@ -256,9 +279,9 @@ def measure_all(
             if clip is not None:
                 stages["image_tower_clip-vit-b-32"] = _asdict(clip)
         say("text tower: one query per call")
-        text_tower = MiniLMTextTower()
+        text1 = text_tower(1)
         with torch_threads(1):
-            stages["text_tower"] = _asdict(measure_text_tower(text_tower, texts, opts.min_s))
+            stages["text_tower"] = _asdict(measure_text_tower(text1, texts, opts.min_s))
             say(f"ANN: HNSW over {opts.ann_items:,} vectors")
             stages["ann"] = _asdict(measure_ann(opts.ann_items, opts.ann_dim, opts.min_s))
             say(f"walk: Pixie walks on a {opts.walk_pins:,}-pin graph")

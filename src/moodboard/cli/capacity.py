@@ -130,11 +130,19 @@ def register(app: typer.Typer) -> None:
                     f"{profile_in} holds no `measured` block: {exc}", "pass a --json output"
                 ) from exc
         else:
-            embed = get_settings(ctx).embed
+            from moodboard.embed.lite import lite_image_tower, lite_text_tower
+
+            settings = get_settings(ctx)
+            embed = settings.embed
             opts = MeasureOptions(images=images, sample=sample, min_s=min_s, clip=not no_clip,
-                                  batch_size=embed.batch_size, workers=embed.workers)  # fmt: skip
+                                  batch_size=embed.batch_size, workers=embed.workers,
+                                  threads_at_load=embed.runtime == "onnx")  # fmt: skip
             with console.status("measuring") as status:
-                measured = measure_all(opts, _QUERIES, _http_probe(ctx), progress=lambda m: status.update(m))
+                measured = measure_all(
+                    opts, _QUERIES, _http_probe(ctx), progress=lambda m: status.update(m),
+                    image_tower=lambda t: lite_image_tower(embed, settings.snapshots_dir, t),
+                    text_tower=lambda t: lite_text_tower(embed, settings.snapshots_dir, t),
+                )  # fmt: skip
         profile = profile_from(measured)
         req = PlanRequest(items_per_day=items_per_day, qps=qps, p99_ms=p99_ms, model=model, window_hours=window_hours,
                           utilisation=utilisation, include_decode=not no_decode,

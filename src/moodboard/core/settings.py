@@ -62,6 +62,9 @@ class EmbedSettings(BaseModel):
     open_clip_adapter: bool = Field(False, description="apply a trained aligner on top of open_clip")
     feature_cache: bool = Field(True, description="cache frozen-tower features by content hash")
     workers: int = Field(0, ge=0, le=256, description="image decode threads; 0 = number of CPUs")
+    runtime: Literal["torch", "onnx"] = Field(
+        "torch", description="what runs the lite towers on the CPU: torch, or ONNX Runtime (see BENCHMARKS.md)"
+    )
 
 
 class IndexSettings(BaseModel):
