@@ -61,22 +61,8 @@ def main() -> None:
     torch_img, torch_txt = EfficientNetLiteTower(), MiniLMTextTower()
     ort_img, ort_txt = OnnxLiteImageTower(tmp / "onnx", threads), OnnxMiniLMTextTower(tmp / "onnx", threads)
     batch = [torch_img.prepare(Image.open(p)) for p in paths]
-    words = [
-        "blue",
-        "cotton",
-        "shirt",
-        "with",
-        "long",
-        "sleeves",
-        "for",
-        "summer",
-        "evenings",
-        "and",
-        "a",
-        "matching",
-        "linen",
-        "scarf",
-    ]
+    phrase = "blue cotton shirt with long sleeves for summer evenings and a matching linen scarf"
+    words = phrase.split(" ")
     texts = [" ".join(words[: 3 + i % (len(words) - 3)]) + f" {i}" for i in range(args.batch)]
 
     a, b = torch_img.features(batch), ort_img.features(batch)
