@@ -46,7 +46,7 @@ def _embed_check(profile: Any, result_file: Path) -> dict[str, Any]:
         raise InvalidInputError(
             f"cannot read an embed result from {result_file}: {exc}", "pass the output of `moodboard embed --json`"
         ) from exc
-    if n <= 0 or result.get("cached"):
+    if n <= 0 or int(result.get("cached", 0)) > 0.01 * int(result.get("total", n)):
         raise InvalidInputError(
             f"{result_file} embedded {n} images and reused {result.get('cached')} cached ones",
             "measure a run that embeds every image (fresh home, MOODBOARD_EMBED__FEATURE_CACHE=false)",
