@@ -43,6 +43,7 @@ def test_onnx_image_tower_matches_torch(snapshots: Path) -> None:
     assert onnx.features([]).shape == (0, ref.dim)
     again = lite_image_tower(EmbedSettings(runtime="onnx", device="cpu"), snapshots)
     assert again.path == onnx.path  # exported once, reused
+    assert EmbedSettings().runtime == "onnx"  # the default: faster here and equal (BENCHMARKS.md, issue 15)
 
 
 def test_onnx_text_tower_matches_torch_for_any_batch_and_length(snapshots: Path) -> None:

@@ -63,7 +63,10 @@ class EmbedSettings(BaseModel):
     feature_cache: bool = Field(True, description="cache frozen-tower features by content hash")
     workers: int = Field(0, ge=0, le=256, description="image decode threads; 0 = number of CPUs")
     runtime: Literal["torch", "onnx"] = Field(
-        "torch", description="what runs the lite towers on the CPU: torch, or ONNX Runtime (see BENCHMARKS.md)"
+        "onnx", description="what runs the lite towers on the CPU: ONNX Runtime (faster, see BENCHMARKS.md) or torch"
+    )
+    onnx_cache: str = Field(
+        "", description="folder of the exported ONNX towers; empty = $XDG_CACHE_HOME/moodboard/onnx (or ~/.cache)"
     )
 
 

@@ -33,7 +33,7 @@ def lite_image_tower(settings: EmbedSettings, snapshots_dir: Path, threads: int 
     if settings.runtime == "onnx" and dev.type == "cpu":
         from moodboard.embed.onnx_towers import OnnxLiteImageTower, onnx_cache_dir
 
-        return OnnxLiteImageTower(onnx_cache_dir(snapshots_dir), threads)
+        return OnnxLiteImageTower(onnx_cache_dir(settings.onnx_cache, snapshots_dir), threads)
     return EfficientNetLiteTower(dev)
 
 
@@ -43,7 +43,7 @@ def lite_text_tower(settings: EmbedSettings, snapshots_dir: Path, threads: int =
     if settings.runtime == "onnx" and dev.type == "cpu":
         from moodboard.embed.onnx_towers import OnnxMiniLMTextTower, onnx_cache_dir
 
-        return OnnxMiniLMTextTower(onnx_cache_dir(snapshots_dir), threads)
+        return OnnxMiniLMTextTower(onnx_cache_dir(settings.onnx_cache, snapshots_dir), threads)
     return MiniLMTextTower(dev)
 
 

@@ -2,6 +2,7 @@
 
 Each tower's network (EfficientNet-Lite0 with its stage taps; MiniLM with its layer mean-pooling) is
 exported from the torch module to ONNX the first time it is needed, into `<cache dir>/<tower>-<hash>.onnx`
+(`embed.onnx_cache`; by default the user's cache, shared by every home)
 (the hash covers the tower id, torch and the opset, so a new tower version exports again), then loaded
 into an `onnxruntime.InferenceSession` on the CPU. The colour histogram of the image tower is not a network
 and stays in torch. Tower ids are the torch towers' ids: the features agree within float tolerance (see
@@ -212,8 +213,21 @@ class OnnxMiniLMTextTower:
         return np.ascontiguousarray(out, dtype=np.float32)
 
 
-def onnx_cache_dir(snapshots_dir: Path) -> Path:
-    """Where exported tower models live for a moodboard home (beside the feature cache)."""
+def onnx_cache_dir(configured: str, snapshots_dir: Path) -> Path:
+    """Where exported towers live: `configured`, else the user cache, else beside the home's feature cache.
+
+    The exported files depend only on the packaged weights and torch, not on a catalog, so one export serves
+    every moodboard home of a machine.
+    """
+    if configured:
+        return Path(configured).expanduser()
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "moodboard" / "onnx"
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        if os.access(base, os.W_OK):
+            return base
+    except OSError:
+        pass
     return snapshots_dir.parent / "cache" / "onnx"
 
 
