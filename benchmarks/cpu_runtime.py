@@ -2,7 +2,7 @@
 
 Run: `nice -n 10 python benchmarks/cpu_runtime.py --json OUT [--images DIR]`
 
-Both runtimes get the same thread count (torch's default here, passed to ONNX Runtime as intra-op threads),
+Both runtimes get the same thread count (`--threads`, default torch's own, passed to ONNX Runtime as intra-op threads),
 the same prepared images (batches of 64, as the embed job sends them) and the same texts (batches of 64 as
 the align job sends them, and single queries as a search sends them). Rounds alternate between the
 runtimes so a neighbour's load on a shared machine hits both alike; the median round counts. Features of
@@ -44,6 +44,7 @@ def main() -> None:
     ap.add_argument("--images", type=Path, default=None, help="folder of JPEGs (default: synthetic)")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--threads", type=int, default=0, help="threads for both runtimes; 0 = torch's default")
     args = ap.parse_args()
 
     import onnxruntime
@@ -54,6 +55,8 @@ def main() -> None:
     from moodboard.embed.onnx_towers import OnnxLiteImageTower, OnnxMiniLMTextTower
     from moodboard.embed.towers import EfficientNetLiteTower, MiniLMTextTower
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     threads = torch.get_num_threads()
     tmp = Path(tempfile.mkdtemp(prefix="cpu-runtime-"))
     paths = image_files(args.images, args.batch) if args.images else synthetic_images(tmp / "img", args.batch)
