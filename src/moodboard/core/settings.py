@@ -62,6 +62,12 @@ class EmbedSettings(BaseModel):
     open_clip_adapter: bool = Field(False, description="apply a trained aligner on top of open_clip")
     feature_cache: bool = Field(True, description="cache frozen-tower features by content hash")
     workers: int = Field(0, ge=0, le=256, description="image decode threads; 0 = number of CPUs")
+    runtime: Literal["torch", "onnx"] = Field(
+        "onnx", description="what runs the lite towers on the CPU: ONNX Runtime (faster, see BENCHMARKS.md) or torch"
+    )
+    onnx_cache: str = Field(
+        "", description="folder of the exported ONNX towers; empty = $XDG_CACHE_HOME/moodboard/onnx (or ~/.cache)"
+    )
 
 
 class IndexSettings(BaseModel):

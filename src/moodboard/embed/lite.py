@@ -13,6 +13,7 @@ from moodboard.embed.towers import EfficientNetLiteTower, MiniLMTextTower
 
 if TYPE_CHECKING:
     from moodboard.core.settings import EmbedSettings
+    from moodboard.embed.towers import ImageTower, TextTower
 
 
 def feature_cache_path(snapshots_dir: Path) -> Path:
@@ -24,6 +25,26 @@ def lite_towers(device: str = "auto") -> tuple[EfficientNetLiteTower, MiniLMText
     """Load both frozen lite towers on the selected device."""
     dev = select_device(device)
     return EfficientNetLiteTower(dev), MiniLMTextTower(dev)
+
+
+def lite_image_tower(settings: EmbedSettings, snapshots_dir: Path, threads: int = 0) -> ImageTower:
+    """The lite image tower on the configured device and runtime (ONNX Runtime only runs on the CPU)."""
+    dev = select_device(settings.device)
+    if settings.runtime == "onnx" and dev.type == "cpu":
+        from moodboard.embed.onnx_towers import OnnxLiteImageTower, onnx_cache_dir
+
+        return OnnxLiteImageTower(onnx_cache_dir(settings.onnx_cache, snapshots_dir), threads)
+    return EfficientNetLiteTower(dev)
+
+
+def lite_text_tower(settings: EmbedSettings, snapshots_dir: Path, threads: int = 0) -> TextTower:
+    """The lite text tower on the configured device and runtime (ONNX Runtime only runs on the CPU)."""
+    dev = select_device(settings.device)
+    if settings.runtime == "onnx" and dev.type == "cpu":
+        from moodboard.embed.onnx_towers import OnnxMiniLMTextTower, onnx_cache_dir
+
+        return OnnxMiniLMTextTower(onnx_cache_dir(settings.onnx_cache, snapshots_dir), threads)
+    return MiniLMTextTower(dev)
 
 
 def create_lite(settings: EmbedSettings, snapshots_dir: Path) -> TowerEmbedder:
@@ -42,8 +63,8 @@ def create_lite(settings: EmbedSettings, snapshots_dir: Path) -> TowerEmbedder:
     return TowerEmbedder(
         model_id=f"lite:{aligner.version}:{aligner.dim}",
         dim=aligner.dim,
-        image_tower=lambda: EfficientNetLiteTower(select_device(settings.device)),
-        text_tower=lambda: MiniLMTextTower(select_device(settings.device)),
+        image_tower=lambda: lite_image_tower(settings, snapshots_dir),
+        text_tower=lambda: lite_text_tower(settings, snapshots_dir),
         aligner=aligner,
         cache=cache,
         batch_size=settings.batch_size,
