@@ -99,11 +99,12 @@ def test_sweep_removes_dead_writers_temp_folders_only(tmp_path: Path) -> None:
     (base / f".tmp-{dead_pid}@{_host()}-abc123").mkdir()
     (base / f".tmp-{os.getppid()}@{_host()}-live99").mkdir()  # a live writer (this test's parent process)
     (base / f".tmp-{dead_pid}@otherhost-young1").mkdir()  # another host's writer: only removed after a day
+    (base / f".CURRENT.{dead_pid}@{_host()}").write_text("x\n")  # killed inside `set_current`
     old = base / ".tmp-legacy_x"
     old.mkdir()
     os.utime(old, (0, 0))  # an older version's temp name, long abandoned
     removed = {p.name for p in sweep_temp(tmp_path, "thing")}
-    assert removed == {f".tmp-{dead_pid}@{_host()}-abc123", ".tmp-legacy_x"}
+    assert removed == {f".tmp-{dead_pid}@{_host()}-abc123", f".CURRENT.{dead_pid}@{_host()}", ".tmp-legacy_x"}
     _write(tmp_path, b"next")  # every writer sweeps first
     names = sorted(p.name for p in base.iterdir() if p.name.startswith("."))
     assert names == [f".tmp-{os.getppid()}@{_host()}-live99", f".tmp-{dead_pid}@otherhost-young1"]

@@ -89,12 +89,16 @@ def _tmp_prefix() -> str:
 def _is_stale(entry: Path, now: float) -> bool:
     """Whether a temp entry's writer is gone: a dead pid on this host, else old age."""
     age = now - entry.stat().st_mtime
-    if entry.name.startswith(f".{CURRENT}."):
-        return age > _POINTER_TMP_AGE_S  # lives for microseconds while `set_current` runs
-    writer, sep, rest = entry.name[len(TMP_PREFIX) :].partition("@")
-    if sep and writer.isdigit() and rest.rsplit("-", 1)[0] == _host():
+    pointer = entry.name.startswith(f".{CURRENT}.")
+    if pointer:  # `.CURRENT.<pid>@<host>`: lives for microseconds while `set_current` runs
+        writer, sep, host = entry.name[len(CURRENT) + 2 :].partition("@")
+    else:  # `.tmp-<pid>@<host>-<random>`
+        writer, sep, rest = entry.name[len(TMP_PREFIX) :].partition("@")
+        host = rest.rsplit("-", 1)[0]
+    if sep and writer.isdigit() and host == _host():
         return int(writer) != os.getpid() and not _pid_alive(int(writer))
-    return age > _FOREIGN_TMP_AGE_S  # another host's writer (shared volume) or an older version's name
+    # another host's writer (shared volume) or an older version's name
+    return age > (_POINTER_TMP_AGE_S if pointer else _FOREIGN_TMP_AGE_S)
 
 
 def sweep_temp(root: Path, kind: str) -> list[Path]:
@@ -172,7 +176,7 @@ def set_current(root: Path, kind: str, version: str) -> None:
     base = root / kind
     if not (base / version / MANIFEST).is_file():
         raise SnapshotError(f"snapshot {kind}/{version} does not exist", "list versions with `ls` first")
-    tmp = base / f".{CURRENT}.{os.getpid()}"
+    tmp = base / f".{CURRENT}.{os.getpid()}@{_host()}"
     tmp.write_text(version + "\n")
     os.replace(tmp, base / CURRENT)
 
