@@ -29,7 +29,25 @@ from moodboard.index.bundle import write_index_snapshot
 from moodboard.index.lexical import LEXICAL_FILE, LexicalDoc, LexicalIndex
 from moodboard.index.vector_index import load_vector_index, make_index
 
-WORDS = "red blue navy black white slim fit cotton shirt dress jeans kurta saree shoe sneaker watch bag".split()
+WORDS = [
+    "red",
+    "blue",
+    "navy",
+    "black",
+    "white",
+    "slim",
+    "fit",
+    "cotton",
+    "shirt",
+    "dress",
+    "jeans",
+    "kurta",
+    "saree",
+    "shoe",
+    "sneaker",
+    "watch",
+    "bag",
+]
 
 
 def log(msg: str) -> None:
