@@ -316,37 +316,52 @@ def test_kill9_at_random_points_then_rerun_matches_a_clean_run(
     kills = 0
     points: list[str] = []
     gaps = [(trace[i][0] if i < len(trace) else trace[-1][0] + 0.2) - trace[i - 1][0] for i in range(1, len(trace) + 1)]
-    for seed in (*SEEDS, None):
-        if seed is None:  # and once inside the longest stretch without writes: the job's main work
-            at = 1 + int(np.argmax(gaps))
+
+    def finished() -> int:
+        return (_image_feature_rows(cache) if name == "align" else _rows(cache)) if cache else 0
+
+    def rerun_and_check_reuse() -> None:
+        """Run to completion: exactly the images the killed runs did not finish are computed again."""
+        rows = finished()
+        rerun = _cli(home, job.args, extra)
+        assert rerun.returncode == 0, rerun.stderr[-3000:]
+        out = json.loads(rerun.stdout[rerun.stdout.index("{") :])
+        reuse.append(f"rerun with {rows} cached rows: {out.get('embedded', out.get('computed_images'))} computed")
+        if name in ("embed", "index"):
+            assert out["embedded"] == 42 - rows and out["cached"] == rows, (out, rows_before, rows)
+        elif name == "align":
+            assert out["computed_images"] == 42 - rows, (out, rows_before, rows)
+        assert serve() == after_clean
+
+    reuse: list[str] = []
+    for seed in (None, *SEEDS):  # the mid-work kill first, while the work caches are still partial
+        if seed is None:  # and once inside the main work: after the work cache opens, else the longest stretch
+            opened = [i for i, ev in enumerate(trace, 1) if job.cache and ev[2].endswith(job.cache)]
+            at = opened[0] if opened else 2 + int(np.argmax(gaps[1:]))
             delay = gaps[at - 1] * random.Random(len(trace)).uniform(0.2, 0.8)
         else:
             rng = random.Random(seed)
             at = rng.randrange(1, len(trace) + 1)
             delay = 0.0 if rng.random() < 0.4 else rng.uniform(0.0, max(gaps[at - 1], 0.0))
         killed = _cli(home, job.args, {**extra, "KILL_HOOK_AT": str(at), "KILL_HOOK_DELAY_S": f"{delay:.4f}"})
+        if killed.returncode == 0 and delay > 0:  # finished inside the delay: kill at the event itself instead
+            delay = 0.0
+            killed = _cli(home, job.args, {**extra, "KILL_HOOK_AT": str(at), "KILL_HOOK_DELAY_S": "0"})
         if killed.returncode == -signal.SIGKILL:
             kills += 1
-            points.append(f"{trace[at - 1][1]} {trace[at - 1][2]} +{delay:.3f}s")
+            points.append(f"{trace[at - 1][1]} {trace[at - 1][2]} +{delay:.3f}s (cached rows {finished()})")
         else:
             assert killed.returncode == 0, killed.stderr[-3000:]
         live = current_snapshot(home / "snapshots", job.kind)
         assert live is not None
         verify_snapshot(live)  # what a server would load is whole, whatever the kill point
         assert serve() in (before, after_clean), f"seed {seed}: kill at event {at}+{delay:.3f}s {trace[at - 1]}"
-    assert kills >= 2, "the job finished before it could be killed; the test proves little"
-    request.node.user_properties.append(("kill_points", points))
-    print(f"{name}: killed at {points}")  # shown with -s; also in the junit XML
-
-    rows_killed = (_image_feature_rows(cache) if name == "align" else _rows(cache)) if cache else 0
-    rerun = _cli(home, job.args, extra)
-    assert rerun.returncode == 0, rerun.stderr[-3000:]
-    out = json.loads(rerun.stdout[rerun.stdout.index("{") :])
-    if name in ("embed", "index"):
-        # exactly the images the killed runs did not finish are embedded again
-        assert out["embedded"] == 42 - rows_killed and out["cached"] == rows_killed, (out, rows_before, rows_killed)
-    elif name == "align":
-        assert out["computed_images"] == 42 - rows_killed, (out, rows_before, rows_killed)
+        if seed is None:  # resume the mid-work kill now, while its caches are partial; then kill again on top
+            rerun_and_check_reuse()
+    assert kills >= 3, "the job finished before it could be killed; the test proves little"
+    rerun_and_check_reuse()
+    request.node.user_properties.append(("kill_points", points + reuse))
+    print(f"{name}: killed at {points}; {reuse}")  # shown with -s; also in the junit XML
     leftovers = [p.name for p in snapshots.iterdir() if p.name.startswith((".tmp-", ".CURRENT."))]
     assert not leftovers, f"temp files of killed runs were not swept: {leftovers}"
     final = current_snapshot(home / "snapshots", job.kind)
