@@ -22,6 +22,7 @@ from moodboard.catalog.store import CatalogStore
 from moodboard.catalog.urlguard import fetch_url
 from moodboard.core.errors import FetchError, UnsafeURLError
 from moodboard.core.settings import load_settings
+from tests.hostile.payloads import png
 
 PUBLIC = "93.184.216.34"
 
@@ -29,9 +30,7 @@ PUBLIC = "93.184.216.34"
 @pytest.fixture(scope="module")
 def target() -> Iterator[dict[str, Any]]:
     """A loopback 'internal service' that serves an image to anyone who reaches it, and counts hits."""
-    from tests.hostile.test_hostile_requests import _png
-
-    state: dict[str, Any] = {"hits": 0, "png": _png((32, 32))}
+    state: dict[str, Any] = {"hits": 0, "png": png((32, 32))}
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
