@@ -24,7 +24,9 @@ def client(settings: Settings, tiny_catalog: Path) -> TestClient:
 def test_health_and_ready(client: TestClient) -> None:
     assert client.get("/healthz").json()["status"] == "ok"
     ready = client.get("/readyz").json()
-    assert ready == {"status": "ready", "pins": 18, "database": "sqlite"}
+    assert (ready["status"], ready["pins"], ready["database"]) == ("ready", 18, "sqlite")
+    assert ready["snapshots"]["index"] == "missing"  # nothing indexed yet: said so, with the fix
+    assert any("moodboard index" in p["hint"] for p in ready["problems"])
 
 
 def test_list_and_get_pins_with_thumbnails(client: TestClient) -> None:

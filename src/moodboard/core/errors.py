@@ -71,6 +71,12 @@ class SnapshotError(MoodboardError):
     code = "snapshot"
 
 
+class CorruptSnapshotError(SnapshotError):
+    """A snapshot's files do not match the sizes and checksums its manifest recorded (half-written, damaged)."""
+
+    code = "snapshot_corrupt"
+
+
 class ModelMismatchError(SnapshotError):
     """Vectors from one model were used with an index or query built by another."""
 

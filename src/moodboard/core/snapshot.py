@@ -1,29 +1,134 @@
-"""Immutable, versioned snapshots (vectors, indexes, graphs, models) with a manifest and atomic swap.
+"""Immutable, versioned snapshots (vectors, indexes, graphs, models) with a checksummed manifest and atomic swap.
 
 Layout: `<root>/<kind>/<version>/` holds the files plus `manifest.json`; `<root>/<kind>/CURRENT` is a
 one-line file naming the live version, replaced atomically with `os.replace`. A snapshot is built in a
-`.tmp-*` folder and renamed into place only when complete, so a crash never leaves a half snapshot live.
+`.tmp-<pid>@<host>-*` folder and renamed into place only when complete, so a crash never leaves a half snapshot
+live; the next writer sweeps the folders of writers that died (kill -9 runs no cleanup).
+
+The manifest lists every file with its size and SHA-256 (`files`). `verify_snapshot` checks them before a
+loader trusts the bytes, so a damaged or hand-copied half snapshot is refused instead of served;
+`LiveSnapshot` then keeps serving the last good value.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
 import shutil
+import socket
 import tempfile
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from moodboard.core.errors import SnapshotError
+from moodboard.core.errors import CorruptSnapshotError, MoodboardError, NotFoundError, SnapshotError
 
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
+TMP_PREFIX = ".tmp-"
+_CHUNK = 1 << 20
+_FOREIGN_TMP_AGE_S = 86_400.0
+_POINTER_TMP_AGE_S = 60.0
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _new_version() -> str:
-    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{time.time_ns() % 1_000_000:06d}"
+    """`YYYYmmddTHHMMSS-uuuuuu` (UTC, microseconds): names sort in the order they were written.
+
+    Regression: the suffix was `time_ns() % 10**6` (the sub-millisecond digits), so two versions written in
+    the same second sorted at random and "the newest older version" could not be found by name.
+    """
+    ns = time.time_ns()
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime(ns // 1_000_000_000)) + f"-{(ns // 1000) % 1_000_000:06d}"
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes, hex (about 1 GB/s with SHA-NI; see BENCHMARKS.md, snapshot checksums)."""
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def checksum_files(folder: Path) -> dict[str, dict[str, Any]]:
+    """`{relative path: {"bytes", "sha256"}}` of every file under `folder` except the manifest."""
+    out: dict[str, dict[str, Any]] = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.name != MANIFEST:
+            out[path.relative_to(folder).as_posix()] = {"bytes": path.stat().st_size, "sha256": file_digest(path)}
+    return out
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _host() -> str:
+    return "".join(c if c.isalnum() else "_" for c in socket.gethostname())[:40] or "host"
+
+
+def _tmp_prefix() -> str:
+    """Temp folder prefix naming its writer, `.tmp-<pid>@<host>-` (mkdtemp suffixes hold no `-`)."""
+    return f"{TMP_PREFIX}{os.getpid()}@{_host()}-"
+
+
+def _is_stale(entry: Path, now: float) -> bool:
+    """Whether a temp entry's writer is gone: a dead pid on this host, else old age."""
+    age = now - entry.stat().st_mtime
+    pointer = entry.name.startswith(f".{CURRENT}.")
+    if pointer:  # `.CURRENT.<pid>@<host>`: lives for microseconds while `set_current` runs
+        writer, sep, host = entry.name[len(CURRENT) + 2 :].partition("@")
+    else:  # `.tmp-<pid>@<host>-<random>`
+        writer, sep, rest = entry.name[len(TMP_PREFIX) :].partition("@")
+        host = rest.rsplit("-", 1)[0]
+    if sep and writer.isdigit() and host == _host():
+        return int(writer) != os.getpid() and not _pid_alive(int(writer))
+    # another host's writer (shared volume) or an older version's name
+    return age > (_POINTER_TMP_AGE_S if pointer else _FOREIGN_TMP_AGE_S)
+
+
+def sweep_temp(root: Path, kind: str) -> list[Path]:
+    """Delete the temp folders and pointer files that dead writers left under `<root>/<kind>`.
+
+    A temp folder names its writer (pid and host); it is removed when that process no longer runs on
+    this host. Folders of other hosts, or from older versions without a writer in the name, are removed
+    after a day. Returns what was removed.
+    """
+    base = root / kind
+    removed: list[Path] = []
+    if not base.is_dir():
+        return removed
+    now = time.time()
+    for entry in base.iterdir():
+        if not (entry.name.startswith(TMP_PREFIX) or entry.name.startswith(f".{CURRENT}.")):
+            continue
+        try:
+            if not _is_stale(entry, now):
+                continue
+        except OSError:
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry)
+    if removed:
+        log.info("swept %d temp entries of dead writers under %s", len(removed), base)
+    return removed
 
 
 def write_snapshot(
@@ -34,7 +139,7 @@ def write_snapshot(
     *,
     make_current: bool = True,
 ) -> Path:
-    """Build a snapshot of `kind` under `root` with `build(tmp_dir)`, then publish it atomically.
+    """Build a snapshot of `kind` under `root` with `build(tmp_dir)`, checksum it, then publish it atomically.
 
     Args:
         root: snapshots folder (usually `settings.snapshots_dir`).
@@ -48,11 +153,13 @@ def write_snapshot(
     """
     base = root / kind
     base.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=base))
+    sweep_temp(root, kind)
+    tmp = Path(tempfile.mkdtemp(prefix=_tmp_prefix(), dir=base))
     try:
         extra = build(tmp) or {}
         version = _new_version()
         full = {"kind": kind, "version": version, "created_at": time.time(), **manifest, **extra}
+        full["files"] = checksum_files(tmp)
         (tmp / MANIFEST).write_text(json.dumps(full, indent=2, sort_keys=True, default=str))
         final = base / version
         os.replace(tmp, final)
@@ -69,7 +176,7 @@ def set_current(root: Path, kind: str, version: str) -> None:
     base = root / kind
     if not (base / version / MANIFEST).is_file():
         raise SnapshotError(f"snapshot {kind}/{version} does not exist", "list versions with `ls` first")
-    tmp = base / f".{CURRENT}.{os.getpid()}"
+    tmp = base / f".{CURRENT}.{os.getpid()}@{_host()}"
     tmp.write_text(version + "\n")
     os.replace(tmp, base / CURRENT)
 
@@ -94,4 +201,214 @@ def read_manifest(path: Path) -> dict[str, Any]:
         data: dict[str, Any] = json.loads((path / MANIFEST).read_text())
     except (OSError, ValueError) as exc:
         raise SnapshotError(f"cannot read manifest of {path}: {exc}", "rebuild the snapshot") from exc
+    if not isinstance(data, dict):
+        raise SnapshotError(f"the manifest of {path} is not a JSON object", "rebuild the snapshot")
     return data
+
+
+def verify_snapshot(path: Path, *, full: bool = True) -> dict[str, Any]:
+    """Check a snapshot's files against its manifest (sizes; with `full`, SHA-256 too); returns the manifest.
+
+    Snapshots written before checksums existed have no `files` list: they load, with a warning.
+
+    Raises:
+        CorruptSnapshotError: a listed file is missing, has another size or another checksum.
+        SnapshotError: the manifest is unreadable.
+    """
+    manifest = read_manifest(path)
+    files = manifest.get("files")
+    kind = manifest.get("kind", path.parent.name)
+    hint = f"rebuild it (e.g. rerun the job that writes `{kind}` snapshots); the previous snapshot keeps serving"
+    if files is None:
+        log.warning("snapshot %s has no checksums (written by an older version); rebuild it to verify", path)
+        return manifest
+    if not isinstance(files, dict):
+        raise CorruptSnapshotError(f"snapshot {path} has a malformed file list", hint)
+    for rel, meta in files.items():
+        file = path / rel
+        try:
+            size = file.stat().st_size
+        except OSError:
+            raise CorruptSnapshotError(f"snapshot {path} is missing {rel}", hint) from None
+        if size != meta.get("bytes"):
+            raise CorruptSnapshotError(f"snapshot {path}: {rel} has {size} bytes, expected {meta.get('bytes')}", hint)
+        if full and file_digest(file) != meta.get("sha256"):
+            raise CorruptSnapshotError(f"snapshot {path}: {rel} does not match its checksum", hint)
+    return manifest
+
+
+@dataclass(frozen=True)
+class SnapshotStatus:
+    """What a `LiveSnapshot` serves and why it refused the current snapshot, if it did."""
+
+    kind: str
+    serving: Path | None
+    current: Path | None
+    error: MoodboardError | None
+
+
+class LiveSnapshot(Generic[T]):
+    """Serves the value loaded from `<root>/<kind>/CURRENT`, swapping when the pointer moves.
+
+    A new snapshot is loaded (by `load(path)`, which should verify it) before it becomes visible, so
+    in-flight callers keep the old object. When it fails to load, the last good value keeps serving and
+    the failure is logged once and kept for `status()`; with nothing loaded yet, the newest older version
+    that loads is served instead. A pointer that does not move is not retried.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        kind: str,
+        load: Callable[[Path], T],
+        *,
+        check_every_s: float = 2.0,
+        missing_hint: str = "build it first",
+    ) -> None:
+        """Watch `<root>/<kind>/CURRENT` at most every `check_every_s` seconds; `load` opens one version."""
+        self.root = root
+        self.kind = kind
+        self.load = load
+        self.check_every_s = check_every_s
+        self.missing_hint = missing_hint
+        self._lock = threading.Lock()
+        self._value: T | None = None
+        self._path: Path | None = None
+        self._current: Path | None = None
+        self._checked = 0.0
+        self._pinned = False
+        self._failed: Path | None = None
+        self._error: MoodboardError | None = None
+
+    @property
+    def path(self) -> Path | None:
+        """The folder of the version being served (None before the first load or after `set`)."""
+        return self._path
+
+    def peek(self) -> T | None:
+        """The value being served, without checking the pointer or loading anything."""
+        return self._value
+
+    def status(self) -> SnapshotStatus:
+        """The served version, the pointer's version when last checked, and the last load error."""
+        return SnapshotStatus(self.kind, self._path, self._current, self._error)
+
+    def set(self, value: T, path: Path | None = None) -> None:
+        """Serve `value` from now on and stop watching the pointer (tests, or a value built in-process)."""
+        with self._lock:
+            self._value, self._path, self._pinned = value, path, True
+
+    def get(self) -> T:
+        """The live value: loaded on first use, reloaded when `CURRENT` names a new version.
+
+        Raises:
+            NotFoundError: no snapshot of this kind was built yet.
+            SnapshotError: the current snapshot does not load and no earlier one does either.
+        """
+        value = self._value
+        if value is not None and (self._pinned or time.monotonic() - self._checked < self.check_every_s):
+            return value
+        with self._lock:
+            return self._refresh()
+
+    def _refresh(self) -> T:
+        value = self._value
+        if value is not None and (self._pinned or time.monotonic() - self._checked < self.check_every_s):
+            return value  # another thread refreshed while this one waited
+        self._checked = time.monotonic()
+        try:
+            path = current_snapshot(self.root, self.kind)
+        except SnapshotError as exc:
+            return self._keep(None, exc)
+        self._current = path
+        if path is None:
+            if value is not None:
+                return value  # the pointer was removed: keep serving what is loaded
+            raise NotFoundError(f"no {self.kind} snapshot has been built yet", self.missing_hint)
+        if path == self._path and value is not None:
+            return value
+        if path == self._failed:
+            return self._keep(path, self._error)
+        try:
+            loaded = self.load(path)
+        except Exception as exc:  # any failure to load keeps the old value; the reason is logged and kept
+            return self._keep(path, exc)
+        self._value, self._path, self._failed, self._error = loaded, path, None, None
+        return loaded
+
+    def _keep(self, path: Path | None, exc: BaseException | None) -> T:
+        err = exc if isinstance(exc, MoodboardError) else SnapshotError(f"{self.kind} snapshot {path}: {exc}")
+        if path is not None and path != self._failed:
+            self._failed, self._error = path, err
+            log.error("refusing %s snapshot %s: %s; serving %s", self.kind, path, err, self._path or "nothing")
+        elif path is None:
+            self._error = err
+        if self._value is not None:
+            return self._value
+        fallback = self._load_older(path)
+        if fallback is None:
+            raise err
+        return fallback
+
+    def _load_older(self, refused: Path | None) -> T | None:
+        """Serve the newest older version that loads (start-up with a broken current snapshot)."""
+        base = self.root / self.kind
+        versions = sorted(
+            (p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST).is_file()),
+            key=lambda p: p.name,
+            reverse=True,
+        )
+        for path in versions:
+            if path == refused or (refused is not None and path.name > refused.name):
+                continue
+            try:
+                value = self.load(path)
+            except Exception as exc:
+                log.error("refusing %s snapshot %s: %s", self.kind, path, exc)
+                continue
+            log.warning("serving older %s snapshot %s until the current one is rebuilt", self.kind, path)
+            self._value, self._path = value, path
+            return value
+        return None
+
+
+_VERIFIED: dict[Path, str | None] = {}
+_VERIFIED_LOCK = threading.Lock()
+
+
+def _checksum_failure(path: Path) -> str | None:
+    """Why `path` fails its full checksums (None when it passes); computed once per version."""
+    with _VERIFIED_LOCK:
+        if path in _VERIFIED:
+            return _VERIFIED[path]
+    try:
+        verify_snapshot(path)
+        outcome = None
+    except SnapshotError as exc:
+        outcome = exc.message
+    with _VERIFIED_LOCK:
+        _VERIFIED[path] = outcome
+    return outcome
+
+
+def snapshot_health(root: Path, kind: str, build_hint: str) -> dict[str, Any]:
+    """Readiness of the current `kind` snapshot: `{"state": "ok" | "missing" | "corrupt", ...}`.
+
+    Sizes are checked on every call, the full checksums once per version (versions are immutable), so a
+    readiness probe stays cheap. A problem carries `detail` and `hint` (what to run to fix it).
+    """
+    try:
+        path = current_snapshot(root, kind)
+    except SnapshotError as exc:
+        return {"state": "corrupt", "detail": exc.message, "hint": build_hint}
+    if path is None:
+        return {"state": "missing", "detail": f"no {kind} snapshot has been built yet", "hint": build_hint}
+    try:
+        verify_snapshot(path, full=False)
+        failure = _checksum_failure(path)
+    except SnapshotError as exc:
+        failure = exc.message
+    if failure is not None:
+        hint = f"{build_hint}; servers keep the last good {kind} snapshot until then"
+        return {"state": "corrupt", "version": path.name, "detail": failure, "hint": hint}
+    return {"state": "ok", "version": path.name}

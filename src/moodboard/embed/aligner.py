@@ -17,7 +17,7 @@ import numpy as np
 
 from moodboard.core.arrays import FloatArray
 from moodboard.core.errors import SnapshotError
-from moodboard.core.snapshot import current_snapshot, read_manifest
+from moodboard.core.snapshot import current_snapshot, verify_snapshot
 
 if TYPE_CHECKING:
     import torch
@@ -232,7 +232,7 @@ def load_current_aligner(snapshots_dir: Path, image_tower: str, text_tower: str,
             "no trained aligner snapshot: the lite embedder needs projection heads",
             "run `moodboard train align` first (it trains them on the catalog's own images and titles)",
         )
-    read_manifest(folder)
+    verify_snapshot(folder)  # refuses a half-written or damaged snapshot (checksums)
     aligner = Aligner.load(folder)
     if aligner.spec.image_tower != image_tower or aligner.spec.text_tower != text_tower:
         raise SnapshotError(

@@ -21,13 +21,19 @@ from moodboard.core.arrays import FloatArray, IntArray
 from moodboard.core.errors import NotFoundError, SnapshotError
 from moodboard.core.records import Event
 from moodboard.core.settings import GraphSettings
-from moodboard.core.snapshot import current_snapshot
+from moodboard.core.snapshot import LiveSnapshot, SnapshotStatus, verify_snapshot
 from moodboard.graph.csr import TasteGraph
 from moodboard.graph.delta import DeltaOverlay
 from moodboard.graph.recommender import GraphRecommender, RecommendationList
 
 EventFetcher = Callable[[datetime | None], Iterator[list[Event]] | Iterable[list[Event]]]
 VectorLoader = Callable[[], tuple[IntArray, FloatArray] | None]
+
+
+def load_graph_snapshot(path: Path) -> TasteGraph:
+    """Open a graph snapshot after checking its files against the manifest's checksums."""
+    verify_snapshot(path)
+    return TasteGraph.load(path)
 
 
 class LiveGraph:
@@ -54,6 +60,11 @@ class LiveGraph:
         self.poll_s = poll_s
         self._lock = threading.RLock()
         self._path: Path | None = None
+        # the swap cadence is this class's (`poll_s`), so the holder checks the pointer on every call
+        self._graphs: LiveSnapshot[TasteGraph] = LiveSnapshot(
+            snapshots_dir, "graph", load_graph_snapshot, check_every_s=0.0,
+            missing_hint="run `moodboard graph build` first",
+        )  # fmt: skip
         self._rec: GraphRecommender | None = None
         self._checked = 0.0
         self._polled = 0.0
@@ -63,6 +74,10 @@ class LiveGraph:
     def snapshot(self) -> Path | None:
         """The folder of the snapshot being served, if any."""
         return self._path
+
+    def status(self) -> SnapshotStatus:
+        """The graph version served, the current one, and why it was refused (if it was)."""
+        return self._graphs.status()
 
     def recommender(self) -> GraphRecommender:
         """The live recommender, after swapping snapshots and pulling events when due.
@@ -83,10 +98,13 @@ class LiveGraph:
             return self._rec
 
     def _maybe_swap(self) -> None:
-        path = current_snapshot(self.snapshots_dir, "graph")
-        if path is None or path == self._path:
+        try:
+            graph = self._graphs.get()  # a broken new snapshot is refused (logged); the old graph keeps serving
+        except NotFoundError:
             return
-        graph = TasteGraph.load(path)
+        path = self._graphs.path
+        if self._rec is not None and graph is self._rec.graph:
+            return
         overlay = DeltaOverlay(graph) if self._rec is None else self._rec.overlay
         if self._rec is not None:
             overlay.rebase(graph)

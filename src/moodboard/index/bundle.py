@@ -9,9 +9,6 @@ vocabulary) and `manifest.json`. `IndexHolder` serves the live version and swaps
 from __future__ import annotations
 
 import json
-import logging
-import threading
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +16,7 @@ from typing import Any
 
 from moodboard.core.errors import ModelMismatchError, NotFoundError, SnapshotError
 from moodboard.core.settings import IndexSettings
-from moodboard.core.snapshot import current_snapshot, read_manifest, write_snapshot
+from moodboard.core.snapshot import LiveSnapshot, SnapshotStatus, current_snapshot, verify_snapshot, write_snapshot
 from moodboard.index.lexical import LEXICAL_FILE, LexicalDoc, LexicalIndex
 from moodboard.index.profile import CatalogProfile
 from moodboard.index.vector_index import VectorIndex, load_vector_index, save_vector_index
@@ -27,7 +24,6 @@ from moodboard.index.vector_index import VectorIndex, load_vector_index, save_ve
 KIND = "index"
 PROFILE_FILE = "profile.json"
 VOCABULARY_FILE = "vocabulary.json"
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -129,8 +125,12 @@ def write_index_snapshot(
 
 
 def load_index_snapshot(path: Path, settings: IndexSettings) -> SearchIndex:
-    """Load the index snapshot in `path`."""
-    manifest = read_manifest(path)
+    """Load the index snapshot in `path`, after checking its files against the manifest's checksums.
+
+    Raises:
+        CorruptSnapshotError: a file is missing, truncated or changed since the job wrote it.
+    """
+    manifest = verify_snapshot(path)
     vectors = load_vector_index(path / "vectors", settings)
     lex_path = path / LEXICAL_FILE
     lexical = LexicalIndex.open(lex_path) if lex_path.is_file() else None
@@ -150,40 +150,42 @@ def load_current_index(root: Path, settings: IndexSettings) -> SearchIndex:
 
 
 class IndexHolder:
-    """Serves the live index; `get()` swaps to a newer snapshot atomically when `CURRENT` moves."""
+    """Serves the live index; `get()` swaps to a newer snapshot atomically when `CURRENT` moves.
+
+    A new snapshot that fails its checksums (or otherwise does not load) is refused with an error in
+    the log; the last good index keeps serving (a `LiveSnapshot` underneath).
+    """
 
     def __init__(self, root: Path, settings: IndexSettings, check_every_s: float = 2.0) -> None:
         """Watch `<root>/index/CURRENT`, checking at most every `check_every_s` seconds."""
         self.root = root
         self.settings = settings
-        self.check_every_s = check_every_s
-        self._lock = threading.Lock()
-        self._index: SearchIndex | None = None
-        self._checked = 0.0
+        self._live: LiveSnapshot[SearchIndex] = LiveSnapshot(
+            root,
+            KIND,
+            lambda path: load_index_snapshot(path, settings),
+            check_every_s=check_every_s,
+            missing_hint="run `moodboard index` first",
+        )
+
+    @property
+    def check_every_s(self) -> float:
+        """Seconds between checks of the `CURRENT` pointer."""
+        return self._live.check_every_s
 
     def get(self) -> SearchIndex:
-        """The live index (loaded on first use, reloaded when a newer snapshot is current)."""
-        now = time.monotonic()
-        index = self._index
-        if index is not None and now - self._checked < self.check_every_s:
-            return index
-        with self._lock:
-            self._checked = now
-            path = current_snapshot(self.root, KIND)
-            if path is None:
-                raise NotFoundError("no search index has been built yet", "run `moodboard index` first")
-            if self._index is None or self._index.path != path:
-                # Fully loaded before it becomes visible; in-flight requests keep the old object.
-                try:
-                    self._index = load_index_snapshot(path, self.settings)
-                except SnapshotError:
-                    if self._index is None:
-                        raise
-                    log.warning("keeping index %s: the new snapshot %s does not load", self._index.path, path)
-            return self._index
+        """The live index (loaded on first use, reloaded when a newer snapshot is current).
+
+        Raises:
+            NotFoundError: no index was built yet.
+            SnapshotError: the current index does not load and no earlier one does.
+        """
+        return self._live.get()
+
+    def status(self) -> SnapshotStatus:
+        """The index version served, the current one, and why it was refused (if it was)."""
+        return self._live.status()
 
     def set(self, index: SearchIndex) -> None:
         """Serve `index` directly (tests, or an index built in this process)."""
-        with self._lock:
-            self._index = index
-            self._checked = float("inf")
+        self._live.set(index, index.path)

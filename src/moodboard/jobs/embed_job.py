@@ -22,7 +22,7 @@ import numpy as np
 from moodboard.catalog.images import ImageLimits, open_checked, read_capped
 from moodboard.core.arrays import FloatArray, IntArray
 from moodboard.core.errors import SnapshotError
-from moodboard.core.snapshot import current_snapshot, read_manifest, write_snapshot
+from moodboard.core.snapshot import current_snapshot, verify_snapshot, write_snapshot
 from moodboard.embed.aligned import TowerEmbedder
 from moodboard.embed.embedder import Embedder
 from moodboard.embed.feature_cache import FeatureCache, content_hash
@@ -209,9 +209,9 @@ def read_vectors(folder: Path) -> tuple[IntArray, FloatArray, dict[str, Any]]:
     """Load a vectors snapshot: (ids (n,), vectors (n, d), manifest).
 
     Raises:
-        SnapshotError: files are missing or their shapes disagree.
+        SnapshotError: files are missing, fail their checksums or their shapes disagree.
     """
-    manifest = read_manifest(folder)
+    manifest = verify_snapshot(folder)
     try:
         ids = np.load(folder / "ids.npy")
         vectors = np.load(folder / "vectors.npy")

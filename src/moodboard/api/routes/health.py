@@ -8,8 +8,16 @@ from fastapi import APIRouter
 
 from moodboard import __version__
 from moodboard.api.services import ServicesDep
+from moodboard.core.snapshot import snapshot_health
 
 router = APIRouter(tags=["health"])
+
+# snapshot kind -> the command that (re)builds it
+SNAPSHOT_JOBS = {
+    "index": "run `moodboard index`",
+    "vectors": "run `moodboard embed` (or `moodboard index`, which embeds too)",
+    "graph": "run `moodboard graph build`",
+}
 
 
 @router.get("/healthz", summary="Liveness: the process is up")
@@ -18,7 +26,28 @@ def healthz() -> dict[str, str]:
     return {"status": "ok", "version": __version__}
 
 
-@router.get("/readyz", summary="Readiness: the catalog store answers")
+@router.get("/readyz", summary="Readiness: the catalog store answers; which snapshots are missing or corrupt")
 def readyz(services: ServicesDep) -> dict[str, Any]:
-    """Report whether the catalog store answers and how many pins it holds."""
-    return {"status": "ready", "pins": services.store.count_pins(), "database": services.store.dialect}
+    """Report whether the catalog store answers, how many pins it holds, and the state of each snapshot.
+
+    `snapshots` maps each kind to `ok`, `missing` or `corrupt`; `problems` lists the others with a hint
+    naming the command that fixes them. A missing or corrupt snapshot does not make the server unready:
+    the catalog routes still answer, and a corrupt new snapshot is refused while the last good one serves.
+    """
+    settings = services.settings
+    jobs = dict(SNAPSHOT_JOBS)
+    if settings.embed.backend == "lite":
+        jobs["aligner"] = "run `moodboard train align`"
+    snapshots = {kind: snapshot_health(settings.snapshots_dir, kind, hint) for kind, hint in jobs.items()}
+    problems = [
+        {"snapshot": kind, "state": s["state"], "detail": s["detail"], "hint": s["hint"]}
+        for kind, s in snapshots.items()
+        if s["state"] != "ok"
+    ]
+    return {
+        "status": "ready",
+        "pins": services.store.count_pins(),
+        "database": services.store.dialect,
+        "snapshots": {kind: s["state"] for kind, s in snapshots.items()},
+        "problems": problems,
+    }

@@ -35,8 +35,12 @@ def static_file(relative: str) -> Path:
         NotFoundError: the file does not exist, has an unknown type or lies outside the folder.
     """
     root = STATIC_DIR.resolve()
-    path = (root / relative).resolve()
-    if not path.is_relative_to(root) or not path.is_file() or path.suffix not in MEDIA_TYPES:
+    try:
+        path = (root / relative).resolve()
+        found = path.is_relative_to(root) and path.is_file() and path.suffix in MEDIA_TYPES
+    except (ValueError, OSError):  # regression: a NUL byte (`/static/app.js%00.png`) raised ValueError -> 500
+        found = False
+    if not found:
         raise NotFoundError(f"no static file {relative!r}", "reload the page at / to get current assets")
     return path
 
