@@ -10,15 +10,15 @@ exactly the same compute (this benchmark measures time, not quality). Item vecto
 titles (cached under --cache-dir). Torch runs single-threaded by default (`--torch-threads`), as a
 serving process on a 2-core machine should.
 
-Two retrieval paths are measured in the same run: the in-process `CatalogRetriever` (used when no index
-is built) and the search service of issue 3 (exact vector index + FTS5 lexical, hybrid RRF) through
-`SearchServiceRetriever`, over the same item vectors.
+Retrieval is the one path the served app uses: the assistant asks the search service (exact vector
+index + FTS5 lexical, hybrid RRF, filters in the index) over an index snapshot with the catalog profile
+and vocabulary, built here from the same item vectors.
 
 Photo turns (a person's photo from clothing-small/validation, no words) are timed through the search
 service path twice, interleaved photo by photo: with uploads cropped to their object (GrabCut, as for a
 packshot catalog) and without, so the crop's cost is measured against its own baseline.
 
-Caches (the answer cache and the query-text vector cache) are emptied before every conversation, so a
+Caches (the query-text and query-photo vector caches) are emptied before every conversation, so a
 replayed script gains nothing from earlier rounds, only from reuse within its own turns.
 
 Each turn is timed around `Assistant.respond`: parse, refine, query-text embedding, sparse+dense
@@ -46,13 +46,8 @@ from typing import Any
 
 import numpy as np
 
-from moodboard.assistant.catalog_retriever import CatalogRetriever
 from moodboard.assistant.engine import Assistant
-from moodboard.assistant.parser import Parser
-from moodboard.assistant.planner import Planner
-from moodboard.assistant.retrieval import CachedRetriever
-from moodboard.assistant.search_retriever import SearchServiceRetriever
-from moodboard.assistant.taxonomy import Taxonomy
+from moodboard.assistant.factory import CatalogUnderstanding
 from moodboard.assistant.vocabulary import Vocabulary
 from moodboard.catalog.sessions import CatalogSessionStore
 from moodboard.catalog.store import CatalogStore
@@ -184,19 +179,12 @@ def item_vectors(pins: list[Pin], embedder: Any, cache_dir: Path) -> np.ndarray:
 
 def cold(assistant: Assistant) -> None:
     """Empty every cache, so a replayed script gains nothing from earlier rounds, only from its own turns."""
-    cached = assistant.retriever
-    if isinstance(cached, CachedRetriever):
-        cached.clear()
-        inner = cached.inner
-        if isinstance(inner, CatalogRetriever):
-            inner.clear_cache()
-        if isinstance(inner, SearchServiceRetriever):
-            inner.service.clear_caches()
+    assistant.search.clear_caches()
 
 
-def _sessions(folder: Path) -> CatalogSessionStore:
+def _sessions(folder: Path, name: str) -> CatalogSessionStore:
     """Sessions in their own SQLite catalog database, as `moodboard serve` keeps them (no pins needed)."""
-    return CatalogSessionStore(CatalogStore.open(f"sqlite:///{folder / 'sessions.db'}"))
+    return CatalogSessionStore(CatalogStore.open(f"sqlite:///{folder / f'sessions-{name}.db'}"))
 
 
 def measure(assistant: Assistant, embedder: Any, vecs: np.ndarray, rounds: int) -> dict[str, Any]:
@@ -237,23 +225,33 @@ def measure(assistant: Assistant, embedder: Any, vecs: np.ndarray, rounds: int) 
     }
 
 
-def search_service(pins: list[Pin], vecs: np.ndarray, embedder: Any, tmp: Path, photo_crop: str = "auto") -> Any:
-    """The search service of issue 3 over the same vectors: exact vector index + SQLite FTS5 lexical."""
-    from moodboard.core.settings import IndexSettings
+def one_path_assistant(pins: list[Pin], vecs: np.ndarray, embedder: Any, tmp: Path, photo_crop: str = "auto") -> Any:
+    """The assistant over the search service and an index snapshot of these vectors (profile, vocabulary)."""
+    from moodboard.core.settings import IndexSettings, load_settings
+    from moodboard.embed.object_crop import crop_to_object
     from moodboard.index.attributes import ItemAttrs
-    from moodboard.index.bundle import SearchIndex
-    from moodboard.index.lexical import LexicalDoc, LexicalIndex
+    from moodboard.index.bundle import PROFILE_FILE, VOCABULARY_FILE, load_index_snapshot, write_index_snapshot
+    from moodboard.index.lexical import LexicalDoc
+    from moodboard.index.profile import learn_profile
     from moodboard.index.vector_index import make_index
     from moodboard.rank.search import SearchService
 
     settings = IndexSettings(photo_object_crop=photo_crop)  # type: ignore[arg-type]
+    profile = learn_profile(pins)
+    vocab = Vocabulary.from_pins(pins, profile)
     index = make_index(settings, vecs.shape[1], embedder.model_id)
-    index.add(np.array([p.id for p in pins], dtype=np.int64), vecs, [ItemAttrs.from_pin(p) for p in pins])
-    lexical = LexicalIndex.create(tmp / f"lexical-{photo_crop}.sqlite")
-    lexical.add(LexicalDoc.from_pin(p) for p in pins)
-    bundle = SearchIndex(index, lexical, {})
+    index.add(np.array([p.id for p in pins], dtype=np.int64), vecs, [ItemAttrs.from_pin(p, profile) for p in pins])
+    files = {PROFILE_FILE: profile.to_json(), VOCABULARY_FILE: json.dumps(vocab.to_dict())}
+    snap = write_index_snapshot(
+        tmp / f"snap-{photo_crop}", index, (LexicalDoc.from_pin(p) for p in pins), {}, files=files
+    )
+    bundle = load_index_snapshot(snap, settings)
     by_id = {p.id: p for p in pins}
-    return SearchService(lambda: bundle, lambda: embedder, settings, lambda ids: {i: by_id[i] for i in ids})
+    service = SearchService(
+        lambda: bundle, lambda: embedder, settings, lambda ids: {i: by_id[i] for i in ids}, crop=crop_to_object
+    )
+    home = load_settings(home=tmp / f"home-{photo_crop}")
+    return Assistant(service, CatalogUnderstanding(home, service), _sessions(tmp, photo_crop))
 
 
 def measure_photos(crop: Any, plain: Any, photos: list[bytes]) -> dict[str, Any]:
@@ -292,7 +290,6 @@ def main() -> None:
     ap.add_argument("--data-dir", type=Path, default=Path(os.environ.get("MOODBOARD_DATA_DIR", "../shared/data")))
     ap.add_argument("--home", type=Path, default=None, help="moodboard home with a trained lite aligner")
     ap.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "moodboard-bench")
-    ap.add_argument("--skip-search", action="store_true", help="measure only the in-process catalog retriever")
     ap.add_argument("--torch-threads", type=int, default=1, help="intra-op threads (1 avoids oversubscription)")
     ap.add_argument("--photos", type=int, default=40, help="people's photos (clothing-small/validation) to time")
     args = ap.parse_args()
@@ -306,46 +303,23 @@ def main() -> None:
     print(f"catalog: {len(pins)} items ({'Myntra' if real else 'synthetic'})", file=sys.stderr)
     embedder, model_note = offline_embedder(args.home)
     vecs = item_vectors(pins, embedder, args.cache_dir)
-    vocab = Vocabulary.from_pins(pins)
-    retriever = CatalogRetriever(pins, vocab, vectors=vecs, embedder=embedder)
-    parser = Parser(vocab, Planner(vocab, Taxonomy.load(args.data_dir if args.data_dir.is_dir() else None)))
     setup_s = time.perf_counter() - t0
     with tempfile.TemporaryDirectory() as tmp:
-        # wrapped in the answer cache exactly as `assistant.factory.build_assistant` composes it
-        catalog_fig = measure(
-            Assistant(CachedRetriever(retriever), parser, _sessions(Path(tmp) / "a")), embedder, vecs, args.rounds
-        )
-        search_fig: dict[str, Any] | None = None
+        search_fig = measure(one_path_assistant(pins, vecs, embedder, Path(tmp)), embedder, vecs, args.rounds)
         photo_fig: dict[str, Any] | None = None
-        if not args.skip_search:
-            service = search_service(pins, vecs, embedder, Path(tmp))
-            lookup = {p.id: p for p in pins}
-            adapter = SearchServiceRetriever(
-                service, lambda ids: {i: lookup[i] for i in ids}, vocab.audience_field, vocab.audience_values
-            )
-            search_fig = measure(
-                Assistant(CachedRetriever(adapter), parser, _sessions(Path(tmp) / "b")), embedder, vecs, args.rounds
-            )
-            photo_paths = sorted((args.data_dir / "clothing-small" / "validation").glob("*/*"))[: args.photos]
-            if photo_paths:
-                pair = []
-                photo_embedder = offline_embedder(args.home, feature_cache=False)[0]  # every photo is new
-                for mode in ("always", "never"):
-                    svc = search_service(pins, vecs, photo_embedder, Path(tmp), photo_crop=mode)
-                    ad = SearchServiceRetriever(
-                        svc, lambda ids: {i: lookup[i] for i in ids}, vocab.audience_field, vocab.audience_values
-                    )
-                    pair.append(Assistant(CachedRetriever(ad), parser, _sessions(Path(tmp) / f"p-{mode}")))
-                photo_fig = measure_photos(pair[0], pair[1], [p.read_bytes() for p in photo_paths])
+        photo_paths = sorted((args.data_dir / "clothing-small" / "validation").glob("*/*"))[: args.photos]
+        if photo_paths:
+            photo_embedder = offline_embedder(args.home, feature_cache=False)[0]  # every photo is new
+            pair = [one_path_assistant(pins, vecs, photo_embedder, Path(tmp), mode) for mode in ("always", "never")]
+            photo_fig = measure_photos(pair[0], pair[1], [p.read_bytes() for p in photo_paths])
 
     fig: dict[str, Any] = {
         "items": len(pins),
         "catalog": "myntra (+copies to reach items)" if real else "synthetic",
         "model": model_note,
-        "retriever": "catalog (in-process TF-IDF + dense, brute force)",
-        **catalog_fig,
-        "search_service_path": search_fig,
-        "photo_turns_search_service_path": photo_fig,
+        "retriever": "the search service (one path: exact index + FTS5, filters in the index)",
+        **search_fig,
+        "photo_turns": photo_fig,
         "goal_p50_ms": 50,
         "goal_p99_ms": 150,
         "setup_s": round(setup_s, 1),
