@@ -9,7 +9,9 @@ from fastapi.testclient import TestClient
 
 from tests.conversations.chat import Chat, photo_of
 
-pytestmark = [pytest.mark.realdata, pytest.mark.slow]
+# building a home with the real model (train align + index) takes minutes on 2 cores: it counts towards
+# the first test's time limit
+pytestmark = [pytest.mark.realdata, pytest.mark.slow, pytest.mark.timeout(2400)]
 
 
 def _share(c: Chat, pred: object, items: list[dict]) -> float:

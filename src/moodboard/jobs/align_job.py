@@ -51,13 +51,21 @@ class PairItem:
 
 
 def read_pairs(store: CatalogStore, thumbnails_dir: Path | None = None, batch_size: int = 1000) -> Iterator[PairItem]:
-    """Yield a `PairItem` per pin that has an image file and a title or category."""
+    """Yield a `PairItem` per pin that has an image file and a title or category.
+
+    The category is the deepest level of the pin's category path that the catalog profile keeps (a
+    crawled path often ends in the product's own name, which is no category to learn).
+    """
+    from moodboard.index.profile import learn_profile
+
+    profile = learn_profile(p for batch in store.iter_pins(batch_size=batch_size) for p in batch)
     for pins in store.iter_pins(batch_size=batch_size):
         for pin in pins:
             path = pin_image_path(pin, thumbnails_dir)
-            texts = pair_texts(pin.title, pin.category, pin.color, pin.attributes)
+            leaf = profile.leaf("category", pin.category) or ""
+            texts = pair_texts(pin.title, leaf, pin.color, pin.attributes)
             if path and any(texts):
-                yield PairItem(str(pin.id), path, tuple(texts), pin.category or "")
+                yield PairItem(str(pin.id), path, tuple(texts), leaf)
 
 
 @dataclass
