@@ -24,6 +24,7 @@ REGISTRARS: list[str] = [
     "moodboard.cli.embed",
     "moodboard.cli.graph",
     "moodboard.cli.chat",
+    "moodboard.cli.train",
 ]
 
 EXIT_ERROR = 1
