@@ -29,11 +29,11 @@ from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # implicit's advice; set before numpy loads BLAS
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from graph_quality import (  # noqa: E402  (benchmarks are scripts; reuse the walk benchmark's pieces)
+from graph_quality import (  # benchmarks are scripts: reuse the walk benchmark's pieces
     GRIDS,
     coordinate_search,
     data_dir,
@@ -171,7 +171,9 @@ def main() -> None:
         budget = args.walk_trials if method == "walk" else args.trials
         if budget > 0:
 
-            def val_score(cfg: dict[str, Any], fit: Any = fit, rows: list[dict[str, Any]] = rows) -> float:
+            def val_score(
+                cfg: dict[str, Any], fit: Any = fit, rows: list[dict[str, Any]] = rows, method: str = method
+            ) -> float:
                 hr, nd = val_full_hr(full_scores(fit(s["val"][0], cfg), users, n_items), s["val"][1], seen["val"])
                 rows.append({"config": cfg, "val_full_hr_at_10": hr, "val_full_ndcg_at_10": nd})
                 log(f"{method} trial {len(rows)}: val full HR@10 {hr:.4f} {cfg}")
@@ -199,7 +201,8 @@ def main() -> None:
 
     def seq_progress(e: int, n: int, m: dict[str, float]) -> None:
         if "val" in m or e % 5 == 0:
-            log(f"sequence epoch {e}/{n}: loss {m['loss']:.4f}" + (f", val full HR@10 {m['val']:.4f}" if "val" in m else ""))
+            val = f", val full HR@10 {m['val']:.4f}" if "val" in m else ""
+            log(f"sequence epoch {e}/{n}: loss {m['loss']:.4f}{val}")
 
     t0 = time.time()
     fit_val = train_sequence_model(cfg, tcfg, val_t, evaluate=seq_val, progress=seq_progress)
