@@ -138,6 +138,7 @@ def main() -> None:
     ap.add_argument("--window", type=int, default=8, help="all_action window")
     ap.add_argument("--epochs", type=int, default=150, help="most epochs (early stopping on validation)")
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--save-models", default="", help="folder to keep the two sequence models (ranker_quality)")
     ap.add_argument("--skip", default="", help="comma-separated methods to leave out (for quick runs)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -210,6 +211,12 @@ def main() -> None:
     log(f"sequence: best validation {fit_val.best_score:.4f} at epoch {fit_val.best_epoch}; refit on test-train")
     refit = TrainConfig(epochs=fit_val.best_epoch, lr=args.lr, seed=args.seed)
     fit_test = train_sequence_model(cfg, refit, seqs["test"], progress=seq_progress)
+    if args.save_models:
+        folder = Path(args.save_models)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "config.json").write_text(json.dumps(cfg.to_dict()))
+        torch.save(fit_val.model.state_dict(), folder / "val.pt")
+        torch.save(fit_test.model.state_dict(), folder / "test.pt")
     sc = score_all(fit_test.model, seqs["test"])[:, 1:].astype(np.float64)
     res = evaluate_both(sc, s["test"][1], seen["test"], args.bootstrap, args.seed)
     results["sequence"] = {
