@@ -79,3 +79,35 @@ def register(app: typer.Typer) -> None:
                 f"trained on {result.events} events of {result.users} users ({result.items} pins), "
                 f"val HR@10 {val} at epoch {result.best_epoch} -> {result.snapshot}"
             )
+
+    @train.command("ranker")
+    def ranker_cmd(
+        ctx: typer.Context,
+        json_out: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+    ) -> None:
+        """Train the LambdaMART blend by replaying each user's newest engagement; writes a `ranker` snapshot.
+
+        Needs a `sequence` snapshot (`moodboard train sequence`) for candidates and user embeddings.
+        """
+        from moodboard.jobs.ranker_job import run_ranker_job
+
+        settings = get_settings(ctx)
+        store = open_store(settings)
+        try:
+            with console.status("replaying engagement and training the ranker", spinner="dots"):
+                result = run_ranker_job(store, settings.ranker, settings.snapshots_dir)
+        finally:
+            store.close()
+        out = {
+            "snapshot": str(result.snapshot),
+            "requests": result.requests,
+            "rows": result.rows,
+            "train_seconds": round(result.train_seconds, 3),
+        }
+        if json_out:
+            typer.echo(json.dumps(out))
+        else:
+            console.print(
+                f"trained the ranker on {result.requests} replayed requests ({result.rows} candidates) "
+                f"in {result.train_seconds:.1f} s -> {result.snapshot}"
+            )

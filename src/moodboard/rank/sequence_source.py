@@ -62,6 +62,19 @@ class SequenceSource:
         """Pins the source can score (trained ones plus any added from content)."""
         return len(self._pins) - 1
 
+    @property
+    def pin_ids(self) -> IntArray:
+        """Row i -> pin id (row 0 = padding), including pins added from content."""
+        return self._pins.copy()
+
+    def item_vectors(self, pin_ids: Sequence[int]) -> FloatArray:
+        """L2-normalised item rows (n, C) of the given pins; zero rows for pins the model does not know."""
+        rows = np.array([self._row.get(int(p), 0) for p in pin_ids], dtype=np.int64)
+        v = self._table[rows].copy()
+        v[rows == 0] = 0.0
+        norms = np.linalg.norm(v, axis=1, keepdims=True)
+        return np.divide(v, norms, out=np.zeros_like(v), where=norms > 0)
+
     def observe(self, user_id: int, pin_id: int) -> bool:
         """Append one engagement to a user's sequence; returns False for a pin the model has no row for."""
         row = self._row.get(int(pin_id))
