@@ -163,9 +163,9 @@ def arm_report(events: Iterable[Event], settings: ExperimentSettings) -> Experim
         users = sorted(per_user[a.name])
         m = np.array([per_user[a.name][u] for u in users]).reshape(-1, 3)
         n_sess = np.array([len(sessions[a.name][u]) for u in users], dtype=np.float64)
-        totals = [int(v) for v in m.sum(axis=0).tolist()]
+        views, clicks, saves = (int(v) for v in m.sum(axis=0).tolist())
         ctr, sps = ratio_estimate(m[:, 1], m[:, 0]), ratio_estimate(m[:, 2], n_sess)
-        stats.append(ArmStats(a.name, len(users), int(n_sess.sum()), *totals, ctr, sps))
+        stats.append(ArmStats(a.name, len(users), int(n_sess.sum()), views, clicks, saves, ctr, sps))
     control = stats[0]
     for s in stats[1:]:
         s.ctr_diff = _diff(s.ctr, control.ctr)
