@@ -20,6 +20,7 @@ from moodboard.core.errors import InvalidInputError
 from moodboard.core.records import Event
 from moodboard.graph.live import LiveGraph
 from moodboard.graph.recommender import RecommendationList
+from moodboard.rank.experiments import assign_arm
 
 router = APIRouter(tags=["graph"])
 
@@ -51,6 +52,7 @@ class RecsOut(BaseModel):
     snapshot: str | None
     steps: int
     elapsed_ms: float
+    arm: str | None = None  # the experiment arm of the user (settings.experiment); echo it on logged events
 
 
 def build_live_graph(services: Services) -> LiveGraph:
@@ -154,7 +156,10 @@ async def feed(
         _check_access(services, caller, user_id)
         services.store.get_user(user_id)  # 404 for an unknown user; a known user without events is cold start
         recs = live.feed(user_id, k, seed=seed, filter_saved=filter_saved)
-        return _out(services, recs, live, pins)
+        out = _out(services, recs, live, pins)
+        experiment = services.settings.experiment
+        out.arm = assign_arm(user_id, experiment) if experiment.name else None
+        return out
 
     return await run_in_threadpool(run)
 
