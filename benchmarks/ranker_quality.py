@@ -6,7 +6,8 @@ Split: `graph_quality.split` (seed 0). Sources (the Pixie walk with the configur
 on validation, popularity, the sequence model) are fit twice: on everything before each user's
 second-to-last rating ("val") and on everything before the last ("test"). Each source proposes its top
 `--per-source` unrated items per user. The ranker is trained on the val candidates, labelled by the
-second-to-last rating (early stopping on a held-out fifth of the users), and scored once on the test
+second-to-last rating (its size chosen by 5-fold cross-validation over users on those val requests, then
+refit on all of them; ties in its score go to the best source rank), and scored once on the test
 candidates, labelled by the last rating: NDCG@10 / HR@10 of the held-out item (0 when no source proposed
 it), against each source's own ordering of its own list on the same users. Features: per-source score,
 rank, reciprocal rank; number of sources; item popularity and age; genre match with the user's recent
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import sys
 import time
 from pathlib import Path
@@ -132,6 +134,7 @@ def main() -> None:
     ap.add_argument("--sequence-models", default="", help="folder written by sequence_quality.py --save-models")
     ap.add_argument("--seq-epochs", type=int, default=60)
     ap.add_argument("--bootstrap", type=int, default=1000)
+    ap.add_argument("--cache", default="", help="pickle of the candidate requests (reused when it exists)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     t_start = time.time()
@@ -139,8 +142,17 @@ def main() -> None:
     n_users, n_items = int(r[:, 0].max()) + 1, int(r[:, 1].max()) + 1
     s = split(r, n_items, args.seed)
     names = feature_names(SOURCES)
-    val_req, _ = requests(s["val"][0], n_users, n_items, genres, "val", args)
-    test_req, test_lists = requests(s["test"][0], n_users, n_items, genres, "test", args)
+    cache = Path(args.cache) if args.cache else None
+    if cache is not None and cache.is_file():
+        with cache.open("rb") as fh:
+            val_req, test_req, test_lists = pickle.load(fh)  # our own file from an earlier run
+        log(f"requests from {cache}")
+    else:
+        val_req, _ = requests(s["val"][0], n_users, n_items, genres, "val", args)
+        test_req, test_lists = requests(s["test"][0], n_users, n_items, genres, "test", args)
+        if cache is not None:
+            with cache.open("wb") as fh:
+                pickle.dump((val_req, test_req, test_lists), fh)
     val_target, test_target = s["val"][1][:, 0], s["test"][1][:, 0]
 
     def stack(reqs: list[tuple[np.ndarray, np.ndarray]], users: np.ndarray, target: np.ndarray) -> tuple[Any, ...]:
@@ -148,15 +160,39 @@ def main() -> None:
         y = np.concatenate([(reqs[u][0] == target[u]).astype(np.int64) for u in users])
         return x, y, np.array([len(reqs[u][0]) for u in users])
 
-    rng = np.random.default_rng(args.seed)
-    perm = rng.permutation(n_users)
-    fit_users, stop_users = perm[: int(0.8 * n_users)], perm[int(0.8 * n_users) :]
+    grid = [
+        {"num_leaves": nl, "n_estimators": ne, "min_child_samples": mc}
+        for nl in (7, 31) for ne in (50, 150, 400) for mc in (20, 100)
+    ]  # fmt: skip
+    folds = np.random.default_rng(args.seed).permutation(n_users) % 5
+    rrank_cols = [names.index(f"{src}_rrank") for src in SOURCES]
+
+    def order(pins: np.ndarray, x: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        # ties in the ranker's score (few trees give piecewise-constant scores) go to the best source rank
+        return pins[np.lexsort((-x[:, rrank_cols].max(axis=1), -scores))]
+
+    def cv_ndcg(cfg: dict[str, int]) -> float:
+        """Mean NDCG@10 of the validation item over 5 user folds of the val requests."""
+        per_user = np.zeros(n_users)
+        for f in range(5):
+            fit_u, held_u = np.flatnonzero(folds != f), np.flatnonzero(folds == f)
+            model = Ranker.fit(*stack(val_req, fit_u, val_target), names, RankerParams(seed=args.seed, **cfg))
+            orders = [order(val_req[u][0], val_req[u][1], model.rank(val_req[u][1])) for u in held_u]
+            per_user[held_u] = ndcg_of(orders, val_target[held_u])[1]
+        return float(per_user.mean())
+
+    t0 = time.time()
+    tried = []
+    for cfg in grid:
+        tried.append((cv_ndcg(cfg), cfg))
+        log(f"ranker CV {len(tried)}/{len(grid)}: val NDCG@10 {tried[-1][0]:.4f} {cfg}")
+    best_cv, best_cfg = max(tried, key=lambda t: t[0])
+    cv_s = time.time() - t0
     ranker = Ranker.fit(
-        *stack(val_req, fit_users, val_target), names, RankerParams(seed=args.seed),
-        valid=stack(val_req, stop_users, val_target),
-    )  # fmt: skip
-    log(f"ranker trained in {ranker.train_seconds:.1f} s, best iteration {ranker.booster.best_iteration}")
-    blend_orders = [pins[np.argsort(-ranker.rank(x), kind="stable")] for pins, x in test_req]
+        *stack(val_req, np.arange(n_users), val_target), names, RankerParams(seed=args.seed, **best_cfg)
+    )
+    log(f"ranker trained in {ranker.train_seconds:.1f} s with {best_cfg} (CV val NDCG@10 {best_cv:.4f})")
+    blend_orders = [order(pins, x, ranker.rank(x)) for pins, x in test_req]
     results: dict[str, Any] = {}
     for name, orders in [("blend", blend_orders)] + [
         (src, [np.array([c.pin_id for c in lst]) for lst in test_lists[src]]) for src in SOURCES
@@ -183,6 +219,9 @@ def main() -> None:
         "rank_p95_ms": float(np.percentile(times, 95)),
         "rank_p50_ms": float(np.percentile(times, 50)),
         "train_s": round(ranker.train_seconds, 2),
+        "ranker_config": best_cfg,
+        "cv_val_ndcg_at_10": best_cv,
+        "cv_s": round(cv_s, 1),
         "candidate_recall": float(recall),
         "methods": results,
         "feature_gain": imp,
