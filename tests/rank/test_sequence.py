@@ -52,10 +52,14 @@ def test_learns_an_obvious_next_item(objective: str) -> None:
     train = cycles(64, 10)
     result = train_sequence_model(small(objective), TrainConfig(epochs=40, batch_size=32, lr=1e-2), train)
     assert result.losses[-1] < result.losses[0]
-    test = cycles(50, 6, seed=1)
-    scores = score_all(result.model, [s[:-1] for s in test])
-    ranks = full_rank_of_target(scores, np.array([s[-1] for s in test]))
-    assert (ranks < 1).mean() >= 0.9  # the next item of the cycle is ranked first
+    test = cycles(50, 7, seed=1)
+    scores = score_all(result.model, [s[:-2] for s in test])
+    next_rank = full_rank_of_target(scores, np.array([s[-2] for s in test]))
+    after_rank = full_rank_of_target(scores, np.array([s[-1] for s in test]))
+    if objective == "next_item":
+        assert (next_rank < 1).mean() >= 0.9  # the next item of the cycle is ranked first
+    else:  # every action in the 3-step window is predicted: the next two items share the top 3
+        assert (next_rank < 3).mean() >= 0.9 and (after_rank < 3).mean() >= 0.9
 
 
 def test_early_stopping_keeps_the_best_validated_weights() -> None:
