@@ -10,10 +10,10 @@ with percentile-bootstrap 95 % intervals over users (1,000 resamples).
 
 Tuning happens on validation only, on full-ranking HR@10: the baselines by `graph_quality.coordinate_search`
 with `--trials` evaluations each; the sequence model by early stopping (validation every 10 epochs) at the
-configuration given on the command line. As in SASRec's protocol, the model trained on all but the last
-two items is tested with the validation item appended to its input (`--refit` refits on all but the last
-item for the best epoch count instead); the test item is never seen in training or selection. Baselines
-are refit on all but the last item;
+configuration given on the command line, then refit on all but the last item for the best epoch count,
+as every baseline is refit (`--no-refit` keeps SASRec's protocol instead: the model trained on all but the
+last two items, tested with the validation item appended to its input); the test item is never seen in
+training or selection;
 the Pixie walk with the configuration `graph_quality.py` chose on this split's validation (`--walk-trials`
 > 0 tunes it here instead). Baselines: popularity, recent popularity (ratings in the `window_days` before
 the user's last training rating), item-kNN, implicit ALS, the Pixie walk. Torch runs on `--threads`
@@ -141,7 +141,12 @@ def main() -> None:
     ap.add_argument("--window", type=int, default=8, help="all_action window")
     ap.add_argument("--epochs", type=int, default=80, help="most epochs (early stopping on validation)")
     ap.add_argument("--patience", type=int, default=2, help="validation checks (every 10 epochs) without gain")
-    ap.add_argument("--refit", action="store_true", help="refit on all but the last item for the best epochs")
+    ap.add_argument(
+        "--refit",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="refit on all but the last item for the best epoch count, as the baselines are (default)",
+    )
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--save-models", default="", help="folder to keep the two sequence models (ranker_quality)")
     ap.add_argument("--skip", default="", help="comma-separated methods to leave out (for quick runs)")
