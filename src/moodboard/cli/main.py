@@ -25,6 +25,7 @@ REGISTRARS: list[str] = [
     "moodboard.cli.graph",
     "moodboard.cli.chat",
     "moodboard.cli.capacity",
+    "moodboard.cli.train",
 ]
 
 EXIT_ERROR = 1

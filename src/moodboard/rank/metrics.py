@@ -94,3 +94,44 @@ def loo_hr_ndcg(ranks: ArrayLike, k: int) -> tuple[float, float]:
     hit = r < k
     ndcg = np.where(hit, 1.0 / np.log2(r + 2.0), 0.0)
     return float(hit.mean()), float(ndcg.mean())
+
+
+def full_rank_of_target(
+    scores: ArrayLike, targets: ArrayLike, seen: Sequence[Collection[int]] | None = None
+) -> NDArray[np.int64]:
+    """0-based rank of each row's target among all items (full-ranking protocol), seen items left out.
+
+    `scores` is (n_users, n_items); `targets` (n_users,) column indices; `seen[i]` the columns user i
+    already engaged with (excluded from the ranking, the target never is). Ties count against the target.
+    """
+    s = np.array(scores, dtype=np.float64)
+    t = np.asarray(targets, dtype=np.int64)
+    if s.ndim != 2 or t.shape != (s.shape[0],):
+        raise InvalidInputError("scores must be (users, items) and targets (users,)", "pass one target per row")
+    target = s[np.arange(len(t)), t].copy()
+    if seen is not None:
+        for i, cols in enumerate(seen):
+            if len(cols):
+                s[i, np.fromiter(cols, dtype=np.int64, count=len(cols))] = -np.inf
+    s[np.arange(len(t)), t] = -np.inf
+    return (s >= target[:, None]).sum(axis=1).astype(np.int64)
+
+
+def bootstrap_ci(
+    values: ArrayLike, n_boot: int = 1000, alpha: float = 0.05, seed: int = 0
+) -> tuple[float, float, float]:
+    """Mean of per-user values and its percentile bootstrap (1 - alpha) interval: (mean, low, high)."""
+    v = np.asarray(values, dtype=np.float64)
+    if not len(v):
+        return 0.0, 0.0, 0.0
+    rng = np.random.default_rng(seed)
+    means = v[rng.integers(0, len(v), size=(n_boot, len(v)))].mean(axis=1)
+    low, high = np.quantile(means, [alpha / 2, 1 - alpha / 2])
+    return float(v.mean()), float(low), float(high)
+
+
+def loo_hit_ndcg_per_user(ranks: ArrayLike, k: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Per-user hit (0/1) and NDCG@K from the 0-based rank of each held-out item (for bootstrap intervals)."""
+    r = np.asarray(ranks, dtype=np.int64)
+    hit = (r < k).astype(np.float64)
+    return hit, np.where(r < k, 1.0 / np.log2(r + 2.0), 0.0)

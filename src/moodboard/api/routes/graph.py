@@ -18,6 +18,7 @@ from moodboard.api.services import Services, ServicesDep
 from moodboard.core.errors import InvalidInputError
 from moodboard.graph.live import LiveGraph
 from moodboard.graph.recommender import RecommendationList
+from moodboard.rank.experiments import assign_arm
 
 router = APIRouter(tags=["graph"])
 
@@ -49,6 +50,7 @@ class RecsOut(BaseModel):
     snapshot: str | None
     steps: int
     elapsed_ms: float
+    arm: str | None = None  # the experiment arm of the user (settings.experiment); echo it on logged events
 
 
 def _check_access(services: Services, caller: Caller, user_id: int) -> None:
@@ -121,7 +123,10 @@ async def feed(
         _check_access(services, caller, user_id)
         services.store.get_user(user_id)  # 404 for an unknown user; a known user without events is cold start
         recs = live.feed(user_id, k, seed=seed, filter_saved=filter_saved)
-        return _out(services, recs, live, pins)
+        out = _out(services, recs, live, pins)
+        experiment = services.settings.experiment
+        out.arm = assign_arm(user_id, experiment) if experiment.name else None
+        return out
 
     return await run_in_threadpool(run)
 
