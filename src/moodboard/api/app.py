@@ -38,6 +38,7 @@ ROUTERS: list[str] = [
     "moodboard.api.routes.assistant",
     "moodboard.api.routes.graph",
     "moodboard.api.routes.ui",
+    "moodboard.api.routes.look",
 ]
 
 # Optional component registrars, each exposing `register(services)`; missing modules are skipped.
