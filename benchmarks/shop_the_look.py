@@ -120,7 +120,7 @@ def load_catalog(name: str, rows: list[dict[str, Any]], mapping: dict[str, str],
     for i, raw in enumerate(rows):
         try:
             row = validate_row(i, raw, mapping, base, default_currency="INR")
-        except Exception:  # noqa: BLE001 - a rejected row is skipped, as ingest reports and skips it
+        except Exception:  # a rejected row is skipped, as ingest reports and skips it
             continue
         if row.image is None or row.image.kind != "path" or not Path(row.image.value).is_file():
             continue
@@ -193,7 +193,9 @@ def make_scene(catalog: Catalog, backgrounds: list[Path], rng: np.random.Generat
         obj = cutout(catalog.paths[i])
         target = rng.uniform(0.28, 0.45) * sh
         scale = target / max(obj.width, obj.height)
-        obj = obj.resize((max(8, round(obj.width * scale)), max(8, round(obj.height * scale))), Image.Resampling.BICUBIC)
+        obj = obj.resize(
+            (max(8, round(obj.width * scale)), max(8, round(obj.height * scale))), Image.Resampling.BICUBIC
+        )
         for _ in range(40):
             x, y = int(rng.integers(0, sw - obj.width)), int(rng.integers(0, sh - obj.height))
             box = (x, y, x + obj.width, y + obj.height)
@@ -210,9 +212,7 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q)) if values else float("nan")
 
 
-def evaluate(
-    catalog: Catalog, encoder: Any, backgrounds: list[Path], n_scenes: int, seed: int
-) -> dict[str, Any]:
+def evaluate(catalog: Catalog, encoder: Any, backgrounds: list[Path], n_scenes: int, seed: int) -> dict[str, Any]:
     """Build the index and scenes for one catalog and measure every method on them."""
     t0 = time.perf_counter()
     vecs = []
@@ -260,7 +260,11 @@ def evaluate(
     def padded(rows: list[list[int]]) -> np.ndarray:
         return np.array([r + [-1] * (100 - len(r)) for r in rows], dtype=np.int64)
 
-    out: dict[str, Any] = {"catalog_items": len(ids), "scenes": n_scenes, "products_per_scene": float(np.mean([len(r) for r in relevant]))}
+    out: dict[str, Any] = {
+        "catalog_items": len(ids),
+        "scenes": n_scenes,
+        "products_per_scene": float(np.mean([len(r) for r in relevant])),
+    }
     names = {"whole": "whole_image_", "crop": "single_crop_", "look": "", "oracle": "oracle_boxes_"}
     for method, prefix in names.items():
         for k in (100, 20):
@@ -304,7 +308,9 @@ def make_encoders(home: str | None, cache_dir: Path) -> Encoders:
         return Encoders(embedder, embedder)
     tower = EfficientNetLiteTower()
     cache_dir.mkdir(parents=True, exist_ok=True)
-    return Encoders(HeadFeatureEncoder(tower, FeatureCache(cache_dir / "features.sqlite")), HeadFeatureEncoder(tower, None))
+    return Encoders(
+        HeadFeatureEncoder(tower, FeatureCache(cache_dir / "features.sqlite")), HeadFeatureEncoder(tower, None)
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -333,7 +339,13 @@ def main(argv: list[str] | None = None) -> None:
         "flipkart": lambda: load_catalog(
             "flipkart",
             flipkart_rows(data / "flipkart"),
-            {"id": "uniq_id", "title": "product_name", "category": "category_path", "image": "image", "price": "discounted_price"},
+            {
+                "id": "uniq_id",
+                "title": "product_name",
+                "category": "category_path",
+                "image": "image",
+                "price": "discounted_price",
+            },
             data / "flipkart" / "images",
         ),
     }
@@ -350,7 +362,9 @@ def main(argv: list[str] | None = None) -> None:
         results["datasets"][name]["seconds"] = round(time.perf_counter() - started, 1)
         log(f"{name}: {json.dumps({k: v for k, v in results['datasets'][name].items() if 'recall' in k})}")
     results["recall_at_100"] = float(np.mean([d["recall_at_100"] for d in results["datasets"].values()]))
-    results["whole_image_recall_at_100"] = float(np.mean([d["whole_image_recall_at_100"] for d in results["datasets"].values()]))
+    results["whole_image_recall_at_100"] = float(
+        np.mean([d["whole_image_recall_at_100"] for d in results["datasets"].values()])
+    )
     args.json.write_text(json.dumps(results, indent=2))
     sys.stdout.write(json.dumps(results, indent=2) + "\n")
 

@@ -38,9 +38,7 @@ def scene_file(url: str, tmp_path: Path) -> Path:
 
 
 def _pressed(page: Any) -> list[str]:
-    return page.eval_on_selector_all(
-        "#look-dialog [aria-pressed=true]", "els => els.map(e => e.dataset.region)"
-    )  # type: ignore[no-any-return]
+    return page.eval_on_selector_all("#look-dialog [aria-pressed=true]", "els => els.map(e => e.dataset.region)")  # type: ignore[no-any-return]
 
 
 def test_hotspots_open_their_products_by_keyboard(page: Any, served: dict[str, Any], tmp_path: Path) -> None:
@@ -73,18 +71,25 @@ def test_hotspots_open_their_products_by_keyboard(page: Any, served: dict[str, A
     assert _pressed(page) == [second] and page.locator("#look-panel-title").inner_text() != heading
     # each hotspot shows exactly its region's products as the API answers them (same photo, same server)
     answer = httpx.post(
-        f"{served['url']}/search/look", files={"image": ("scene.jpg", path.read_bytes(), "image/jpeg")},
-        data={"query": '{"k": 24}'}, timeout=60,
+        f"{served['url']}/search/look",
+        files={"image": ("scene.jpg", path.read_bytes(), "image/jpeg")},
+        data={"query": '{"k": 24}'},
+        timeout=60,
     ).json()
     for i in range(spots.count()):
         spots.nth(i).focus()  # (the mouse may land on a smaller box nested inside this one)
         page.keyboard.press("Enter")
         region = answer["regions"][int(spots.nth(i).get_attribute("data-region"))]
-        shown = [int(x) for x in page.eval_on_selector_all("#look-panel .look-product", "els => els.map(e => e.dataset.pinId)")]
+        shown = [
+            int(x)
+            for x in page.eval_on_selector_all("#look-panel .look-product", "els => els.map(e => e.dataset.pinId)")
+        ]
         assert shown == [r["pin_id"] for r in region["results"]]
         assert page.locator("#look-panel-title").inner_text().endswith(region["label"] or "")
     page.click(".look-all")
-    shown = [int(x) for x in page.eval_on_selector_all("#look-panel .look-product", "els => els.map(e => e.dataset.pinId)")]
+    shown = [
+        int(x) for x in page.eval_on_selector_all("#look-panel .look-product", "els => els.map(e => e.dataset.pinId)")
+    ]
     assert shown == [r["pin_id"] for r in answer["results"]]
     assert axe_violations(page) == []
     page.keyboard.press("Escape")

@@ -88,7 +88,7 @@ def test_a_stronger_detector_plugs_in_by_name_or_import_path() -> None:
     assert make_proposer(LookSettings(detector="grid-test")).name == "grid"
     assert isinstance(make_proposer(LookSettings(detector="tests.embed.test_regions:grid_factory")), _Grid)
     assert make_proposer(LookSettings()).name == "classical"
-    with pytest.raises(ConfigError, match="unknown look.detector"):
+    with pytest.raises(ConfigError, match=r"unknown look\.detector"):
         make_proposer(LookSettings(detector="nope"))
     with pytest.raises(ConfigError, match="cannot be imported"):
         make_proposer(LookSettings(detector="no.such.module:thing"))

@@ -129,15 +129,13 @@ class ClassicalProposer:
         boxes: list[tuple[Box, str]] = []
         for mask, source in masks:
             boxes.extend((b, source) for b in self._component_boxes(mask))
-        candidates = [
-            Region(self._to_full(b, scale, w, h), self._contrast(lab, b), source) for b, source in boxes
-        ]
+        candidates = [Region(self._to_full(b, scale, w, h), self._contrast(lab, b), source) for b, source in boxes]
         from moodboard.embed.object_crop import object_box
 
         grab = object_box(rgb)
         if grab is not None and (grab[2] - grab[0]) * (grab[3] - grab[1]) <= cfg.max_area * w * h:
-            sb = tuple(int(round(v * scale)) for v in grab)
-            candidates.append(Region(grab, self._contrast(lab, sb), "grabcut"))  # type: ignore[arg-type]
+            sb: Box = (round(grab[0] * scale), round(grab[1] * scale), round(grab[2] * scale), round(grab[3] * scale))
+            candidates.append(Region(grab, self._contrast(lab, sb), "grabcut"))
         kept = non_max_suppression([c for c in candidates if c.score >= cfg.min_score], cfg.nms_iou)
         kept = [k for k in kept if iou(k.box, whole.box) < 0.8]
         return [*kept[: max_regions - 1], whole]

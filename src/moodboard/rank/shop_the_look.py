@@ -142,7 +142,9 @@ class ShopTheLook:
         if not (self.settings.category_filter and label is not None and share >= self.settings.min_vote_share):
             return hits, label, share, False
         flt = Filter.parse({"category": [label]})
-        narrowed = self.search.search(SearchRequest(vector=vector.tolist(), k=k, mode="vector", cutoff=False, facets=(), filters=flt)).hits
+        narrowed = self.search.search(
+            SearchRequest(vector=vector.tolist(), k=k, mode="vector", cutoff=False, facets=(), filters=flt)
+        ).hits
         return (narrowed if narrowed else hits), label, share, bool(narrowed)
 
     def answer(self, image: Any, k: int = 20) -> LookResponse:
@@ -195,7 +197,9 @@ class ShopTheLook:
         out = []
         for pid in order:
             by_region = found[pid]
-            sources = {f"region_{i}": {"rank": r, "score": round(h.score, 6)} for i, (r, h) in sorted(by_region.items())}
+            sources = {
+                f"region_{i}": {"rank": r, "score": round(h.score, 6)} for i, (r, h) in sorted(by_region.items())
+            }
             top = max((h for _, h in by_region.values()), key=lambda h: h.score)
             out.append((SearchHit(pid, float(top.score), sources, top.pin), sorted(by_region)))
         return out

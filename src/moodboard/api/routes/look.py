@@ -72,7 +72,9 @@ async def search_look(request: Request, services: ServicesDep) -> dict[str, Any]
     """Regions (bbox, label, score, results) of the uploaded photo and a merged, de-duplicated `results` list."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise InvalidInputError(
-            "shop the look takes a photo upload (multipart/form-data), not a JSON body", "send the photo as the `image` file", field="image"
+            "shop the look takes a photo upload (multipart/form-data), not a JSON body",
+            "send the photo as the `image` file",
+            field="image",
         )
     form = await request.form()
     raw = form.get("query")
@@ -81,7 +83,9 @@ async def search_look(request: Request, services: ServicesDep) -> dict[str, Any]
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "query"
-        raise InvalidInputError(f"query.{where}: {first['msg']}", 'send `query` as JSON like {"k": 20}', field=where) from exc
+        raise InvalidInputError(
+            f"query.{where}: {first['msg']}", 'send `query` as JSON like {"k": 20}', field=where
+        ) from exc
     upload = form.get("image")
     if upload is None or isinstance(upload, str):
         raise ImageError("no photo was uploaded", "attach a JPEG or PNG file as `image`")
