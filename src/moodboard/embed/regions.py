@@ -6,8 +6,9 @@ nothing. It pools boxes from four cues computed on a small copy of the photo, ra
 they stand out from their surroundings, suppresses near-duplicates and always keeps the whole image
 as a last region, so a photo without separable objects gets an honest single-region answer:
 
-- colour segments: k-means on Lab colour (the cue of selective search, Uijlings et al., IJCV 2013,
-  without its hierarchy), connected components per cluster;
+- colour segments: k-means on Lab colour, connected components per cluster, and selective search's
+  hierarchical grouping of those components (Uijlings et al., IJCV 2013: merge the most similar
+  neighbours by colour histogram, size and fill; each merge is a candidate box);
 - closed edges: Canny edges closed and hole-filled, connected components (objects have contours);
 - spectral-residual saliency (Hou & Zhang, CVPR 2007): what the image's average spectrum does not predict;
 - GrabCut's main object (`moodboard.embed.object_crop.object_box`, the single-crop path).
@@ -67,6 +68,7 @@ class ProposalConfig:
     min_area: float = 0.012  # smallest region, fraction of the photo
     max_area: float = 0.7  # larger regions are the scene itself (the whole-image region covers them)
     nms_iou: float = 0.55
+    grouping: bool = True  # selective-search grouping of colour components (multi-coloured objects)
     min_score: float = 0.15  # weaker regions (noise, faint texture) are dropped: no object there
     pad: float = 0.04  # fraction of the box side added around it (context helps the embedder)
 
@@ -103,7 +105,7 @@ def _require_cv2() -> None:
 
 
 class ClassicalProposer:
-    """Colour segments + closed edges + saliency + GrabCut, ranked by contrast with their surroundings."""
+    """Colour segments and their grouping + closed edges + saliency + GrabCut, ranked by contrast with their surroundings."""
 
     name = "classical"
 
@@ -125,10 +127,13 @@ class ClassicalProposer:
         size = (max(8, round(w * scale)), max(8, round(h * scale)))
         small = cv2.resize(np.ascontiguousarray(rgb), size, interpolation=cv2.INTER_AREA)  # (sh, sw, 3)
         lab = cv2.cvtColor(cv2.GaussianBlur(small, (3, 3), 0), cv2.COLOR_RGB2LAB).astype(np.float32)
-        masks = [*self._colour_masks(lab), self._edge_mask(small), self._saliency_mask(small)]
+        colour = self._colour_labels(lab)
+        masks = [*self._colour_masks(colour), self._edge_mask(small), self._saliency_mask(small)]
         boxes: list[tuple[Box, str]] = []
         for mask, source in masks:
             boxes.extend((b, source) for b in self._component_boxes(mask))
+        if cfg.grouping:
+            boxes.extend((b, "grouping") for b in self._grouping_boxes(lab, colour))
         candidates = [Region(self._to_full(b, scale, w, h), self._contrast(lab, b), source) for b, source in boxes]
         from moodboard.embed.object_crop import object_box
 
@@ -141,8 +146,8 @@ class ClassicalProposer:
         return [*kept[: max_regions - 1], whole]
 
     # ---- cues -------------------------------------------------------------------------------------
-    def _colour_masks(self, lab: np.ndarray) -> list[tuple[np.ndarray, str]]:
-        """One binary mask per k-means colour cluster."""
+    def _colour_labels(self, lab: np.ndarray) -> np.ndarray:
+        """(sh, sw) k-means colour cluster of each pixel."""
         import cv2
 
         data = lab.reshape(-1, 3)
@@ -152,7 +157,12 @@ class ClassicalProposer:
         with _RNG_LOCK:  # k-means seeds from OpenCV's process-wide RNG: reseed for repeatable proposals
             cv2.setRNGSeed(0)
             _, labels, _ = cv2.kmeans(data, self.config.clusters, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
-        labels = labels.reshape(lab.shape[:2])
+        return labels.reshape(lab.shape[:2])
+
+    def _colour_masks(self, labels: np.ndarray) -> list[tuple[np.ndarray, str]]:
+        """One binary mask per k-means colour cluster."""
+        import cv2
+
         kernel = np.ones((3, 3), np.uint8)
         out = []
         for c in range(self.config.clusters):
@@ -200,6 +210,81 @@ class ClassicalProposer:
         sal = cv2.resize(sal, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_LINEAR)
         mask = (sal > 3.0 * sal.mean()).astype(np.uint8)
         return cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8)), "saliency"
+
+    def _grouping_boxes(self, lab: np.ndarray, colour: np.ndarray) -> list[Box]:
+        """Selective search's hierarchical grouping (Uijlings et al. 2013) over colour-cluster components:
+        repeatedly merge the most similar adjacent pair (colour histogram + small size + good fill);
+        every merged region's box is a candidate, so multi-coloured objects get one box."""
+        import cv2
+
+        sh, sw = colour.shape
+        seg = np.zeros((sh, sw), np.int32)
+        n = 0
+        for c in range(self.config.clusters):
+            count, comp = cv2.connectedComponents((colour == c).astype(np.uint8), connectivity=4)
+            seg = np.where(comp > 0, comp + n - 1, seg)
+            n += count - 1
+        if n < 2:
+            return []
+        flat = seg.ravel()
+        q = np.clip(lab / 32.0, 0, 7).astype(np.int64)  # 8 bins per Lab channel
+        hist = np.zeros((n, 24))
+        for ch in range(3):
+            np.add.at(hist, (flat, ch * 8 + q[..., ch].ravel()), 1.0)
+        size = np.bincount(flat, minlength=n).astype(np.float64)
+        ys, xs = np.divmod(np.arange(flat.shape[0]), sw)
+        x0 = np.full(n, sw)
+        y0 = np.full(n, sh)
+        x1 = np.zeros(n, np.int64)
+        y1 = np.zeros(n, np.int64)
+        np.minimum.at(x0, flat, xs)
+        np.minimum.at(y0, flat, ys)
+        np.maximum.at(x1, flat, xs + 1)
+        np.maximum.at(y1, flat, ys + 1)
+        pairs = np.concatenate(
+            [np.stack([seg[:, :-1].ravel(), seg[:, 1:].ravel()], 1), np.stack([seg[:-1].ravel(), seg[1:].ravel()], 1)]
+        )
+        pairs = np.unique(np.sort(pairs[pairs[:, 0] != pairs[:, 1]], axis=1), axis=0)
+        regions = {
+            i: (hist[i] / (3 * size[i]), size[i], (int(x0[i]), int(y0[i]), int(x1[i]), int(y1[i]))) for i in range(n)
+        }
+        neighbours: dict[int, set[int]] = {i: set() for i in range(n)}
+        for a, b in pairs.tolist():
+            neighbours[a].add(b)
+            neighbours[b].add(a)
+        total = float(sh * sw)
+
+        def similarity(a: int, b: int) -> float:
+            ha, sa, ba = regions[a]
+            hb, sb, bb = regions[b]
+            box = (min(ba[0], bb[0]), min(ba[1], bb[1]), max(ba[2], bb[2]), max(ba[3], bb[3]))
+            fill = 1.0 - ((box[2] - box[0]) * (box[3] - box[1]) - sa - sb) / total
+            return float(np.minimum(ha, hb).sum()) + (1.0 - (sa + sb) / total) + fill
+
+        out: list[Box] = []
+        nxt = n
+        sims = {(a, b): similarity(a, b) for a, b in pairs.tolist()}
+        while sims:
+            a, b = max(sims, key=sims.__getitem__)
+            ha, sa, ba = regions.pop(a)
+            hb, sb, bb = regions.pop(b)
+            merged_size = sa + sb
+            box = (min(ba[0], bb[0]), min(ba[1], bb[1]), max(ba[2], bb[2]), max(ba[3], bb[3]))
+            regions[nxt] = ((ha * sa + hb * sb) / merged_size, merged_size, box)
+            frac = (box[2] - box[0]) * (box[3] - box[1]) / total
+            if merged_size >= self.config.min_area * total and frac <= self.config.max_area:
+                out.append(box)
+            for gone in (a, b):
+                for m in neighbours[gone]:
+                    sims.pop((min(gone, m), max(gone, m)), None)
+            near = (neighbours.pop(a) | neighbours.pop(b)) - {a, b}
+            neighbours[nxt] = near
+            for m in near:
+                neighbours[m] -= {a, b}
+                neighbours[m].add(nxt)
+                sims[(m, nxt)] = similarity(m, nxt)
+            nxt += 1
+        return out
 
     def _component_boxes(self, mask: np.ndarray) -> list[Box]:
         """Boxes (work resolution) of connected components whose area is plausible for one object."""
