@@ -105,7 +105,7 @@ def _require_cv2() -> None:
 
 
 class ClassicalProposer:
-    """Colour segments and their grouping + closed edges + saliency + GrabCut, ranked by contrast with their surroundings."""
+    """Colour segments and their grouping, closed edges, saliency and GrabCut, ranked by contrast."""
 
     name = "classical"
 
