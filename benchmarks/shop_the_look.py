@@ -22,7 +22,9 @@ All methods run in the same process on the same index and scenes, through `Searc
 - shop the look: `ShopTheLook` with the classical proposer and default `LookSettings`, merged list;
 - oracle boxes: the pasted products' true boxes as regions (the ceiling for a better proposer).
 Latency of shop the look per scene (1.0 MP), split into proposals, embedding and search, p50/p95,
-with torch limited to `--torch-threads` (default 2) threads.
+with torch limited to `--torch-threads` (default 2) threads; `cpu` is the process's CPU time per
+request (all threads), which other jobs on a shared machine inflate far less than wall-clock time.
+`--latency-only` skips the baselines and the oracle.
 """
 
 from __future__ import annotations
@@ -212,7 +214,9 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q)) if values else float("nan")
 
 
-def evaluate(catalog: Catalog, encoder: Any, backgrounds: list[Path], n_scenes: int, seed: int) -> dict[str, Any]:
+def evaluate(
+    catalog: Catalog, encoder: Any, backgrounds: list[Path], n_scenes: int, seed: int, latency_only: bool = False
+) -> dict[str, Any]:
     """Build the index and scenes for one catalog and measure every method on them."""
     t0 = time.perf_counter()
     vecs = []
@@ -239,21 +243,26 @@ def evaluate(catalog: Catalog, encoder: Any, backgrounds: list[Path], n_scenes: 
     rng = np.random.default_rng(seed)
     ranked: dict[str, list[list[int]]] = {m: [] for m in ("whole", "crop", "look", "oracle")}
     relevant: list[set[int]] = []
-    timings: dict[str, list[float]] = {"proposals": [], "embedding": [], "search": [], "total": []}
+    timings: dict[str, list[float]] = {"proposals": [], "embedding": [], "search": [], "total": [], "cpu": []}
     n_regions: list[int] = []
     for n in range(n_scenes):
         scene = make_scene(catalog, backgrounds, rng)
         relevant.append(set(scene.pin_ids))
         req = SearchRequest(image=scene.image, k=100, mode="vector", cutoff=False, facets=())
-        ranked["whole"].append([h.pin_id for h in plain.search(req).hits])
-        ranked["crop"].append([h.pin_id for h in cropped.search(req).hits])
+        if not latency_only:
+            ranked["whole"].append([h.pin_id for h in plain.search(req).hits])
+            ranked["crop"].append([h.pin_id for h in cropped.search(req).hits])
+        cpu0 = time.process_time()
         answer = look.answer(scene.image, k=100)
+        cpu_ms = (time.process_time() - cpu0) * 1000  # CPU time of all threads: robust to other jobs' load
         ranked["look"].append([h.pin_id for h, _ in answer.merged])
-        for key in timings:
+        for key in ("proposals", "embedding", "search", "total"):
             timings[key].append(answer.timings_ms[key])
+        timings["cpu"].append(cpu_ms)
         n_regions.append(len(answer.regions))
-        oracle = ShopTheLook(plain, _FixedProposer(scene), LookSettings(max_regions=8))
-        ranked["oracle"].append([h.pin_id for h, _ in oracle.answer(scene.image, k=100).merged])
+        if not latency_only:
+            oracle = ShopTheLook(plain, _FixedProposer(scene), LookSettings(max_regions=8))
+            ranked["oracle"].append([h.pin_id for h, _ in oracle.answer(scene.image, k=100).merged])
         if (n + 1) % 10 == 0:
             log(f"{catalog.name}: {n + 1}/{n_scenes} scenes; look p95 so far {pct(timings['total'], 95):.0f} ms")
 
@@ -267,10 +276,17 @@ def evaluate(catalog: Catalog, encoder: Any, backgrounds: list[Path], n_scenes: 
     }
     names = {"whole": "whole_image_", "crop": "single_crop_", "look": "", "oracle": "oracle_boxes_"}
     for method, prefix in names.items():
+        if not ranked[method]:
+            continue
         for k in (100, 20):
             out[f"{prefix}recall_at_{k}"] = round(recall_at_k(padded(ranked[method]), relevant, k), 4)
-    out["ratio_vs_whole_image_at_100"] = round(out["recall_at_100"] / max(out["whole_image_recall_at_100"], 1e-9), 2)
-    out["ratio_vs_single_crop_at_100"] = round(out["recall_at_100"] / max(out["single_crop_recall_at_100"], 1e-9), 2)
+    if not latency_only:
+        out["ratio_vs_whole_image_at_100"] = round(
+            out["recall_at_100"] / max(out["whole_image_recall_at_100"], 1e-9), 2
+        )
+        out["ratio_vs_single_crop_at_100"] = round(
+            out["recall_at_100"] / max(out["single_crop_recall_at_100"], 1e-9), 2
+        )
     out["regions_per_scene"] = float(np.mean(n_regions))
     out["latency_ms"] = {k: {"p50": round(pct(v, 50), 1), "p95": round(pct(v, 95), 1)} for k, v in timings.items()}
     return out
@@ -325,6 +341,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--cache-dir", type=Path, default=Path("/tmp/moodboard-bench-look"))
     ap.add_argument("--torch-threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--latency-only", action="store_true", help="time shop the look only (no baselines, no oracle)")
     args = ap.parse_args(argv)
     import torch
 
@@ -358,7 +375,9 @@ def main(argv: list[str] | None = None) -> None:
     }
     for name in args.datasets.split(","):
         started = time.perf_counter()
-        results["datasets"][name] = evaluate(loaders[name](), encoders, backgrounds, args.scenes, args.seed)
+        results["datasets"][name] = evaluate(
+            loaders[name](), encoders, backgrounds, args.scenes, args.seed, args.latency_only
+        )
         results["datasets"][name]["seconds"] = round(time.perf_counter() - started, 1)
         log(f"{name}: {json.dumps({k: v for k, v in results['datasets'][name].items() if 'recall' in k})}")
     results["recall_at_100"] = float(np.mean([d["recall_at_100"] for d in results["datasets"].values()]))
