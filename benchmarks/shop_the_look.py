@@ -380,10 +380,9 @@ def main(argv: list[str] | None = None) -> None:
         )
         results["datasets"][name]["seconds"] = round(time.perf_counter() - started, 1)
         log(f"{name}: {json.dumps({k: v for k, v in results['datasets'][name].items() if 'recall' in k})}")
-    results["recall_at_100"] = float(np.mean([d["recall_at_100"] for d in results["datasets"].values()]))
-    results["whole_image_recall_at_100"] = float(
-        np.mean([d["whole_image_recall_at_100"] for d in results["datasets"].values()])
-    )
+    for key in ("recall_at_100", "whole_image_recall_at_100"):  # means over the datasets
+        values = [d[key] for d in results["datasets"].values() if key in d]
+        results[key] = float(np.mean(values)) if values else None
     args.json.write_text(json.dumps(results, indent=2))
     sys.stdout.write(json.dumps(results, indent=2) + "\n")
 

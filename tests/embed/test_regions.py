@@ -9,6 +9,7 @@ from moodboard.core.errors import ConfigError
 from moodboard.core.settings import LookSettings
 from moodboard.embed.regions import (
     ClassicalProposer,
+    ProposalConfig,
     Region,
     iou,
     make_proposer,
@@ -103,7 +104,7 @@ def test_grouping_joins_the_parts_of_a_two_coloured_object() -> None:
 
     parts = [((200, 30, 30), (200, 80, 320, 200), "rect"), ((30, 60, 220), (200, 200, 320, 400), "rect")]
     rgb = np.asarray(scene(parts, seed=8))
-    proposer = ClassicalProposer()
+    proposer = ClassicalProposer(ProposalConfig(grouping=True))
     scale = proposer.config.work_size / 640
     small = cv2.resize(rgb, (160, 120), interpolation=cv2.INTER_AREA)
     lab = cv2.cvtColor(cv2.GaussianBlur(small, (3, 3), 0), cv2.COLOR_RGB2LAB).astype(np.float32)

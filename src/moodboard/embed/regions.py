@@ -6,9 +6,9 @@ nothing. It pools boxes from four cues computed on a small copy of the photo, ra
 they stand out from their surroundings, suppresses near-duplicates and always keeps the whole image
 as a last region, so a photo without separable objects gets an honest single-region answer:
 
-- colour segments: k-means on Lab colour, connected components per cluster, and selective search's
-  hierarchical grouping of those components (Uijlings et al., IJCV 2013: merge the most similar
-  neighbours by colour histogram, size and fill; each merge is a candidate box);
+- colour segments: k-means on Lab colour, connected components per cluster; optionally (off by
+  default, it measured worse) selective search's hierarchical grouping of those components
+  (Uijlings et al., IJCV 2013: merge the most similar neighbours by colour histogram, size and fill);
 - closed edges: Canny edges closed and hole-filled, connected components (objects have contours);
 - spectral-residual saliency (Hou & Zhang, CVPR 2007): what the image's average spectrum does not predict;
 - GrabCut's main object (`moodboard.embed.object_crop.object_box`, the single-crop path).
@@ -68,7 +68,9 @@ class ProposalConfig:
     min_area: float = 0.012  # smallest region, fraction of the photo
     max_area: float = 0.7  # larger regions are the scene itself (the whole-image region covers them)
     nms_iou: float = 0.55
-    grouping: bool = True  # selective-search grouping of colour components (multi-coloured objects)
+    # selective-search grouping of colour components: off, it lowered Myntra composites' Recall@100 from
+    # 0.421 to 0.373 (BENCHMARKS.md, shop the look); its boxes often span an object and its background
+    grouping: bool = False
     min_score: float = 0.15  # weaker regions (noise, faint texture) are dropped: no object there
     pad: float = 0.04  # fraction of the box side added around it (context helps the embedder)
 
