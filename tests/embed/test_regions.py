@@ -111,3 +111,14 @@ def test_grouping_joins_the_parts_of_a_two_coloured_object() -> None:
     boxes = proposer._grouping_boxes(lab, proposer._colour_labels(lab))
     truth = tuple(round(v * scale) for v in (200, 80, 320, 400))
     assert max(iou(b, truth) for b in boxes) >= 0.8  # type: ignore[arg-type]
+
+
+def test_detector_is_chosen_by_settings_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moodboard.core.settings import load_settings
+
+    monkeypatch.setenv("MOODBOARD_LOOK__DETECTOR", "whole")
+    settings = load_settings()
+    proposer = make_proposer(settings.look)
+    assert proposer.name == "whole" and [r.source for r in proposer.propose(np.zeros((40, 60, 3), np.uint8), 6)] == [
+        "whole"
+    ]
