@@ -68,8 +68,8 @@ class ProposalConfig:
     min_area: float = 0.012  # smallest region, fraction of the photo
     max_area: float = 0.7  # larger regions are the scene itself (the whole-image region covers them)
     nms_iou: float = 0.55
-    # selective-search grouping of colour components: off, it lowered Myntra composites' Recall@100 from
-    # 0.421 to 0.373 (BENCHMARKS.md, shop the look); its boxes often span an object and its background
+    # selective-search grouping of colour components: off, it lowered composites' Recall@100 (Myntra
+    # 0.421 -> 0.373, Flipkart 0.471 -> 0.450; BENCHMARKS.md): its boxes often span object and background
     grouping: bool = False
     min_score: float = 0.15  # weaker regions (noise, faint texture) are dropped: no object there
     pad: float = 0.04  # fraction of the box side added around it (context helps the embedder)
