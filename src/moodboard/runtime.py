@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from moodboard.assistant.engine import Assistant
     from moodboard.embed.embedder import Embedder
     from moodboard.graph.live import LiveGraph
+    from moodboard.rank.shop_the_look import ShopTheLook
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ class Runtime:
     search: SearchService
     graph: Lazy[LiveGraph]
     assistant: Lazy[Assistant]
+    look: Lazy[ShopTheLook]
 
     def close(self) -> None:
         """Release the store."""
@@ -118,4 +120,13 @@ def build_runtime(settings: Settings, store: CatalogStore | None = None) -> Runt
     search = SearchService(index.get, embedder.get, settings.index, pins, crop=crop_to_object)  # type: ignore[arg-type]
     graph: Lazy[LiveGraph] = Lazy(lambda: build_live_graph(settings, store))
     assistant: Lazy[Assistant] = Lazy(lambda: build_assistant(settings, store, search, graph=graph.optional()))
-    return Runtime(settings, store, embedder, index, search, graph, assistant)
+    look: Lazy[ShopTheLook] = Lazy(lambda: build_look(settings, search))
+    return Runtime(settings, store, embedder, index, search, graph, assistant, look)
+
+
+def build_look(settings: Settings, search: SearchService) -> ShopTheLook:
+    """Shop the look over the one search service with the configured region proposer."""
+    from moodboard.embed.regions import make_proposer
+    from moodboard.rank.shop_the_look import ShopTheLook
+
+    return ShopTheLook(search, make_proposer(settings.look), settings.look)

@@ -40,6 +40,7 @@ ROUTERS: list[str] = [
     "moodboard.api.routes.assistant",
     "moodboard.api.routes.graph",
     "moodboard.api.routes.ui",
+    "moodboard.api.routes.look",
 ]
 
 

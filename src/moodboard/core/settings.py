@@ -225,6 +225,21 @@ class ExperimentSettings(BaseModel):
         return self
 
 
+class LookSettings(BaseModel):
+    """Shop the look (`POST /search/look`): region proposals and per-region search."""
+
+    detector: str = Field(
+        "classical", description="region proposer: classical, whole, a registered name or `module:factory`"
+    )
+    max_regions: int = Field(6, ge=1, le=32, description="regions searched per photo, the whole image included")
+    per_region_k: int = Field(50, ge=1, le=1000, description="results retrieved per region before the merge")
+    category_filter: bool = Field(
+        True, description="search each region again within the category its top results vote for"
+    )
+    vote_depth: int = Field(10, ge=1, le=1000, description="top results of a region that vote for its category")
+    min_vote_share: float = Field(0.5, ge=0, le=1, description="vote share a category needs to become the filter")
+
+
 class Settings(BaseSettings):
     """All moodboard settings. Build with `load_settings()`; pass sections down explicitly."""
 
@@ -248,6 +263,7 @@ class Settings(BaseSettings):
     sequence: SequenceSettings = Field(default_factory=SequenceSettings)
     ranker: RankerSettings = Field(default_factory=RankerSettings)
     experiment: ExperimentSettings = Field(default_factory=ExperimentSettings)
+    look: LookSettings = Field(default_factory=LookSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -304,6 +304,17 @@ class SearchService:
                     self._photo_cache.put(enc.model_id, key, vec)
         return np.stack([v for v in out if v is not None])
 
+    def embed_photos(self, images: list[Any]) -> FloatArray:
+        """(n, d) vectors of decoded images in one batch, as the live index's model embeds them (no crop)."""
+        index = self._index()
+        if not images:
+            return np.zeros((0, index.vectors.dim), dtype=np.float32)
+        return self._check_dim(self._encoder_for(index).embed_images(images), index, "image")
+
+    def model_id(self) -> str:
+        """Model id of the live index."""
+        return self._index().model_id
+
     def query_vectors(self, req: SearchRequest, index: SearchIndex) -> tuple[FloatArray | None, str]:
         """(ranking vector, positive-only vector) as one (2, d) array, and the modality for the cutoff."""
         parts: list[tuple[float, FloatArray]] = []

@@ -1,0 +1,81 @@
+"""`POST /search/look`: shop the look. A scene photo (multipart `image`, optional `query` JSON with `k`)
+in; the regions found in it (bounding box, label, score, products) and one merged product list out.
+
+The upload is validated and decoded exactly as `POST /search` does it (size, pixel count, format) and
+searched through the same search service; nothing is stored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from moodboard.api.routes.search import _read_image
+from moodboard.api.services import Services, ServicesDep
+from moodboard.core.errors import ImageError, InvalidInputError
+from moodboard.rank.shop_the_look import ShopTheLook
+
+router = APIRouter(tags=["search"])
+
+
+class LookIn(BaseModel):
+    """Options of a shop-the-look query (sent as the multipart `query` field, JSON)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    k: int = Field(20, description="length of the merged list and of each region's list (1..index.max_k)")
+
+
+def _look(services: Services) -> ShopTheLook:
+    return services.runtime.look.get()
+
+
+@router.post(
+    "/search/look",
+    summary="Shop the look: the products in a scene photo, region by region",
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["image"],
+                        "properties": {
+                            "image": {"type": "string", "format": "binary"},
+                            "query": {"type": "string", "description": 'LookIn as JSON, e.g. {"k": 20}'},
+                        },
+                    }
+                }
+            },
+            "required": True,
+        }
+    },
+)
+async def search_look(request: Request, services: ServicesDep) -> dict[str, Any]:
+    """Regions (bbox, label, score, results) of the uploaded photo and a merged, de-duplicated `results` list."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise InvalidInputError(
+            "shop the look takes a photo upload (multipart/form-data), not a JSON body",
+            "send the photo as the `image` file",
+            field="image",
+        )
+    form = await request.form()
+    raw = form.get("query")
+    try:
+        body = LookIn.model_validate_json(raw) if isinstance(raw, str) and raw.strip() else LookIn()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "query"
+        raise InvalidInputError(
+            f"query.{where}: {first['msg']}", 'send `query` as JSON like {"k": 20}', field=where
+        ) from exc
+    upload = form.get("image")
+    if upload is None or isinstance(upload, str):
+        raise ImageError("no photo was uploaded", "attach a JPEG or PNG file as `image`")
+    image = await _read_image(services, upload)
+    look = _look(services)
+    response = await run_in_threadpool(look.answer, image, body.k)
+    return response.to_json()
