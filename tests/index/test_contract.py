@@ -26,6 +26,8 @@ CASES = {
     "exact": ("exact", IndexSettings(backend="exact")),
     "faiss-exact": ("faiss", IndexSettings(backend="faiss", exact_threshold=10_000)),
     "faiss-hnsw": ("faiss", IndexSettings(backend="faiss", exact_threshold=1, prefilter_max=0, hnsw_ef_search=64)),
+    # the distributed backend against a real engine: Milvus Lite over its gRPC protocol (uri set per test)
+    "milvus": ("milvus", IndexSettings(backend="milvus")),
 }
 
 
@@ -34,8 +36,13 @@ def test_every_registered_backend_is_covered() -> None:
 
 
 @pytest.fixture(params=sorted(CASES))
-def case(request: pytest.FixtureRequest) -> tuple[str, IndexSettings]:
-    return CASES[request.param]
+def case(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, IndexSettings]:
+    backend, settings = CASES[request.param]
+    if backend == "milvus":
+        pytest.importorskip("pymilvus", reason="pymilvus is not installed: pip install 'moodboard[milvus]'")
+        uri = str(tmp_path_factory.getbasetemp() / "milvus-contract.db")
+        settings = settings.model_copy(update={"milvus": settings.milvus.model_copy(update={"uri": uri})})
+    return backend, settings
 
 
 def _axes(n: int) -> np.ndarray:

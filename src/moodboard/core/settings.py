@@ -64,10 +64,20 @@ class EmbedSettings(BaseModel):
     workers: int = Field(0, ge=0, le=256, description="image decode threads; 0 = number of CPUs")
 
 
+class MilvusSettings(BaseModel):
+    """Where the `milvus` vector index backend keeps its collections (a cluster, or Milvus Lite in a file)."""
+
+    uri: str = Field("", description="http://host:19530 (Milvus / Zilliz) or a local .db path (Milvus Lite)")
+    token: str = Field("", description="user:password or an API key, when the cluster needs one")
+    db: str = Field("", description="Milvus database name; empty = default")
+    collection_prefix: str = Field("moodboard", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,200}$")
+    insert_batch: int = Field(2000, ge=1, le=100_000, description="rows per upsert call")
+
+
 class IndexSettings(BaseModel):
     """Vector and lexical index behaviour."""
 
-    backend: Literal["faiss", "exact"] = "faiss"
+    backend: Literal["faiss", "exact", "milvus"] = "faiss"
     exact_threshold: int = Field(20_000, ge=0)
     hybrid_vector_weight: float = Field(1.0, ge=0)
     hybrid_lexical_weight: float = Field(1.0, ge=0)
@@ -94,6 +104,7 @@ class IndexSettings(BaseModel):
         description="crop uploaded photos to their main object (GrabCut) before embedding; auto = when the "
         "catalog's images are mostly packshots on white (measured by the index job); packshot uploads pass as-is",
     )
+    milvus: MilvusSettings = Field(default_factory=MilvusSettings)
 
 
 class GraphSettings(BaseModel):
