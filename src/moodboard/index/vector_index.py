@@ -1,8 +1,8 @@
 """The `VectorIndex` interface and the registry that builds and loads its backends by name.
 
 Backends: `exact` (numpy brute force, any size), `faiss` (exact below `exact_threshold` items, then
-a faiss HNSW graph) and `milvus` (a Milvus collection: a cluster, or Milvus Lite in tests). A new backend registers itself with `register_backend` and must pass
-`tests/index/test_contract.py`.
+a faiss HNSW graph) and `milvus` (a Milvus collection: a cluster, or Milvus Lite in tests). A new
+backend registers itself with `register_backend` and must pass `tests/index/test_contract.py`.
 
 Example:
     >>> index = make_index(settings.index, dim=256, model_id="lite-v1")
