@@ -208,3 +208,45 @@ def test_kill_9_mid_job_recomputes_at_most_the_in_flight_partition(tmp_path: Pat
     ref_ids, ref_vecs, _ = read_vectors(reference.snapshot)
     np.testing.assert_array_equal(ids, ref_ids)
     np.testing.assert_array_equal(vecs, ref_vecs)
+
+
+MYNTRA_MAP = ["--map", "title=productDisplayName", "--map", "category=articleType", "--map", "color=baseColour"]
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_moodboard_embed_on_myntra_is_identical_on_local_and_ray(
+    tmp_path: Path, data_dir: Path, ray_cluster: Any
+) -> None:
+    """`moodboard embed` on (the first 120 items of) Myntra: the same vectors with either runner."""
+    from typer.testing import CliRunner
+
+    from moodboard.cli.main import build_app
+
+    source = data_dir / "myntra" / "catalog.jsonl"
+    rows = [json.loads(line) for line in source.read_text().splitlines()[:120]]
+    (tmp_path / "images").mkdir()
+    for row in rows:  # a copy of the 120 images in the test's temp folder (ingest confines paths to it)
+        (tmp_path / row["image"]).write_bytes((source.parent / row["image"]).read_bytes())
+    subset = tmp_path / "myntra.jsonl"
+    subset.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    cli = CliRunner()
+    outs = {}
+    for runner in ("local", "ray"):
+        env = {
+            "MOODBOARD_HOME": str(tmp_path / runner),
+            "MOODBOARD_EMBED__BACKEND": "fake",
+            "MOODBOARD_EMBED__DIM": "32",
+            "MOODBOARD_JOBS__PARTITION_SIZE": "40",
+            "MOODBOARD_JOBS__RAY_ACTORS": "2",
+        }
+        ingested = cli.invoke(build_app(), ["ingest", str(subset), *MYNTRA_MAP, "--json"], env=env)
+        assert ingested.exit_code == 0, ingested.stdout[-2000:]
+        done = cli.invoke(build_app(), ["embed", "--runner", runner, "--json"], env=env)
+        assert done.exit_code == 0, (done.stdout[-2000:], done.exception)
+        outs[runner] = json.loads(done.stdout.strip().splitlines()[-1])
+        assert outs[runner]["runner"] == runner and outs[runner]["partitions_computed"] == 3
+    local, remote = (read_vectors(Path(outs[r]["snapshot"])) for r in ("local", "ray"))
+    assert len(local[0]) == 120 and outs["local"]["failed"] == 0
+    np.testing.assert_array_equal(local[0], remote[0])
+    np.testing.assert_array_equal(local[1], remote[1])

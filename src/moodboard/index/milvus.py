@@ -85,6 +85,7 @@ class MilvusIndex:
         self.uri = uri
         self._client = _pymilvus().MilvusClient(uri=uri, token=settings.milvus.token or "", db_name=settings.milvus.db)
         self._codes: dict[str, dict[str, int]] = {f: {} for f in CODE_FIELDS}
+        self._selectivity: dict[str, float] = {}  # filter expression -> fraction kept; cleared on writes
 
     # ---- lifecycle --------------------------------------------------------------------------------
     @staticmethod
@@ -191,12 +192,14 @@ class MilvusIndex:
                 row.update({name: _norm(getattr(a, name))[:512] for name in CODE_FIELDS})
                 data.append(row)
             self._client.upsert(self.collection, data)
+        self._selectivity.clear()
 
     def remove(self, ids: IntArray) -> int:
         """Delete items by id; unknown ids are ignored. Returns how many existed."""
         present = self._present(np.unique(self._as_ids(ids)))
         if present:
             self._client.delete(self.collection, ids=present)
+            self._selectivity.clear()
         return len(present)
 
     # ---- reads ------------------------------------------------------------------------------------
@@ -224,15 +227,20 @@ class MilvusIndex:
         """Top-k ids and scores per query, (n, k) each; missing slots are id -1 and score -inf.
 
         The filter runs inside the engine against its scalar indexes; HNSW breadth grows as the filter
-        narrows (as in the faiss backend), so selective filters keep their recall.
+        narrows (as in the faiss backend: the engine's selector hides filtered nodes from the result heap,
+        not from navigation), so selective filters keep their recall. The filter's selectivity is counted
+        once and cached until this object's next write (writes by other clients may leave it stale; it only
+        sizes the search breadth).
         """
         q = self._check_vectors(queries, None, "queries")
         kk = self._check_k(k)
         expr = filter_expression(flt)
         ef = max(self.settings.hnsw_ef_search, kk)
-        if expr:
-            n_all = max(1, len(self))
-            selectivity = max(self.count_allowed(flt) / n_all, 1e-6) if flt is not None else 1.0
+        if expr and flt is not None:
+            selectivity = self._selectivity.get(expr)
+            if selectivity is None:  # two count queries, once per filter until the next write
+                selectivity = max(self.count_allowed(flt) / max(1, len(self)), 1e-6)
+                self._selectivity[expr] = selectivity
             ef = min(_MAX_EF, max(ef, int(np.ceil(ef / selectivity))))
         hits = self._client.search(
             self.collection,
