@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -218,35 +219,40 @@ MYNTRA_MAP = ["--map", "title=productDisplayName", "--map", "category=articleTyp
 def test_moodboard_embed_on_myntra_is_identical_on_local_and_ray(
     tmp_path: Path, data_dir: Path, ray_cluster: Any
 ) -> None:
-    """`moodboard embed` on (the first 120 items of) Myntra: the same vectors with either runner."""
+    """`moodboard embed` on (the first 60 items of) Myntra: the same vectors with either runner."""
     from typer.testing import CliRunner
 
     from moodboard.cli.main import build_app
 
     source = data_dir / "myntra" / "catalog.jsonl"
-    rows = [json.loads(line) for line in source.read_text().splitlines()[:120]]
+    rows = [json.loads(line) for line in source.read_text().splitlines()[:60]]
     (tmp_path / "images").mkdir()
-    for row in rows:  # a copy of the 120 images in the test's temp folder (ingest confines paths to it)
+    for row in rows:  # a copy of the 60 images in the test's temp folder (ingest confines paths to it)
         (tmp_path / row["image"]).write_bytes((source.parent / row["image"]).read_bytes())
     subset = tmp_path / "myntra.jsonl"
     subset.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     cli = CliRunner()
+    env = {
+        "MOODBOARD_EMBED__BACKEND": "fake",
+        "MOODBOARD_EMBED__DIM": "32",
+        "MOODBOARD_JOBS__PARTITION_SIZE": "20",
+        "MOODBOARD_JOBS__RAY_ACTORS": "2",
+    }
+    ingested = cli.invoke(
+        build_app(),
+        ["ingest", str(subset), *MYNTRA_MAP, "--json"],
+        env={**env, "MOODBOARD_HOME": str(tmp_path / "local")},
+    )
+    assert ingested.exit_code == 0, ingested.stdout[-2000:]
+    shutil.copytree(tmp_path / "local", tmp_path / "ray")  # the same ingested catalog for both runs
     outs = {}
     for runner in ("local", "ray"):
-        env = {
-            "MOODBOARD_HOME": str(tmp_path / runner),
-            "MOODBOARD_EMBED__BACKEND": "fake",
-            "MOODBOARD_EMBED__DIM": "32",
-            "MOODBOARD_JOBS__PARTITION_SIZE": "40",
-            "MOODBOARD_JOBS__RAY_ACTORS": "2",
-        }
-        ingested = cli.invoke(build_app(), ["ingest", str(subset), *MYNTRA_MAP, "--json"], env=env)
-        assert ingested.exit_code == 0, ingested.stdout[-2000:]
-        done = cli.invoke(build_app(), ["embed", "--runner", runner, "--json"], env=env)
+        home = {**env, "MOODBOARD_HOME": str(tmp_path / runner)}
+        done = cli.invoke(build_app(), ["embed", "--runner", runner, "--json"], env=home)
         assert done.exit_code == 0, (done.stdout[-2000:], done.exception)
         outs[runner] = json.loads(done.stdout.strip().splitlines()[-1])
         assert outs[runner]["runner"] == runner and outs[runner]["partitions_computed"] == 3
     local, remote = (read_vectors(Path(outs[r]["snapshot"])) for r in ("local", "ray"))
-    assert len(local[0]) == 120 and outs["local"]["failed"] == 0
+    assert len(local[0]) == 60 and outs["local"]["failed"] == 0
     np.testing.assert_array_equal(local[0], remote[0])
     np.testing.assert_array_equal(local[1], remote[1])
