@@ -256,3 +256,14 @@ def test_moodboard_embed_on_myntra_is_identical_on_local_and_ray(
     assert len(local[0]) == 60 and outs["local"]["failed"] == 0
     np.testing.assert_array_equal(local[0], remote[0])
     np.testing.assert_array_equal(local[1], remote[1])
+
+
+def test_ray_actors_use_the_drivers_torch_thread_count_on_a_local_ray() -> None:
+    """Regression: lite vectors differed by 1e-7 between runners (actors ran 1 torch thread, the CLI 2)."""
+    import torch
+
+    from moodboard.jobs.ray_runner import RayRunner
+
+    assert RayRunner(JobsSettings(runner="ray")).actor_threads() == torch.get_num_threads()
+    assert RayRunner(JobsSettings(runner="ray", worker_threads=3)).actor_threads() == 3
+    assert RayRunner(JobsSettings(runner="ray", ray_address="ray://head:10001")).actor_threads() == 0

@@ -184,6 +184,13 @@ class JobsSettings(BaseModel):
     ray_actors: int = Field(2, ge=1, le=10_000, description="actors in the pool that maps partitions")
     ray_cpus_per_actor: float = Field(1.0, gt=0, le=256)
     ray_gpus_per_actor: float = Field(0.0, ge=0, le=16)
+    worker_threads: int = Field(
+        0,
+        ge=0,
+        le=1024,
+        description="torch CPU threads per mapper; 0 = local: torch's default, a local Ray: the same as this "
+        "process, a Ray cluster: Ray's default (CPU results differ in the last bit between thread counts)",
+    )
 
 
 class Settings(BaseSettings):

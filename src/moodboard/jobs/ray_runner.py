@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import sys
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -62,7 +63,11 @@ def ensure_ray(settings: JobsSettings) -> Any:
 class _PartitionActor:
     """A Ray Data actor: builds the mapper once, then computes and writes one partition per call."""
 
-    def __init__(self, mapper_factory: MapperFactory, store_url: str) -> None:
+    def __init__(self, mapper_factory: MapperFactory, store_url: str, threads: int = 0) -> None:
+        if threads > 0:
+            import torch  # the mapper's model is torch-based whenever thread pinning was asked for
+
+            torch.set_num_threads(threads)
         self.mapper = mapper_factory()
         self.store = PartitionStore(store_url)
 
@@ -83,6 +88,19 @@ class RayRunner:
     def __init__(self, settings: JobsSettings) -> None:
         """Keep the jobs settings; Ray is started (or joined) on the first run."""
         self.settings = settings
+
+    def actor_threads(self) -> int:
+        """torch threads per actor: `worker_threads`, else (local Ray only) this process's count when torch is loaded.
+
+        Matching the driver keeps a local Ray run bit-identical to a local run (CPU reductions depend on
+        the thread count); on a cluster Ray's default (one thread per reserved CPU) is kept.
+        """
+        if self.settings.worker_threads:
+            return self.settings.worker_threads
+        torch = sys.modules.get("torch")
+        if self.settings.ray_address or torch is None:
+            return 0
+        return int(torch.get_num_threads())
 
     def run(
         self,
@@ -108,7 +126,7 @@ class RayRunner:
                 _PartitionActor,
                 batch_size=1,
                 compute=ray.data.ActorPoolStrategy(size=max(1, min(self.settings.ray_actors, len(todo)))),
-                fn_constructor_args=(mapper_factory, store.url),
+                fn_constructor_args=(mapper_factory, store.url, self.actor_threads()),
                 num_cpus=self.settings.ray_cpus_per_actor,
                 num_gpus=self.settings.ray_gpus_per_actor or None,
             )

@@ -22,6 +22,7 @@ import hashlib
 import io
 import json
 import logging
+import sys
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -189,6 +190,10 @@ class LocalRunner:
 
     name = "local"
 
+    def __init__(self, worker_threads: int = 0) -> None:
+        """Pin torch to `worker_threads` CPU threads while mapping (0 = torch's default)."""
+        self.worker_threads = worker_threads
+
     def run(
         self,
         partitions: Sequence[Partition[Any]],
@@ -205,6 +210,7 @@ class LocalRunner:
             progress(done, total)
         report = RunReport(reused=reused)
         if todo:
+            set_worker_threads(self.worker_threads)
             mapper = mapper_factory()
             for part in todo:
                 done += compute_partition(mapper, store, part)
@@ -215,10 +221,21 @@ class LocalRunner:
         return report
 
 
+def set_worker_threads(n: int) -> None:
+    """Use `n` torch CPU threads in this process (0 = leave as is; no-op when torch is not loaded).
+
+    CPU kernels split their reductions by thread count, so the same model on the same inputs can differ
+    in the last bit between thread counts; runners pin it so local and Ray runs agree bit for bit.
+    """
+    torch = sys.modules.get("torch")
+    if n > 0 and torch is not None and torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+
+
 def make_runner(settings: JobsSettings) -> JobRunner:
     """The runner named by `settings.runner` ("local" or "ray")."""
     if settings.runner == "local":
-        return LocalRunner()
+        return LocalRunner(settings.worker_threads)
     if settings.runner == "ray":
         from moodboard.jobs.ray_runner import RayRunner
 
