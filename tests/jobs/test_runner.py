@@ -267,3 +267,70 @@ def test_ray_actors_use_the_drivers_torch_thread_count_on_a_local_ray() -> None:
     assert RayRunner(JobsSettings(runner="ray")).actor_threads() == torch.get_num_threads()
     assert RayRunner(JobsSettings(runner="ray", worker_threads=3)).actor_threads() == 3
     assert RayRunner(JobsSettings(runner="ray", ray_address="ray://head:10001")).actor_threads() == 0
+
+
+_KILLED_RAY_JOB = textwrap.dedent(
+    """
+    import json, sys, time
+    from pathlib import Path
+    import numpy as np
+    import ray
+    from moodboard.core.settings import JobsSettings
+    from moodboard.jobs.ray_runner import RayRunner
+    from moodboard.jobs.runner import PartitionOutput, PartitionStore, make_partitions
+
+    args = json.loads(sys.argv[1])
+
+    class SlowMapper:
+        def __call__(self, items):
+            with open(args["started"], "a") as fh:
+                fh.write(f"{items[0][0]}\\n")
+            time.sleep(0.3)
+            return PartitionOutput({"x": np.array([v for _, v in items]) * 2}, {})
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": args["pythonpath"]}})
+    parts = make_partitions([(i // 3, i) for i in range(30)], 3)
+    RayRunner(JobsSettings(runner="ray", ray_actors=2)).run(parts, SlowMapper, PartitionStore(args["work"]))
+    """
+)
+
+
+@pytest.mark.slow
+def test_kill_9_mid_ray_job_recomputes_at_most_one_partition_per_actor(tmp_path: Path, ray_cluster: Any) -> None:
+    from moodboard.jobs.ray_runner import RayRunner
+
+    work, started = tmp_path / "work", tmp_path / "started.txt"
+    pythonpath = os.pathsep.join([str(SRC), str(REPO)])
+    args = {"work": str(work), "started": str(started), "pythonpath": pythonpath}
+    env = {**os.environ, "PYTHONPATH": pythonpath}
+    child = subprocess.Popen([sys.executable, "-c", _KILLED_RAY_JOB, json.dumps(args)], env=env)
+    deadline = time.monotonic() + 90
+    while len(list(work.glob("part-*.done"))) < 3 and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.02)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    time.sleep(1.0)  # the child's Ray shares its fate; give its actors a moment to die
+    done_at_kill = {int(p.stem.split("-")[1]) for p in work.glob("part-*.done")}
+    started_at_kill = [int(line) for line in started.read_text().split()]
+    in_flight = set(started_at_kill) - done_at_kill
+    assert 3 <= len(done_at_kill) < 10, "the child must be killed mid-job"
+    assert len(in_flight) <= 2  # two actors, one partition each
+
+    log = tmp_path / "rerun.txt"
+
+    class Recording:
+        def __call__(self, items: Any) -> PartitionOutput:
+            with open(log, "a") as fh:
+                fh.write(f"{items[0][0]}\n")
+            return PartitionOutput({"x": np.array([v for _, v in items]) * 2}, {})
+
+    parts = make_partitions([(i // 3, i) for i in range(30)], 3)
+    store = PartitionStore(str(work))
+    report = RayRunner(JobsSettings(runner="ray", ray_actors=2)).run(parts, Recording, store)
+    recomputed = {int(line) for line in log.read_text().split()} & set(started_at_kill)
+    assert set(report.reused) == done_at_kill
+    assert set(report.computed) == set(range(10)) - done_at_kill
+    assert recomputed <= in_flight  # only partitions that were in flight at the kill ran twice
+    for part in parts:
+        np.testing.assert_array_equal(store.read(part).arrays["x"], [2 * v for _, v in part.items])
