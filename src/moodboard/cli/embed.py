@@ -42,14 +42,28 @@ def register(app: typer.Typer) -> None:
             int | None, typer.Option(help="images per model call (MOODBOARD_EMBED__BATCH_SIZE)")
         ] = None,
         workers: Annotated[int | None, typer.Option(help="decode threads; 0 = CPUs (MOODBOARD_EMBED__WORKERS)")] = None,
+        runner: Annotated[
+            str | None, typer.Option(help="local or ray (MOODBOARD_JOBS__RUNNER); Ray: MOODBOARD_JOBS__RAY_ADDRESS")
+        ] = None,
         json_out: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
     ) -> None:
-        """Embed every pin image into a versioned `vectors` snapshot (a re-run embeds only new images)."""
+        """Embed every pin image into a versioned `vectors` snapshot (a re-run embeds only new images).
+
+        Runs as resumable partitions (MOODBOARD_JOBS__PARTITION_SIZE) in this process or on Ray; a killed
+        run, started again, recomputes only the partitions that were in flight.
+        """
+        from functools import partial
+
         from moodboard.embed.embedder import make_embedder
         from moodboard.embed.feature_cache import FeatureCache
         from moodboard.jobs.embed_job import read_pins, run_embed_job
+        from moodboard.jobs.runner import make_runner
 
         settings = get_settings(ctx)
+        if runner is not None:
+            if runner not in ("local", "ray"):
+                raise InvalidInputError(f"unknown runner {runner!r}", "pass --runner local or --runner ray")
+            settings = settings.model_copy(update={"jobs": settings.jobs.model_copy(update={"runner": runner})})
         store = open_store(settings)
         embedder = make_embedder(settings.embed, settings.snapshots_dir)
         items = list(read_pins(store, settings.thumbnails_dir))
@@ -66,6 +80,10 @@ def register(app: typer.Typer) -> None:
                 workers=settings.embed.workers if workers is None else workers,
                 settings_manifest=settings.embed.model_dump(),
                 progress=lambda done, total, _n: bar.update(task, completed=done, total=total),
+                runner=make_runner(settings.jobs),
+                partition_size=settings.jobs.partition_size,
+                work_url=settings.jobs.work_url or str(settings.home / "jobs"),
+                embedder_factory=partial(make_embedder, settings.embed, settings.snapshots_dir),
             )
         out = {
             "snapshot": str(result.snapshot),
@@ -76,6 +94,9 @@ def register(app: typer.Typer) -> None:
             "cached": result.cached,
             "failed": len(result.failed),
             "seconds": round(result.seconds, 2),
+            "runner": settings.jobs.runner,
+            "partitions_computed": len(result.partitions_computed),
+            "partitions_reused": len(result.partitions_reused),
         }
         if json_out:
             typer.echo(json.dumps(out))

@@ -70,10 +70,20 @@ class EmbedSettings(BaseModel):
     )
 
 
+class MilvusSettings(BaseModel):
+    """Where the `milvus` vector index backend keeps its collections (a cluster, or Milvus Lite in a file)."""
+
+    uri: str = Field("", description="http://host:19530 (Milvus / Zilliz) or a local .db path (Milvus Lite)")
+    token: str = Field("", description="user:password or an API key, when the cluster needs one")
+    db: str = Field("", description="Milvus database name; empty = default")
+    collection_prefix: str = Field("moodboard", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,200}$")
+    insert_batch: int = Field(2000, ge=1, le=100_000, description="rows per upsert call")
+
+
 class IndexSettings(BaseModel):
     """Vector and lexical index behaviour."""
 
-    backend: Literal["faiss", "exact"] = "faiss"
+    backend: Literal["faiss", "exact", "milvus"] = "faiss"
     exact_threshold: int = Field(20_000, ge=0)
     hybrid_vector_weight: float = Field(1.0, ge=0)
     hybrid_lexical_weight: float = Field(1.0, ge=0)
@@ -100,6 +110,7 @@ class IndexSettings(BaseModel):
         description="crop uploaded photos to their main object (GrabCut) before embedding; auto = when the "
         "catalog's images are mostly packshots on white (measured by the index job); packshot uploads pass as-is",
     )
+    milvus: MilvusSettings = Field(default_factory=MilvusSettings)
 
 
 class GraphSettings(BaseModel):
@@ -240,6 +251,26 @@ class LookSettings(BaseModel):
     min_vote_share: float = Field(0.5, ge=0, le=1, description="vote share a category needs to become the filter")
 
 
+class JobsSettings(BaseModel):
+    """How batch jobs run: in this process or on Ray, and where their partitioned, resumable output goes."""
+
+    runner: Literal["local", "ray"] = Field("local", description="local = this process; ray = Ray Data actors")
+    partition_size: int = Field(1000, ge=1, le=10_000_000, description="items per resumable output partition")
+    work_url: str = Field("", description="fsspec URL of partitioned job output (s3://...); empty = <home>/jobs")
+    ray_address: str = Field("", description="Ray cluster to join (auto, ray://host:10001); empty = start a local one")
+    ray_cpus: int = Field(0, ge=0, le=4096, description="CPUs of a locally started Ray; 0 = all")
+    ray_actors: int = Field(2, ge=1, le=10_000, description="actors in the pool that maps partitions")
+    ray_cpus_per_actor: float = Field(1.0, gt=0, le=256)
+    ray_gpus_per_actor: float = Field(0.0, ge=0, le=16)
+    worker_threads: int = Field(
+        0,
+        ge=0,
+        le=1024,
+        description="torch CPU threads per mapper; 0 = local: torch's default, a local Ray: the same as this "
+        "process, a Ray cluster: Ray's default (CPU results differ in the last bit between thread counts)",
+    )
+
+
 class Settings(BaseSettings):
     """All moodboard settings. Build with `load_settings()`; pass sections down explicitly."""
 
@@ -264,6 +295,7 @@ class Settings(BaseSettings):
     ranker: RankerSettings = Field(default_factory=RankerSettings)
     experiment: ExperimentSettings = Field(default_factory=ExperimentSettings)
     look: LookSettings = Field(default_factory=LookSettings)
+    jobs: JobsSettings = Field(default_factory=JobsSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -1,8 +1,8 @@
 """The `VectorIndex` interface and the registry that builds and loads its backends by name.
 
-Backends: `exact` (numpy brute force, any size) and `faiss` (exact below `exact_threshold` items, then
-a faiss HNSW graph). A new backend registers itself with `register_backend` and must pass
-`tests/index/test_contract.py`.
+Backends: `exact` (numpy brute force, any size), `faiss` (exact below `exact_threshold` items, then
+a faiss HNSW graph) and `milvus` (a Milvus collection: a cluster, or Milvus Lite in tests). A new
+backend registers itself with `register_backend` and must pass `tests/index/test_contract.py`.
 
 Example:
     >>> index = make_index(settings.index, dim=256, model_id="lite-v1")
@@ -86,6 +86,7 @@ IndexLoader = Callable[[Path, IndexSettings], VectorIndex]
 _BUILTIN: dict[str, str] = {
     "exact": "moodboard.index.exact:ExactIndex",
     "faiss": "moodboard.index.faiss_hnsw:FaissHNSWIndex",
+    "milvus": "moodboard.index.milvus:MilvusIndex",
 }
 _REGISTRY: dict[str, Any] = {}
 

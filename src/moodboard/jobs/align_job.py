@@ -27,7 +27,8 @@ from moodboard.embed.feature_cache import FeatureCache
 from moodboard.embed.features import image_digest, prepared_image_features, text_features
 from moodboard.embed.pair_text import pair_texts
 from moodboard.embed.photo_block import PhotoSet
-from moodboard.jobs.embed_job import pin_image_path, prefetch_map
+from moodboard.jobs.embed_job import pin_image_path
+from moodboard.jobs.prefetch import prefetch_map
 
 if TYPE_CHECKING:
     from PIL import Image

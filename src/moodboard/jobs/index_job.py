@@ -178,8 +178,12 @@ def run_index_job(
     settings: Settings, store: CatalogStore, embedder: Embedder, *, progress: ProgressFn | None = None
 ) -> IndexJobResult:
     """Embed (cached), index, calibrate and publish the catalog in `settings.home`."""
+    from functools import partial
+
+    from moodboard.embed.embedder import make_embedder
     from moodboard.embed.feature_cache import FeatureCache
     from moodboard.jobs.embed_job import read_pins, run_embed_job
+    from moodboard.jobs.runner import make_runner
 
     start = time.perf_counter()
     settings.ensure_home()
@@ -197,6 +201,10 @@ def run_index_job(
         workers=settings.embed.workers,
         settings_manifest=settings.embed.model_dump(),
         progress=(lambda done, total, _n: progress("embed", done, total)) if progress else None,
+        runner=make_runner(settings.jobs),
+        partition_size=settings.jobs.partition_size,
+        work_url=settings.jobs.work_url or str(settings.home / "jobs"),
+        embedder_factory=partial(make_embedder, settings.embed, settings.snapshots_dir),
     )
     from moodboard.jobs.embed_job import read_vectors
 
