@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from moodboard.catalog.demo import generated_catalog, myntra_with_prices
+from moodboard.catalog.demo import generated_catalog, with_synthetic_prices
 from moodboard.catalog.ingest import Ingestor
 from moodboard.catalog.personas import seed_personas
 from moodboard.catalog.sources import open_source
@@ -22,7 +22,7 @@ from moodboard.embed.embedder import make_embedder
 from moodboard.jobs.graph_job import run_graph_job
 from moodboard.jobs.index_job import run_index_job
 
-MYNTRA_MAPPING = {"title": "productDisplayName", "category": "articleType", "color": "baseColour"}
+MYNTRA_MAPPING = {"id": "id", "title": "productDisplayName", "category": "articleType", "color": "baseColour"}
 MYNTRA_ITEMS = 400
 
 # The served app reads these (plus MOODBOARD_HOME); the builder uses the same values.
@@ -50,7 +50,9 @@ def build_home(home: Path, data_dir: Path | None) -> str:
     settings.ensure_home()
     myntra = data_dir / "myntra" if data_dir else None
     if myntra is not None and (myntra / "catalog.jsonl").is_file():
-        path = myntra_with_prices(myntra, home / "demo" / "myntra-priced.jsonl", MYNTRA_ITEMS)
+        path = with_synthetic_prices(
+            myntra / "catalog.jsonl", home / "demo" / "myntra-priced.jsonl", MYNTRA_MAPPING, MYNTRA_ITEMS
+        )
         root, mapping, used = myntra, MYNTRA_MAPPING, f"Myntra subset ({MYNTRA_ITEMS} items)"
     else:
         path = generated_catalog(home / "demo" / "generated")

@@ -302,7 +302,9 @@ def _examples(profile: CatalogProfile, pairs: Counter[tuple[str, str]], n: int) 
         leaf = cat.label(next(iter(cat.values))).lower()
         cap = _round_price(profile.price_quantiles[2])
         out.append(f"{leaf} under {cap:g}")
-    return out[:n]
+    if cat is not None and cat.values:  # a goal, in the catalog's own words: its largest group
+        out.append(f"ideas for {cat.label(next(iter(cat.values))).lower()}")
+    return out[: n + 1]
 
 
 def _round_price(value: float) -> float:

@@ -6,10 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
+from pydantic import BaseModel
 
 from moodboard.api.schemas import PinOut, pin_out
 from moodboard.api.services import ServicesDep
-from moodboard.core.errors import NotFoundError
+from moodboard.core.errors import MoodboardError, NotFoundError
 
 router = APIRouter(tags=["catalog"])
 
@@ -40,6 +41,30 @@ def thumbnail(pin_id: int, services: ServicesDep) -> FileResponse:
     if not path.is_file():
         raise NotFoundError(f"thumbnail of pin {pin_id} is missing on disk", "re-run `moodboard ingest`")
     return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "public, max-age=86400"})
+
+
+class ProfileOut(BaseModel):
+    """What the index learned about the catalog: example queries, currency and the filterable fields."""
+
+    n_pins: int
+    currency: str | None
+    examples: list[str]
+    fields: dict[str, list[str]]
+
+
+@router.get("/catalog/profile", response_model=ProfileOut, summary="The catalog profile (examples, fields)")
+def profile(services: ServicesDep) -> ProfileOut:
+    """The live index's catalog profile: example queries for the UI and each filterable field's top values."""
+    try:
+        prof = services.runtime.search.current_index().profile
+    except MoodboardError:
+        return ProfileOut(n_pins=0, currency=None, examples=[], fields={})
+    fields = {
+        name: [prof.label(name, v) for v in list(f.values)[:20]]
+        for name, f in prof.fields.items()
+        if name in ("category", "color", *prof.attribute_fields()[:12])
+    }
+    return ProfileOut(n_pins=prof.n_pins, currency=prof.currency, examples=prof.examples, fields=fields)
 
 
 @router.get("/catalog/stats", summary="Catalog statistics")

@@ -7,6 +7,7 @@
 // dialog), events (engagement events), upload (photo button + drag and drop), notice (errors), dom.
 
 import { initActions } from "./actions.js";
+import { send } from "./api.js";
 import { createBoard, invalidate, renderBoardsPage } from "./boards.js";
 import { renderChips, resetChat, sendMessage } from "./chat.js";
 import { initDetail, openPin, close as closePin } from "./detail.js";
@@ -135,6 +136,21 @@ function initLayout() {
   });
 }
 
+/** Example queries learned from this catalog (GET /catalog/profile): the composer's hint and first chips. */
+async function initExamples() {
+  let examples = [];
+  try {
+    examples = (await send("GET", "/catalog/profile")).examples || [];
+  } catch {
+    examples = []; // no index yet: the empty-catalog notice says what to do
+  }
+  if (examples.length) {
+    const goal = examples.find((e) => e.startsWith("ideas for")) || examples[examples.length - 1];
+    $("#chat-input").placeholder = `Try: ${examples[0]}, or ${goal}`;
+  }
+  renderChips(examples.slice(0, 4));
+}
+
 async function start() {
   initActions();
   initDetail();
@@ -156,7 +172,7 @@ async function start() {
   });
   window.addEventListener("hashchange", route);
   await initPersonas();
-  renderChips([]);
+  await initExamples();
   route();
   await loadFeed();
   document.body.dataset.ready = "true";
