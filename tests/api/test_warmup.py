@@ -34,7 +34,7 @@ def test_warm_up_builds_search_and_assistant_before_any_request(indexed: Service
     thread = start_warm_up(indexed)
     thread.join(timeout=120)
     assert not thread.is_alive()
-    assert "search" in indexed._components and "assistant" in indexed._components
+    assert indexed.runtime.embedder.built and indexed.runtime.assistant.built  # the query model and the assistant
 
 
 def test_warm_up_loads_the_taste_graph_snapshot(indexed: Services) -> None:
@@ -42,9 +42,9 @@ def test_warm_up_loads_the_taste_graph_snapshot(indexed: Services) -> None:
 
     assert warm_up(indexed, [("graph", _graph_step())])["graph"] == "skipped: no taste graph snapshot yet"
     run_graph_job(indexed.store, indexed.settings)
-    indexed.reset("graph")
+    indexed.runtime.graph.reset()
     assert warm_up(indexed, [("graph", _graph_step())])["graph"].startswith("ready in")
-    assert indexed.get("graph")._rec is not None  # the first feed request will not load it
+    assert indexed.runtime.graph.get()._rec is not None  # the first feed request will not load it
 
 
 def _graph_step():  # type: ignore[no-untyped-def]
@@ -63,7 +63,7 @@ def test_warm_up_reports_missing_pieces_and_failures_without_raising(indexed: Se
     out = warm_up(indexed, [("search", no_index), ("graph", broken), ("nothing", no_index)])
     assert out["search"] == "skipped: no search index yet"
     assert out["graph"].startswith("failed: RuntimeError: disk on fire")
-    assert out["nothing"] == "skipped: not configured"
+    assert out["nothing"] == "skipped: no search index yet"
 
 
 def test_create_warm_app_warms_only_when_asked(indexed: Services) -> None:
@@ -75,7 +75,7 @@ def test_create_warm_app_warms_only_when_asked(indexed: Services) -> None:
         update={"warm_up": False})}))  # fmt: skip
     warm = create_warm_app(indexed.settings)
     deadline = time.monotonic() + 120
-    while "assistant" not in warm.state.services._components and time.monotonic() < deadline:
+    while not warm.state.services.runtime.assistant.built and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert "search" in warm.state.services._components and "assistant" in warm.state.services._components
-    assert not cold.state.services._components
+    assert warm.state.services.runtime.embedder.built and warm.state.services.runtime.assistant.built
+    assert not cold.state.services.runtime.assistant.built and not cold.state.services.runtime.embedder.built
