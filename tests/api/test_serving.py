@@ -118,3 +118,25 @@ def test_asgi_middleware_sets_headers_request_id_and_metrics(tmp_path: Path) -> 
     assert "content-security-policy" not in client.get("/docs").headers
     text = client.get("/metrics").text
     assert 'moodboard_request_seconds_count{method="GET",route="/healthz",status="200"} 1.0' in text
+
+
+def test_pin_cache_batches_misses_keeps_order_and_expires() -> None:
+    from moodboard.api.pin_cache import PinCache
+    from moodboard.core.records import Pin
+
+    calls: list[list[int]] = []
+    now = [0.0]
+
+    def fetch(ids: object) -> list[Pin]:
+        calls.append(list(ids))  # type: ignore[call-overload]
+        return [Pin(id=i, external_id=f"e{i}", title=f"t{i}") for i in calls[-1] if i != 404]
+
+    cache = PinCache(fetch, capacity=3, ttl_s=10, clock=lambda: now[0])
+    assert [p.id for p in cache.get_pins([3, 1, 404, 2])] == [3, 1, 2]  # order kept, unknown left out
+    assert [p.id for p in cache.get_pins([2, 1])] == [2, 1] and len(calls) == 1  # served from memory
+    now[0] = 11.0
+    cache.get_pins([1])
+    assert calls[-1] == [1]  # expired entries are fetched again
+    cache.get_pins([5, 6])
+    cache.get_pins([3])
+    assert calls[-1] == [3]  # capacity 3: the least recently used pin was dropped

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from moodboard.api.pin_cache import pin_cache
 from moodboard.api.pools import run_model
 from moodboard.api.services import Services, ServicesDep
 from moodboard.core.errors import ImageError, InvalidInputError
@@ -99,7 +100,8 @@ def build_search_service(services: Services) -> SearchService:
         services.register("embedder", lambda s: make_embedder(s.settings.embed, s.settings.snapshots_dir))
 
     def pins(ids: list[int]) -> dict[int, Any]:
-        return {p.id: p for p in services.store.get_pins(ids)}
+        # cached: hydration through the ORM was most of a search's time (BENCHMARKS.md, HTTP serving speed)
+        return {p.id: p for p in pin_cache(services).get_pins(ids)}
 
     return SearchService(holder.get, lambda: services.get("embedder"), settings.index, pins)
 
