@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import socket
 import statistics
 import subprocess
@@ -45,6 +46,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import contextlib
 
 from load_fixtures import Fixtures, build_home, make_fixtures, scenarios
+from pyspy_profile import record
+from pyspy_profile import summarise as summarise_profile
 from wrk_runner import Scenario, run_wrk, write_script
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -148,6 +151,9 @@ def start_bare(home: Path, port: int, workers: int | None, log: Path) -> Server:
     return server
 
 
+profiles: dict[str, Any] = {}  # py-spy summaries by scenario (`--py-spy`)
+
+
 def drive(
     server: Server, items: list[Scenario], args: argparse.Namespace, folder: Path, words: list[str]
 ) -> list[dict]:
@@ -159,7 +165,20 @@ def drive(
             if scenario.fresh is not None:
                 scenario.requests = scenario.fresh()
             script = write_script(scenario, folder, nonce=1000 * (si + 1) + ci, words=words, threads=threads)
+            profile = args.py_spy_dir and conns == 16 and scenario.name in args.py_spy.split(",")
+            sampler = None
+            if profile:
+                found: list[Path] = []
+                workers = server.pids()[1:] or server.pids()  # the supervisor only waits: sample its workers
+                sampler = threading.Thread(
+                    target=lambda out, *a: out.extend(record(*a)),
+                    args=(found, workers, args.duration - 2, args.py_spy_dir, scenario.name),
+                )
+                sampler.start()
             wrk_run = run_wrk(server.url, script, conns, args.duration, threads, args.timeout)
+            if sampler is not None:
+                sampler.join()
+                profiles[scenario.name] = summarise_profile(found)
             row = {"scenario": scenario.name, **wrk_run}
             if scenario.stride and wrk_run["requests"] > len(scenario.requests):
                 row["reused_requests"] = wrk_run["requests"] - len(scenario.requests)
@@ -180,6 +199,12 @@ def inprocess_search(home: Path, fx: Fixtures, seconds: float) -> dict[str, Any]
     from moodboard.index.attributes import Filter
     from moodboard.rank.search import SearchRequest
 
+    try:
+        import torch
+
+        torch.set_num_threads(1)  # one core's worth, as one of two workers on two cores gets
+    except ImportError:
+        pass
     services = build_services(load_settings(home=home))
     service = services.get("search")
     service.search(SearchRequest(text="warm up", k=5))
@@ -256,8 +281,11 @@ def main() -> None:
     ap.add_argument("--soak-s", type=float, default=0.0, help="after the loads, soak text search this long")
     ap.add_argument("--new-sessions", type=int, default=1500, help="fresh sessions opened per assistant_new run")
     ap.add_argument("--no-bare", action="store_true", help="skip the bare FastAPI baseline")
+    ap.add_argument("--py-spy", default="search", help="scenarios to profile at 16 connections (with --py-spy-dir)")
+    ap.add_argument("--py-spy-dir", type=Path, default=None, help="write py-spy collapsed stacks here")
     ap.add_argument("--src", type=Path, default=None, help="serve this moodboard source tree (before/after runs)")
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers (finally blocks) when killed
     if args.src:
         SERVER_SRC[0] = args.src.resolve()
 
@@ -302,6 +330,8 @@ def main() -> None:
             result["soak"] = soak(server, table["search"], args, folder, fx.words)
     finally:
         server.stop()
+    if profiles:
+        result["profiles"] = profiles
     print("baseline: in-process search service", flush=True)
     result["inprocess"] = inprocess_search(home, fx, args.inprocess_s)
     result["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
