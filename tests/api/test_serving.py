@@ -140,3 +140,20 @@ def test_pin_cache_batches_misses_keeps_order_and_expires() -> None:
     cache.get_pins([5, 6])
     cache.get_pins([3])
     assert calls[-1] == [3]  # capacity 3: the least recently used pin was dropped
+
+
+def test_lexical_cache_answers_like_the_index_and_sees_writes(tmp_path: Path) -> None:
+    import numpy as np
+
+    from moodboard.index.lexical import LexicalDoc, LexicalIndex
+    from moodboard.rank.lexical_cache import LexicalCache
+
+    lex = LexicalIndex.create(tmp_path / "lex.sqlite")
+    lex.add([LexicalDoc(1, "red dress"), LexicalDoc(2, "blue dress"), LexicalDoc(3, "red shoes")])
+    cache = LexicalCache()
+    for _ in range(2):
+        assert cache.search(lex, "red dress", 10, "")[0].tolist() == lex.search("red dress", 10)[0].tolist()
+        assert cache.matches_all(lex, "red dress", np.array([3, 2, 1])).tolist() == [1]
+    lex.add([LexicalDoc(4, "red dress long")])  # a write: the cache must not answer from before it
+    assert 4 in cache.search(lex, "red dress", 10, "")[0].tolist()
+    assert cache.matches_all(lex, "red dress", np.array([4, 1])).tolist() == [4, 1]

@@ -28,6 +28,7 @@ from moodboard.index.attributes import FACET_FIELDS, Filter
 from moodboard.index.bundle import SearchIndex
 from moodboard.index.fusion import rrf
 from moodboard.rank.category_vote import category_vote_rerank
+from moodboard.rank.lexical_cache import LexicalCache
 
 Mode = Literal["hybrid", "vector", "lexical"]
 MODES: tuple[str, ...] = ("hybrid", "vector", "lexical")
@@ -165,10 +166,12 @@ class SearchService:
         self.settings = settings
         self._pins = pins
         self._text_cache = TextVectorCache()
+        self._lexical = LexicalCache()  # speed (issue 12)
 
     def clear_caches(self) -> None:
-        """Forget cached query-text vectors (benchmarks start each conversation cold)."""
+        """Forget cached query-text vectors and lexical answers (benchmarks start each conversation cold)."""
         self._text_cache = TextVectorCache(self._text_cache.capacity)
+        self._lexical = LexicalCache(self._lexical.capacity)
 
     # ---- validation and query algebra -------------------------------------------------------------
     def _validate(self, req: SearchRequest) -> None:
@@ -306,11 +309,13 @@ class SearchService:
         text = req.text.strip()
         full_match: set[int] = set()
         if text and req.mode != "vector" and index.lexical is not None:
-            lex_ids, lex_scores = index.lexical.search(text, max(4 * pool, 1000), exclude=" ".join(req.negative_text))
+            # speed (issue 12): cached per snapshot; without filters 2x pool is enough to fill the pool
+            lex_k = 2 * pool if req.filters.is_empty else max(4 * pool, 1000)
+            lex_ids, lex_scores = self._lexical.search(index.lexical, text, lex_k, " ".join(req.negative_text))
             ok = index.vectors.allowed(lex_ids, req.filters)
             lex_ids, lex_scores = lex_ids[ok][:pool], lex_scores[ok][:pool]
             rankings["lexical"] = (lex_ids, lex_scores)
-            full_match = set(index.lexical.matches_all(text, lex_ids).tolist())
+            full_match = set(self._lexical.matches_all(index.lexical, text, lex_ids).tolist())
         if req.mode == "vector":
             rankings.pop("lexical", None)
         if req.mode == "lexical":
