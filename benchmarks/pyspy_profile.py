@@ -65,7 +65,7 @@ def summarise(files: list[Path], top: int = 25) -> dict[str, object]:
                 continue
             n = int(count)
             total += n
-            for frame in {_short(f) for f in stack.split(";")[1:]}:  # [0] is the thread name
+            for frame in {_short(f) for f in stack.split(";")}:
                 inclusive[frame] += n
     frames = [(f, round(100 * c / total, 1)) for f, c in inclusive.most_common(top)] if total else []
     return {"samples": total, "inclusive_percent": frames}
