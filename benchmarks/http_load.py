@@ -188,7 +188,18 @@ def drive(
                     args=(found, workers, args.duration - 2, args.py_spy_dir, scenario.name),
                 )
                 sampler.start()
+            bg_thread, bg_out = None, []
+            if scenario.background is not None:
+                bg_script = write_script(scenario.background, folder, nonce=7, words=words, threads=threads)
+                bg_thread = threading.Thread(
+                    target=lambda out, *a: out.append(run_wrk(*a)),
+                    args=(bg_out, server.url, bg_script, conns, args.duration, threads, args.timeout),
+                )
+                bg_thread.start()
             wrk_run = run_wrk(server.url, script, conns, args.duration, threads, args.timeout)
+            if bg_thread is not None:
+                bg_thread.join()
+                wrk_run["background"] = {"scenario": scenario.background.name, **bg_out[0]}
             if sampler is not None:
                 sampler.join()
                 profiles[scenario.name] = summarise_profile(found)
@@ -335,9 +346,11 @@ def main() -> None:
     print("moodboard serve", flush=True)
     server = start_moodboard(home, _free_port(), args.workers, folder / "serve.log")
     try:
-        fx = make_fixtures(server.url, args.new_sessions)
+        wanted = [s for s in args.scenarios.split(",") if s]
+        follow = 128 if not wanted or "assistant_followup" in wanted else 0
+        fx = make_fixtures(server.url, args.new_sessions, follow)
         table = scenarios(fx)
-        wanted = [s for s in args.scenarios.split(",") if s] or list(table)
+        wanted = wanted or list(table)
         result["runs"] = drive(server, [table[n] for n in wanted], args, folder, fx.words)
         result["server_rss_mb"] = round(server.rss_mb(), 1)
         result["server_processes"] = len(server.pids())
@@ -388,6 +401,8 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
         "assistant_p99_ms": get("assistant_followup", "p99_ms"),
         "assistant_new_turns_per_s": get("assistant_new", "rps"),
         "image_search_rps": get("image_search", "rps"),
+        "search_during_images_rps": get("search_during_images", "rps"),
+        "search_during_images_p99_ms": get("search_during_images", "p99_ms"),
         "feed_rps": get("feed", "rps"),
         "related_rps": get("related", "rps"),
         "errors": sum(r["errors"] for r in at16.values()),

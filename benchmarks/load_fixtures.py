@@ -167,6 +167,10 @@ def scenarios(fx: Fixtures | None) -> dict[str, Scenario]:
     )
     if fx.photos:
         out["image_search"] = Scenario("image_search", [_multipart(p, {"k": 20}) for p in fx.photos])
+        # text searches while as many connections upload photos: the bounded model pool must keep them flowing
+        out["search_during_images"] = Scenario(
+            "search_during_images", out["search"].requests, background=out["image_search"]
+        )
 
     def fresh_turns() -> list[Req]:
         print(f"  opening {fx.new_sessions} fresh sessions", flush=True)

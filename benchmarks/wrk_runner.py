@@ -38,6 +38,7 @@ class Scenario:
     dynamic_body: str = ""  # Lua expression using `tid`, `n`, `pick(list)`, `words`; replaces each body
     fresh: Callable[[], list[Req]] | None = None  # called before each run for requests never sent before
     stride: bool = False  # thread t sends requests t, t+T, t+2T, ...: no two threads share one
+    background: Scenario | None = None  # a second load run alongside (its figures are reported too)
 
 
 def _lua_bytes(data: bytes) -> str:
