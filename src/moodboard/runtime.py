@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+from moodboard.catalog.pin_cache import PinCache
 from moodboard.catalog.store import CatalogStore
 from moodboard.core.errors import MoodboardError
 from moodboard.core.settings import Settings
@@ -84,6 +85,7 @@ class Runtime:
     graph: Lazy[LiveGraph]
     assistant: Lazy[Assistant]
     look: Lazy[ShopTheLook]
+    pins: PinCache
 
     def close(self) -> None:
         """Release the store."""
@@ -114,14 +116,16 @@ def build_runtime(settings: Settings, store: CatalogStore | None = None) -> Runt
     embedder: Lazy[Embedder] = Lazy(lambda: make_embedder(settings.embed, settings.snapshots_dir))
     index = IndexHolder(settings.snapshots_dir, settings.index)
 
+    cache = PinCache(store.get_pins)  # hydration through the ORM was most of a search (BENCHMARKS.md)
+
     def pins(ids: list[int]) -> dict[int, object]:
-        return {p.id: p for p in store.get_pins(ids)}
+        return {p.id: p for p in cache.get_pins(ids)}
 
     search = SearchService(index.get, embedder.get, settings.index, pins, crop=crop_to_object)  # type: ignore[arg-type]
     graph: Lazy[LiveGraph] = Lazy(lambda: build_live_graph(settings, store))
     assistant: Lazy[Assistant] = Lazy(lambda: build_assistant(settings, store, search, graph=graph.optional()))
     look: Lazy[ShopTheLook] = Lazy(lambda: build_look(settings, search))
-    return Runtime(settings, store, embedder, index, search, graph, assistant, look)
+    return Runtime(settings, store, embedder, index, search, graph, assistant, look, cache)
 
 
 def build_look(settings: Settings, search: SearchService) -> ShopTheLook:

@@ -26,7 +26,7 @@ def test_one_save_through_post_events_counts_once(settings: Settings, store: Cat
         pin = cat["dogs"][3]
         r = client.post("/events", json={"events": [{"pin_id": pin, "type": "save"}]}, headers=auth)
         assert r.status_code == 202, r.text
-        live: LiveGraph = client.app.state.services.get("graph")  # type: ignore[attr-defined]
+        live: LiveGraph = client.app.state.services.runtime.graph.get()  # type: ignore[attr-defined]
         for _ in range(3):  # let the store poll run at least twice
             time.sleep(live.poll_s + 0.05)
             assert client.get("/me/feed", params={"k": 5}, headers=auth).status_code == 200

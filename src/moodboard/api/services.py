@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
 
 from moodboard.api.metrics import Metrics
 from moodboard.catalog.store import CatalogStore
 from moodboard.core.records import Event
 from moodboard.core.settings import Settings
-from moodboard.runtime import Runtime
+from moodboard.runtime import Lazy, Runtime
 
 
 class Services:
@@ -29,7 +30,14 @@ class Services:
         self.store: CatalogStore = runtime.store
         self.store.subscribe(self._to_graph)
         self.metrics = Metrics()
+        # the bounded pool for photo work (`api.pools`), built on first use inside the event loop
+        self.model_pool: Lazy[anyio.CapacityLimiter] = Lazy(self._model_pool)
         self.index_size: Callable[[], int | None] = lambda: None
+
+    def _model_pool(self) -> anyio.CapacityLimiter:
+        from moodboard.api.pools import model_concurrency
+
+        return anyio.CapacityLimiter(model_concurrency(self.settings.serve))
 
     def _to_graph(self, events: Sequence[Event]) -> None:
         # in-process fast path; other writers' events arrive through LiveGraph's store polling

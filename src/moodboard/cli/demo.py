@@ -145,10 +145,8 @@ def register(app: typer.Typer) -> None:
         build_models(settings, ctx)
         if not serve:
             return
-        import uvicorn
-
-        from moodboard.api.warmup import create_warm_app
+        from moodboard.cli.serve import run_server
 
         url = f"http://{settings.api.host}:{settings.api.port}"
         console.print(f"[bold green]moodboard is running:[/] {url}  (API docs: {url}/docs; Ctrl+C to stop)")
-        uvicorn.run(create_warm_app(settings), host=settings.api.host, port=settings.api.port, log_level="warning")
+        run_server(settings.model_copy(update={"log_level": "warning"}))  # the same fast defaults as `serve`

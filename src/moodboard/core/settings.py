@@ -271,6 +271,21 @@ class JobsSettings(BaseModel):
     )
 
 
+class ServeSettings(BaseModel):
+    """How `moodboard serve` runs: worker processes, torch threads per worker, the bounded model pool."""
+
+    workers: int = Field(0, ge=0, le=64, description="worker processes; 0 = one per CPU core (at most 8)")
+    torch_threads: int = Field(0, ge=0, le=256, description="torch threads per worker; 0 = cores / workers (>= 1)")
+    model_concurrency: int = Field(
+        0, ge=0, le=64, description="photo decodes/embeddings and photo turns at once per worker; 0 = torch threads"
+    )
+    log_requests: bool = Field(True, description="one JSON log line per request")
+    backlog: int = Field(2048, ge=16, le=65_535, description="listen backlog of the server socket")
+    rate_limit_file: str = Field(
+        "", description="shared-memory file of the rate limiter (set by `serve` for its workers; empty = per process)"
+    )
+
+
 class Settings(BaseSettings):
     """All moodboard settings. Build with `load_settings()`; pass sections down explicitly."""
 
@@ -296,6 +311,7 @@ class Settings(BaseSettings):
     experiment: ExperimentSettings = Field(default_factory=ExperimentSettings)
     look: LookSettings = Field(default_factory=LookSettings)
     jobs: JobsSettings = Field(default_factory=JobsSettings)
+    serve: ServeSettings = Field(default_factory=ServeSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -31,6 +31,7 @@ from moodboard.index.attributes import FACET_FIELDS
 from moodboard.index.bundle import SearchIndex
 from moodboard.index.fusion import rrf
 from moodboard.rank.category_vote import category_vote_rerank
+from moodboard.rank.lexical_cache import LexicalCache
 
 Mode = Literal["hybrid", "vector", "lexical"]
 MODES: tuple[str, ...] = ("hybrid", "vector", "lexical")
@@ -226,15 +227,17 @@ class SearchService:
         self._pins = pins
         self._text_cache = TextVectorCache()
         self._photo_cache = VectorCache(256)
+        self._lexical = LexicalCache()  # lexical answers per snapshot (issue 12)
 
     def current_index(self) -> SearchIndex:
         """The live index snapshot (raises `NotFoundError` when none was built)."""
         return self._index()
 
     def clear_caches(self) -> None:
-        """Forget cached query vectors (benchmarks start each conversation cold)."""
+        """Forget cached query vectors and lexical answers (benchmarks start each conversation cold)."""
         self._text_cache = TextVectorCache(self._text_cache.capacity)
         self._photo_cache = VectorCache(self._photo_cache.capacity)
+        self._lexical = LexicalCache(self._lexical.capacity)
 
     # ---- validation and query algebra -------------------------------------------------------------
     def _validate(self, req: SearchRequest) -> None:
@@ -408,11 +411,13 @@ class SearchService:
         text = self._lexical_text(req)
         full_match: set[int] = set()
         if text and req.mode != "vector" and index.lexical is not None:
-            lex_ids, lex_scores = index.lexical.search(text, max(4 * pool, 1000), exclude=" ".join(req.negative_text))
+            # speed (issue 12): cached per snapshot; without filters 2x pool is enough to fill the pool
+            lex_k = 2 * pool if req.filters.is_empty() else max(4 * pool, 1000)
+            lex_ids, lex_scores = self._lexical.search(index.lexical, text, lex_k, " ".join(req.negative_text))
             ok = index.vectors.allowed(lex_ids, req.filters)
             lex_ids, lex_scores = lex_ids[ok][:pool], lex_scores[ok][:pool]
             rankings["lexical"] = (lex_ids, lex_scores)
-            full_match = set(index.lexical.matches_all(text, lex_ids).tolist())
+            full_match = set(self._lexical.matches_all(index.lexical, text, lex_ids).tolist())
         if req.mode == "vector":
             rankings.pop("lexical", None)
         if req.mode == "lexical":

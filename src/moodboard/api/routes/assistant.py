@@ -22,6 +22,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from moodboard.api.auth import Caller, CallerDep, ensure_owner
+from moodboard.api.pools import run_model
 from moodboard.api.services import Services, ServicesDep
 from moodboard.assistant.engine import Assistant, Reply
 from moodboard.core.errors import ImageError, InvalidInputError
@@ -173,7 +174,8 @@ async def post_message(
                 last = payload
         return last
 
-    reply = await run_in_threadpool(drain)
+    # a photo turn embeds the photo: it runs in the bounded model pool so text turns and searches keep flowing
+    reply = await (run_model(services, drain) if image is not None else run_in_threadpool(drain))
     assert reply is not None
     return reply.to_dict()
 

@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from moodboard.api.auth import Caller, CallerDep, ShopperDep, ensure_owner
+from moodboard.api.pin_cache import pin_cache
 from moodboard.api.schemas import PinOut, pin_out
 from moodboard.api.services import Services, ServicesDep
 from moodboard.core.errors import InvalidInputError
@@ -61,7 +62,7 @@ def _check_access(services: Services, caller: Caller, user_id: int) -> None:
 
 
 def _out(services: Services, recs: RecommendationList, live: LiveGraph, with_pins: bool) -> RecsOut:
-    pins = {p.id: p for p in services.store.get_pins([r.pin_id for r in recs.items])} if with_pins else {}
+    pins = {p.id: p for p in pin_cache(services).get_pins([r.pin_id for r in recs.items])} if with_pins else {}
     return RecsOut(
         items=[
             RecOut(

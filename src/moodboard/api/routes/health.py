@@ -21,8 +21,8 @@ SNAPSHOT_JOBS = {
 
 
 @router.get("/healthz", summary="Liveness: the process is up")
-def healthz() -> dict[str, str]:
-    """Report that the server process is alive."""
+async def healthz() -> dict[str, str]:
+    """Report that the server process is alive (on the event loop: no thread-pool hop for a probe)."""
     return {"status": "ok", "version": __version__}
 
 

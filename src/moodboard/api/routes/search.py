@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from moodboard.api.pools import run_model
 from moodboard.api.services import Services, ServicesDep
 from moodboard.core.errors import ImageError, InvalidInputError
 from moodboard.index.attributes import FACET_FIELDS, parse_filter
@@ -99,7 +100,7 @@ async def _read_image(services: Services, upload: Any) -> Any:
     if len(data) > limit:
         raise ImageError(f"the uploaded image is over {limit:,} bytes", "send a smaller image")
     limits = ImageLimits(max_file_bytes=limit, max_pixels=services.settings.api.max_upload_pixels)
-    return (await run_in_threadpool(open_checked, data, limits)).image
+    return (await run_model(services, open_checked, data, limits)).image  # a big photo never holds the shared pool
 
 
 @router.post(
@@ -154,5 +155,12 @@ async def search(request: Request, services: ServicesDep) -> dict[str, Any]:
             f"{where}: {first['msg']}", "send a JSON body matching SearchIn (see /docs)", field=where
         ) from exc
     service: SearchService = services.runtime.search
-    response = await run_in_threadpool(service.search, to_request(body, image))
+    query = to_request(body, image)
+    # photo queries embed an image (tens of ms of CPU): the bounded model pool keeps text searches flowing
+    run = run_model if image is not None else _run_shared
+    response = await run(services, service.search, query)
     return response.to_json()
+
+
+async def _run_shared(_services: Services, func: Any, *args: Any) -> Any:
+    return await run_in_threadpool(func, *args)

@@ -1,0 +1,54 @@
+"""Sizing of the server's processes and threads, and the bounded pool that heavy model work runs in.
+
+Photo decoding and embedding (and assistant turns with a photo) take tens of milliseconds of CPU each.
+Run on the shared thread pool, a burst of them would hold every thread and text searches would queue
+behind them; run through `model_limiter`, at most `serve.model_concurrency` of them run at once per
+worker and the rest wait on the event loop, while text searches keep the shared pool.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import TypeVar
+
+import anyio
+import anyio.to_thread
+
+from moodboard.api.services import Services
+from moodboard.core.settings import ServeSettings
+
+T = TypeVar("T")
+
+
+def cores() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def worker_count(serve: ServeSettings) -> int:
+    """Worker processes to run: the setting, or one per CPU core (at most 8)."""
+    return serve.workers or min(8, cores())
+
+
+def torch_threads(serve: ServeSettings) -> int:
+    """Torch threads per worker: the setting, or the cores shared out among the workers (at least 1)."""
+    return serve.torch_threads or max(1, cores() // worker_count(serve))
+
+
+def model_concurrency(serve: ServeSettings) -> int:
+    """Heavy model calls at once per worker: the setting, or one per torch thread."""
+    return serve.model_concurrency or torch_threads(serve)
+
+
+def model_limiter(services: Services) -> anyio.CapacityLimiter:
+    """This app's bounded pool for photo work (built on first use, inside the event loop)."""
+    return services.model_pool.get()
+
+
+async def run_model(services: Services, func: Callable[..., T], *args: object) -> T:
+    """Run `func(*args)` on a thread from the bounded model pool."""
+    return await anyio.to_thread.run_sync(func, *args, limiter=model_limiter(services))
