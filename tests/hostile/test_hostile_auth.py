@@ -66,7 +66,7 @@ def _send(live: Live, method: str, path: str, headers: dict[str, str]) -> httpx.
 
 
 PUBLIC_GETS = {"/healthz", "/readyz", "/openapi.json", "/docs", "/metrics"}
-PUBLIC_POSTS = {"/search", "/auth/demo-login"}
+PUBLIC_POSTS = {"/search", "/search/look", "/auth/demo-login"}
 
 
 # ------------------------------------------------------------------------------------------------

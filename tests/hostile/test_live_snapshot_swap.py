@@ -43,7 +43,8 @@ def test_corrupt_new_index_is_refused_and_the_old_one_keeps_serving(live: Live) 
         assert "checksum" in problem["detail"] and "moodboard index" in problem["hint"]
         log = (live.home.parent / "server.log").read_text()
         refusals = [line for line in log.splitlines() if f"refusing index snapshot {bad}" in line]
-        assert len(refusals) == 1, log[-2000:]  # one clear line, not one per request
+        # one clear line per worker process (`serve` runs one per core), not one per request
+        assert 1 <= len(refusals) <= 8, log[-2000:]
     finally:
         set_current(snapshots, "index", good.name)
         shutil.rmtree(bad)

@@ -15,7 +15,7 @@ from moodboard.core.errors import InvalidInputError
 # Queries for the text-tower stage: plain shopping phrases, no catalog's own vocabulary.
 _QUERIES = (
     "blue cotton shirt", "wooden desk lamp", "ceramic coffee mug with a handle", "black leather boots",
-    "soft grey throw blanket", "minimal silver watch", "a gift for a new baby", "linen summer dress",
+    "soft grey throw blanket", "minimal silver watch", "a gift for a new baby", "linen summer shirt",
 )  # fmt: skip
 
 
