@@ -19,6 +19,8 @@ from moodboard.rank.search import QueryImage, SearchRequest
 FLAT_K = 24
 SECTION_K = 6
 SECTION_STATE_WEIGHT = 0.5
+TASTE_SHARE = 0.25
+"""Most weight the shopper's taste pins get together, as a share of the weight of what the turn asks."""
 """A section keeps the conversation's own terms at half weight beside its own."""
 
 
@@ -81,9 +83,15 @@ def to_request(
     texts = [(str(t.value), t.weight) for t in pos if t.kind == TermKind.TEXT]
     photos = [(img, t.weight) for t in pos if t.kind == TermKind.IMAGE if (img := images(str(t.value))) is not None]
     pins = [(int(t.value), t.weight) for t in pos if t.kind == TermKind.PIN]
-    # the shopper's taste leans every query a little (profile weights are small), and alone stands in
-    # for a query of filters only ("only lamps" ranks the lamps they would like first)
-    pins += [p for p in ctx.profile_pins if p[0] not in {q for q, _ in pins}]
+    # the shopper's taste leans every query a little (together at most TASTE_SHARE of what was asked), and
+    # alone stands in for a query of filters only ("only lamps" ranks the lamps they would like first)
+    taste = [p for p in ctx.profile_pins if p[0] not in {q for q, _ in pins}]
+    asked = sum(w for _, w in texts) + sum(w for _, w in photos) + sum(w for _, w in pins)
+    total = sum(w for _, w in taste)
+    if asked > 0 and total > 0:
+        scale = min(1.0, TASTE_SHARE * asked / total)
+        taste = [(p, w * scale) for p, w in taste if w * scale > 0]
+    pins += taste
     lexical = _known_text(texts, ctx.is_known)
     scoped = bool(filters.includes())
     if not (texts or photos or pins):
