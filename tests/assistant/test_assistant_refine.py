@@ -119,3 +119,11 @@ def test_replay_gives_the_same_state(parser: Parser) -> None:
         return s
 
     assert run() == run()
+
+
+def test_a_goal_without_sections_stays_on_the_state() -> None:
+    # regression (goal_quality): a goal the catalog could not break into sections was answered as plain
+    # text and cut off by the relevance cutoff; it now stays a goal, so its nearest pins are shown
+    s = refine(QueryState(), Turn(goal="a cosy winter look", add_positives=(Term(kind=TermKind.TEXT, value="cosy"),)))
+    assert s.goal == "a cosy winter look" and not s.sections
+    assert refine(s, Turn(reset=True)).goal is None

@@ -232,11 +232,8 @@ class Assistant:
         if turn.goal and not turn.plan:
             plan = know.planner.plan(turn.goal, Filters())  # a new goal starts afresh (see refine)
             update: dict[str, Any] = {"plan": plan}
-            if not plan:  # nothing in the catalog groups under this goal: search for it as text
-                update = {
-                    "goal": None,
-                    "add_positives": (*turn.add_positives, Term(kind=TermKind.TEXT, value=turn.goal)),
-                }
+            if not plan:  # nothing in the catalog groups under this goal: search for it as text (no cutoff)
+                update = {"add_positives": (*turn.add_positives, Term(kind=TermKind.TEXT, value=turn.goal))}
             turn = turn.model_copy(update=update)
         if image is not None:
             digest = self.sessions.put_image(session.id, image)

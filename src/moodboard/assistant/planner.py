@@ -42,7 +42,8 @@ GOAL_CUES = re.compile(
     r"ideas? (?:for|to|on)|inspir\w*|set(?:ting)? up|redo|re-do|make ?over|revamp\w*|refresh\w*|renovat\w*|"
     r"decorat\w*|furnish\w*|get ready for|prepar\w* for|everything (?:i need )?for|essentials for|"
     r"must[- ]haves?|gifts? (?:for|ideas?)|kit for|starter|what (?:do|should|can) i (?:need|get|buy|wear)|"
-    r"outfits? for|upgrade my|build (?:a|my)|put together|a complete|the whole)\b"
+    r"outfits? for|upgrade my|build (?:a|my)|put together|a complete|the whole|what to (?:wear|pack|buy|get)|"
+    r"what (?:should|do|can) i pack|essentials|\w+ kit\b|an? \w+ outfit)\b"
 )
 """English phrasings of a broad goal; none names a kind of product."""
 

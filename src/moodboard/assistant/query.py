@@ -109,5 +109,7 @@ def to_request(
         exclude_ids=ctx.exclude_ids | {int(t.value) for t in neg if t.kind == TermKind.PIN},
         filters=filters,
         k=min(k, ctx.max_k),
-        cutoff=not scoped,
+        # pins passing a category filter are relevant by construction; a goal's words are no product name,
+        # so its nearest pins are shown rather than cut off
+        cutoff=not scoped and state.goal is None,
     )

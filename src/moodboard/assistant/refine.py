@@ -60,6 +60,7 @@ def refine(state: QueryState, turn: Turn) -> QueryState:
             "negatives": negatives,
             "filters": filters,
             "focus": focus,
+            "goal": turn.goal or state.goal,  # a goal the catalog could not break into sections stays flat
             "version": state.version + 1,
         }
     )
