@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser.conftest import CHROMIUM_ARGS, require_chromium
+from tests.browser.conftest import require_chromium
 from tests.browser.demo_home import free_port, start_server
 from tests.browser.test_web_ui import cards, send
 from tests.conftest import find_data_dir
@@ -46,18 +46,15 @@ def flipkart_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def fk_page(flipkart_url: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=require_chromium(), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=flipkart_url, bypass_csp=True)
-        context.set_default_timeout(20_000)
-        page = context.new_page()
-        page.goto("/")
-        page.wait_for_selector("body[data-ready=true]")
-        yield page
-        browser.close()
+def fk_page(browser: Any, flipkart_url: str) -> Iterator[Any]:
+    """A page of the Flipkart app, on the suite's one Chromium."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=flipkart_url, bypass_csp=True)
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    page.goto("/")
+    page.wait_for_selector("body[data-ready=true]")
+    yield page
+    context.close()
 
 
 def test_examples_goal_refinement_and_photo_on_flipkart(fk_page: Any, flipkart_url: str, tmp_path: Path) -> None:
