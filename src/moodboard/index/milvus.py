@@ -31,6 +31,7 @@ from moodboard.core.errors import ConfigError, DependencyError, InvalidInputErro
 from moodboard.core.query import Filters
 from moodboard.core.settings import IndexSettings
 from moodboard.index.attributes import CODE_FIELDS, FACET_FIELDS, BoolArray, ItemAttrs, price_buckets
+from moodboard.index.vector_index import as_ids, check_vectors
 
 _VECTOR = "vector"
 _QUERY_CHUNK = 1000  # ids per `id in [...]` expression
@@ -159,26 +160,10 @@ class MilvusIndex:
     # ---- validation -------------------------------------------------------------------------------
     @staticmethod
     def _as_ids(ids: Any) -> IntArray:
-        arr = np.asarray(ids)
-        if arr.ndim != 1 or (arr.size and not np.issubdtype(arr.dtype, np.integer)):
-            raise InvalidInputError("ids must be a 1-D array of integers", "pass e.g. np.array([1, 2, 3])")
-        return arr.astype(np.int64)
+        return as_ids(ids)
 
     def _check_vectors(self, vectors: Any, n: int | None, what: str) -> FloatArray:
-        arr = np.asarray(vectors, dtype=np.float32)
-        if arr.ndim == 1:
-            arr = arr[None, :]
-        if arr.ndim != 2 or arr.shape[1] != self.dim:
-            raise InvalidInputError(
-                f"{what} have shape {tuple(arr.shape)}, expected (n, {self.dim})",
-                f"use vectors from the index's model {self.model_id!r} (dim {self.dim})",
-                field=what,
-            )
-        if n is not None and arr.shape[0] != n:
-            raise InvalidInputError(f"{arr.shape[0]} {what} for {n} ids", "pass one vector per id", field=what)
-        if not np.isfinite(arr).all():
-            raise InvalidInputError(f"{what} contain NaN or infinity", "check the embedder output", field=what)
-        return np.ascontiguousarray(arr)
+        return check_vectors(vectors, n, what, self.dim, self.model_id)
 
     def _check_k(self, k: int) -> int:
         if not isinstance(k, int | np.integer) or k < 1 or k > self.settings.max_k:

@@ -18,8 +18,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+import numpy as np
+
 from moodboard.core.arrays import FloatArray, IntArray
-from moodboard.core.errors import ConfigError, SnapshotError
+from moodboard.core.errors import ConfigError, InvalidInputError, SnapshotError
 from moodboard.core.query import Filters
 from moodboard.core.settings import IndexSettings
 from moodboard.index.attributes import BoolArray, ItemAttrs
@@ -78,6 +80,40 @@ class VectorIndex(Protocol):
     def save(self, folder: Path) -> dict[str, Any]:
         """Write the index into an empty folder; returns manifest fields."""
         ...
+
+
+def as_ids(ids: Any) -> IntArray:
+    """Validate ids as a 1-D integer array (int64), for every backend.
+
+    Raises:
+        InvalidInputError: when they are not one-dimensional integers.
+    """
+    arr = np.asarray(ids)
+    if arr.ndim != 1 or (arr.size and not np.issubdtype(arr.dtype, np.integer)):
+        raise InvalidInputError("ids must be a 1-D array of integers", "pass e.g. np.array([1, 2, 3])")
+    return arr.astype(np.int64)
+
+
+def check_vectors(vectors: Any, n: int | None, what: str, dim: int, model_id: str) -> FloatArray:
+    """Validate vectors as a finite (n, dim) float32 array, one per id when `n` is given, for every backend.
+
+    Raises:
+        InvalidInputError: on a wrong shape or count, or NaN/infinity.
+    """
+    arr = np.asarray(vectors, dtype=np.float32)
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[1] != dim:
+        raise InvalidInputError(
+            f"{what} have shape {tuple(arr.shape)}, expected (n, {dim})",
+            f"use vectors from the index's model {model_id!r} (dim {dim})",
+            field=what,
+        )
+    if n is not None and arr.shape[0] != n:
+        raise InvalidInputError(f"{arr.shape[0]} {what} for {n} ids", "pass one vector per id", field=what)
+    if not np.isfinite(arr).all():
+        raise InvalidInputError(f"{what} contain NaN or infinity", "check the embedder output", field=what)
+    return np.ascontiguousarray(arr)
 
 
 IndexFactory = Callable[[IndexSettings, int, str], VectorIndex]
