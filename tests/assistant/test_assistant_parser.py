@@ -96,7 +96,7 @@ def test_section_target(parser: Parser) -> None:
 
 def test_goal_detection(parser: Parser) -> None:
     t = parser.parse("help me plan an outfit for a beach wedding")
-    assert t.goal == "plan an outfit for a beach wedding" and not t.plan  # the engine plans it on the catalog
+    assert t.goal == "an outfit for a beach wedding" and not t.plan  # the engine plans it on the catalog
     assert not t.add_positives and not t.scopes
     assert parser.parse("red jeans").goal is None
 
@@ -116,3 +116,12 @@ def test_pathological_messages_stay_cheap_and_bounded(parser: Parser) -> None:
         turn = parser.parse(message[:4000])
         assert time.perf_counter() - t < 2.0
         assert len(turn.references) <= 12 and len(turn.unknown) <= 20
+
+
+def test_goal_topic_drops_the_goal_phrasing_but_keeps_what_it_is_about() -> None:
+    from moodboard.assistant.planner import goal_topic
+
+    assert goal_topic("plan a cosy bedroom makeover") == "cosy bedroom"
+    assert goal_topic("set up a home office") == "home office"
+    assert "gift" in goal_topic("a gift for a new baby")  # a gift is what the goal is about
+    assert goal_topic("what do i need") == "what do i need"  # nothing else left: the goal itself

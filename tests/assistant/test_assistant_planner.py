@@ -14,7 +14,7 @@ from moodboard.rank.search import SearchService
 @pytest.mark.parametrize(
     ("text", "goal"),
     [
-        ("help me plan a weekend trip", "plan a weekend trip"),
+        ("help me plan a weekend trip", "a weekend trip"),
         ("I want to redo my kitchen", "redo my kitchen"),
         ("ideas for a gift for my dad", "ideas for a gift for my dad"),
         ("set up a home office", "set up a home office"),
@@ -39,7 +39,7 @@ def test_sections_are_the_categories_the_goal_retrieves(
     assert all(len(c) == 1 for c in cats) and len({c[0] for c in cats}) == len(cats)  # distinct categories
     named = {s.name for s in sections}
     assert {"Watches", "Sunglasses"} <= named
-    assert all(s.positives and s.positives[0].value == "leather shoes sunglasses and a watch" for s in sections)
+    assert all(s.positives and s.positives[0].value == "leather shoes sunglasses watch" for s in sections)  # the topic
 
 
 def test_spread_rule_keeps_focused_queries_flat(service: SearchService, index: SearchIndex, vocab: Vocabulary) -> None:

@@ -52,8 +52,20 @@ LEAD_IN = re.compile(
     r"^(?:(?:please|hi|hey|hello|ok|okay|so|now|well)\b[ ,]*)*"
     r"(?:(?:can|could|would) you |i (?:want|need|would like|'d like) to |"
     r"i(?:'m| am) (?:looking|trying) to |help me |let'?s |i want |i need )*"
+    r"(?:plan(?:ning)? (?=an? |my |the ))?"
 )
 """Polite lead-ins that are not part of the goal itself ("help me", "I want to")."""
+
+GOAL_GRAMMAR = re.compile(
+    r"\b(?:help|plan(?:s|ning|ned)?|ideas?|inspir\w*|set(?:ting)?|redo|re-do|make ?overs?|revamp\w*|"
+    r"refresh\w*|renovat\w*|ready|prepar\w*|everything|need|needs|essentials?|must[- ]haves?|starter|"
+    r"upgrade|build|put|together|complete|whole|choose|pick|find|get|buy|want|like|design|what|should|can|"
+    r"could|would|do|i|me|my|to|up|on)\b"
+)
+"""The words of a goal's phrasing that say "this is a goal", not what it is about: they are dropped from
+the text the goal is retrieved with (measured on Flipkart: "plan a cosy bedroom makeover" retrieved
+"Plan B" rompers and routers; "cosy bedroom" retrieves bed linen, cushions and carpets). Words that are
+about the goal ("gift", "outfit", "kit", "decor") stay."""
 
 
 def goal_phrase(text: str) -> str | None:
@@ -63,6 +75,13 @@ def goal_phrase(text: str) -> str | None:
     goal = re.sub(r"\s+", " ", text).strip(" .!?")
     goal = LEAD_IN.sub("", goal.lower()).strip() or goal
     return goal[:200] or None
+
+
+def goal_topic(goal: str) -> str:
+    """What a goal is about: its content words without the goal's own phrasing ("plan a cosy bedroom
+    makeover" -> "cosy bedroom"); the goal itself when nothing else is left."""
+    topic = [w for w in content_words(GOAL_GRAMMAR.sub(" ", goal.lower()))]
+    return " ".join(topic) if topic else goal
 
 
 def content_words(text: str) -> list[str]:
@@ -82,7 +101,7 @@ class Planner:
     def plan(self, goal: str, filters: Filters, *, require_spread: bool = False) -> tuple[Section, ...]:
         """Sections for `goal`; empty when the catalog has no grouping for it (or, with `require_spread`,
         when its results do not scatter over categories)."""
-        text = goal.strip()
+        text = goal_topic(goal.strip())
         if not text:
             return ()
         scoped = filters.model_copy(update={"categories": ()})
@@ -140,4 +159,4 @@ def section_key(name: str) -> str:
     return phrase_key(name)
 
 
-__all__ = ["GOAL_CUES", "PATH_SEP", "Planner", "content_words", "goal_phrase", "section_key"]
+__all__ = ["GOAL_CUES", "PATH_SEP", "Planner", "content_words", "goal_phrase", "goal_topic", "section_key"]

@@ -50,9 +50,12 @@ class Source:
         """Number of rows, for progress bars (cheap: counts lines or files)."""
         if self.kind == "folder":
             return sum(1 for _ in _image_files(self.path))
+        if self.kind == "csv":
+            # records, not lines: a quoted field may hold newlines (a description over several lines)
+            with self.path.open(newline="", encoding="utf-8", errors="replace") as fh:
+                return max(0, sum(1 for row in csv.reader(fh) if row) - 1)
         with self.path.open("rb") as fh:
-            n = sum(1 for line in fh if line.strip())
-        return max(0, n - 1) if self.kind == "csv" else n
+            return sum(1 for line in fh if line.strip())
 
 
 def open_source(path: Path, images_root: Path | None = None) -> Source:

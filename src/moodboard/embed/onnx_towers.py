@@ -15,6 +15,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,8 +60,11 @@ def _export(module: Any, args: tuple[Any, ...], path: Path, names: list[str], dy
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".onnx.tmp")
     os.close(fd)
+    log.info("exporting %s to ONNX (once; cached at %s)", names[0], path)
     try:
-        with torch.inference_mode(False), torch.no_grad():
+        # the tracer's warnings are about this export's internals, not the user's data: keep them out of the console
+        with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             torch.onnx.export(
                 module, args, tmp, input_names=names, output_names=["features"], dynamic_axes=dynamic,
                 opset_version=OPSET, dynamo=False,
