@@ -79,6 +79,13 @@ class SearchIndex:
             )
 
 
+def current_profile(snapshots_dir: Path) -> CatalogProfile | None:
+    """The catalog profile of the current index snapshot, or None before the first `moodboard index`."""
+    path = current_snapshot(snapshots_dir, "index")
+    data = _read_json(path / PROFILE_FILE) if path else None
+    return CatalogProfile.from_dict(data) if data else None
+
+
 def _read_json(path: Path) -> dict[str, Any] | None:
     try:
         data: dict[str, Any] = json.loads(path.read_text())

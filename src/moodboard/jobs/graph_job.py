@@ -21,6 +21,8 @@ from moodboard.core.snapshot import write_snapshot
 from moodboard.graph.build import BoardPinArrays, BuildParams, EventArrays, PinTable, build_graph
 from moodboard.graph.csr import TasteGraph
 from moodboard.graph.weights import EVENT_CODES
+from moodboard.index.bundle import current_profile
+from moodboard.index.profile import CatalogProfile
 
 Progress = Callable[[str, int], None]
 """Called as progress(stage, items_done_in_this_call)."""
@@ -36,22 +38,30 @@ def price_band(price: float | None) -> str | None:
     return f"{lo:g}-{2 * lo:g}"
 
 
-def pin_feature_values(pin: Pin) -> tuple[str | None, ...]:
-    """The walk-bias features of a pin: category, price band, language."""
+def pin_feature_values(pin: Pin, profile: CatalogProfile | None = None) -> tuple[str | None, ...]:
+    """The walk-bias features of a pin: category, price band, language.
+
+    The category is the deepest level the catalog profile kept (a raw category path can be unique per
+    product -- a crawled "Home >> Rugs >> Acme Rug 5x8" -- and would bias the walk towards nothing)."""
     attrs = pin.attributes or {}
     category = pin.category
+    if profile is not None and category:
+        levels = profile.values_of("category", category)
+        category = levels[-1] if levels else None
     price = float(pin.product.price) if pin.product.price is not None else None
     lang = attrs.get("language") or attrs.get("lang")
     return (str(category) if category else None, price_band(price), str(lang) if lang else None)
 
 
-def read_pins(store: CatalogStore, progress: Progress | None = None) -> PinTable:
-    """Every pin id with its feature codes."""
+def read_pins(
+    store: CatalogStore, progress: Progress | None = None, profile: CatalogProfile | None = None
+) -> PinTable:
+    """Every pin id with its feature codes (categories read through the catalog profile when given)."""
     ids: list[int] = []
     values: list[tuple[str | None, ...]] = []
     for batch in store.iter_pins(batch_size=5000):
         ids += [p.id for p in batch]
-        values += [pin_feature_values(p) for p in batch]
+        values += [pin_feature_values(p, profile) for p in batch]
         if progress:
             progress("pins", len(batch))
     vocab: dict[str, list[str]] = {}
@@ -119,7 +129,7 @@ def run_graph_job(store: CatalogStore, settings: Settings, progress: Progress | 
     Returns:
         The snapshot folder and the graph that was written.
     """
-    pins = read_pins(store, progress)
+    pins = read_pins(store, progress, current_profile(settings.snapshots_dir))
     events = read_events(store, progress)
     boards = read_boards(store, progress)
     graph = build_graph(events, boards, pins, build_params(settings))

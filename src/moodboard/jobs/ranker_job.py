@@ -23,6 +23,7 @@ from moodboard.core.arrays import FloatArray, IntArray
 from moodboard.core.errors import InvalidInputError, SnapshotError
 from moodboard.core.records import Candidate
 from moodboard.core.snapshot import write_snapshot
+from moodboard.index.bundle import current_profile
 from moodboard.jobs.graph_job import read_pins
 from moodboard.rank.blend_features import ItemStats, RequestContext, build_features, category_preferences, feature_names
 from moodboard.rank.ranker import RANKER_KIND, Ranker, RankerParams
@@ -125,7 +126,7 @@ def run_ranker_job(store: CatalogStore, settings: RankerSettings, snapshots_dir:
     for u, p, t in zip(ev.user.tolist(), ev.pin.tolist(), ev.ts.tolist(), strict=True):
         first_seen[p] = min(first_seen.get(p, t), t)
         last_seen[u] = max(last_seen.get(u, t), t)
-    table = read_pins(store)
+    table = read_pins(store, profile=current_profile(snapshots_dir))
     pin_codes = {int(p): (int(f[0]), int(f[1])) for p, f in zip(table.ids.tolist(), table.feats, strict=True)}
     data = replay_requests(histories, first_seen, last_seen, source, pin_codes, settings.candidates_per_source)
     n = len(data.groups)
