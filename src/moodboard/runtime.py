@@ -113,7 +113,10 @@ def build_runtime(settings: Settings, store: CatalogStore | None = None) -> Runt
     store = store or CatalogStore.open(
         settings.database_url, echo=settings.database.echo, pool_size=settings.database.pool_size
     )
-    embedder: Lazy[Embedder] = Lazy(lambda: make_embedder(settings.embed, settings.snapshots_dir))
+    # queries are not catalog items: their features stay out of the on-disk feature cache (it grew without
+    # bound and its writes were 12 % of a unique-text search); the search service keeps recent ones in memory
+    serving_embed = settings.embed.model_copy(update={"feature_cache": False})
+    embedder: Lazy[Embedder] = Lazy(lambda: make_embedder(serving_embed, settings.snapshots_dir))
     index = IndexHolder(settings.snapshots_dir, settings.index)
 
     cache = PinCache(store.get_pins)  # hydration through the ORM was most of a search (BENCHMARKS.md)
