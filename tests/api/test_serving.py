@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import threading
@@ -157,3 +158,12 @@ def test_lexical_cache_answers_like_the_index_and_sees_writes(tmp_path: Path) ->
     lex.add([LexicalDoc(4, "red dress long")])  # a write: the cache must not answer from before it
     assert 4 in cache.search(lex, "red dress", 10, "")[0].tolist()
     assert cache.matches_all(lex, "red dress", np.array([4, 1])).tolist() == [4, 1]
+
+
+def test_probes_are_logged_only_when_they_fail(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    client = TestClient(create_app(load_settings(home=tmp_path / "h")))
+    with caplog.at_level(logging.INFO, logger="moodboard.api"):
+        client.get("/healthz")
+        client.get("/pins")
+    paths = [getattr(r, "path", None) for r in caplog.records if r.getMessage() == "request"]
+    assert "/pins" in paths and "/healthz" not in paths

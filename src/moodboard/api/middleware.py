@@ -28,6 +28,9 @@ CSP = (
     "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
 UNLIMITED_PREFIXES = ("/healthz", "/readyz", "/static/", "/metrics", "/docs")
+QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+"""Probe and scrape paths: logged only when they fail (an orchestrator calls them every few seconds; a log
+line per probe drowned the requests that matter and was a quarter of a `/healthz` answer's cost)."""
 _SECURITY = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -107,7 +110,8 @@ class RequestContext:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", "unmatched")
             self._observe(route, scope["method"], status, elapsed)
-            if self.log_requests and log.isEnabledFor(logging.INFO):
+            quiet = path in QUIET_PATHS and status < 400
+            if self.log_requests and not quiet and log.isEnabledFor(logging.INFO):
                 log.info(
                     "request",
                     extra={

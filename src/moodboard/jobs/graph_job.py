@@ -53,9 +53,7 @@ def pin_feature_values(pin: Pin, profile: CatalogProfile | None = None) -> tuple
     return (str(category) if category else None, price_band(price), str(lang) if lang else None)
 
 
-def read_pins(
-    store: CatalogStore, progress: Progress | None = None, profile: CatalogProfile | None = None
-) -> PinTable:
+def read_pins(store: CatalogStore, progress: Progress | None = None, profile: CatalogProfile | None = None) -> PinTable:
     """Every pin id with its feature codes (categories read through the catalog profile when given)."""
     ids: list[int] = []
     values: list[tuple[str | None, ...]] = []
