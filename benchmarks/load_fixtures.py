@@ -19,6 +19,8 @@ from typing import Any
 import httpx
 from wrk_runner import Req, Scenario
 
+ROOT = Path(__file__).resolve().parents[1]
+
 QUERIES = [
     "blue denim jeans",
     "red dress",
@@ -67,11 +69,18 @@ def build_home(home: Path, limit: int, env: dict[str, str]) -> dict[str, Any]:
         cmd = [sys.executable, "-m", "moodboard.cli.main", "--home", str(home), "demo", "--no-serve"]
         if limit:
             cmd += ["--limit", str(limit)]
-        subprocess.run(cmd, env={**env, "MOODBOARD_DATA_DIR": str(data)}, check=True)
+        myntra = {  # what scripts/demo.sh passes by default (the CLI alone would build its generated catalog)
+            "MOODBOARD_DEMO_CATALOG": str(data / "myntra" / "catalog.jsonl"),
+            "MOODBOARD_DEMO_MAPPING": str(ROOT / "examples" / "catalogs" / "myntra.toml"),
+            "MOODBOARD_DEMO_SYNTHETIC_PRICES": "1",
+        }
+        subprocess.run(cmd, env={**env, "MOODBOARD_DATA_DIR": str(data), **myntra}, check=True)
     import sqlite3
 
     with sqlite3.connect(f"file:{home / 'catalog.db'}?mode=ro", uri=True) as conn:
         pins = conn.execute("SELECT count(*) FROM pins").fetchone()[0]
+    if pins < (limit or 9000) * 0.9:
+        raise SystemExit(f"{home} holds {pins} pins, not the Myntra catalog: remove it and run again")
     return {"pins": int(pins), "subset": f"--limit {limit}" if limit else "full Myntra", "reused": ready}
 
 
