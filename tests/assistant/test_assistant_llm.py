@@ -97,6 +97,17 @@ def test_goal_and_section_from_the_model(parser: Parser) -> None:
         assert LLMParser(url, "m", parser).parse("x", state).section is None
 
 
+def test_sections_proposed_by_the_model_are_validated_on_the_catalog(parser: Parser) -> None:
+    with chat_server() as (url, script):
+        script.arguments = {"goal": "a weekend hike", "sections": ["casual shoes", "sunglasses", "jetpacks"]}
+        turn = LLMParser(url, "m", parser).parse("plan my weekend hike")
+        assert [s.filters.categories for s in turn.plan] == [("casual shoes",), ("sunglasses",)]
+        assert "jetpacks" in turn.unknown  # a category the catalog does not have is reported, never a section
+        assert all(s.positives[0].value == "weekend hike" for s in turn.plan)  # the goal's topic
+        script.arguments = {"goal": "a weekend hike", "sections": ["jetpacks", "sunglasses"]}
+        assert LLMParser(url, "m", parser).parse("plan my weekend hike").plan == ()  # one is not a plan
+
+
 @pytest.mark.skipif(not os.environ.get("MOODBOARD_TEST_LLM_URL"), reason="set MOODBOARD_TEST_LLM_URL to a served model")
 def test_real_model_produces_a_valid_turn(parser: Parser) -> None:
     llm = LLMParser(

@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from moodboard.assistant.fence import SYSTEM_RULES, fence, sanitise
 from moodboard.assistant.parser import Parser
-from moodboard.core.query import PriceChange, QueryState, Reference, Scope, Section, Term, TermKind, Turn
+from moodboard.assistant.planner import MAX_SECTIONS, goal_topic
+from moodboard.core.query import Filters, PriceChange, QueryState, Reference, Scope, Section, Term, TermKind, Turn
 
 log = logging.getLogger("moodboard.assistant.llm")
 
@@ -49,6 +50,10 @@ TOOL_SCHEMA: dict[str, Any] = {
                 "none_of_these": {"type": "boolean"},
                 "goal": {"type": "string", "maxLength": 120, "description": "a broad goal, e.g. 'redo my kitchen'"},
                 "section": {"type": "string", "maxLength": 60, "description": "section the message refines"},
+                "sections": {
+                    **_STR_LIST,
+                    "description": "with a goal: 2-6 catalog category names that together serve it, one per section",
+                },
                 "unknown": _STR_LIST,
             },
         },
@@ -77,6 +82,7 @@ class ToolArgs(BaseModel):
     none_of_these: bool = False
     goal: str | None = Field(None, max_length=120)
     section: str | None = Field(None, max_length=60)
+    sections: list[str] = Field(default_factory=list, max_length=12)
     unknown: list[str] = Field(default_factory=list, max_length=12)
 
 
@@ -161,6 +167,23 @@ class LLMParser:
             raise ValueError("tool arguments are not an object")
         return ToolArgs.model_validate(parsed)
 
+    def _sections(self, goal: str, names: list[str], unknown: list[str]) -> tuple[Section, ...]:
+        """The model's proposed sections that name a category of this catalog (at least two, else none:
+        the planner then plans the goal on the catalog itself)."""
+        vocab = self.fallback.vocab
+        topic = (Term(kind=TermKind.TEXT, value=goal_topic(goal)),)
+        out: dict[str, Section] = {}
+        for name in names:
+            cats = [m for m in vocab.best(name) if m.field == "category"]
+            if not cats:
+                unknown.append(sanitise(name, 30))
+                continue
+            value = cats[0].value
+            label = vocab.label("category", value)[:120]
+            out.setdefault(value, Section(name=label, positives=topic, filters=Filters(categories=(value,))))
+        sections = tuple(out.values())[:MAX_SECTIONS]
+        return sections if len(sections) >= 2 else ()
+
     def to_turn(self, args: ToolArgs, message: str, state: QueryState) -> Turn:
         """Resolve validated tool arguments against the catalog vocabulary into a `Turn`."""
         vocab = self.fallback.vocab
@@ -201,7 +224,7 @@ class LLMParser:
         refs = [Reference(position=p, weight=2.0) for p in args.more_like]
         refs += [Reference(position=p, polarity=-1) for p in args.less_like]
         goal = sanitise(args.goal, 120) or None if args.goal else None  # the planner validates it on the catalog
-        plan: tuple[Section, ...] = ()
+        plan = self._sections(goal, args.sections, unknown) if goal else ()
         section = args.section if args.section in {s.name for s in state.sections} else None
         pos = [w for w in (sanitise(t, 60) for t in args.include_text) if w]
         return Turn(
