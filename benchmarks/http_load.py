@@ -223,7 +223,7 @@ def inprocess_search(home: Path, fx: Fixtures, seconds: float) -> dict[str, Any]
     os.environ.update(RAISED_LIMITS)
     from moodboard.api.app import build_services
     from moodboard.core.settings import load_settings
-    from moodboard.index.attributes import Filter
+    from moodboard.index.attributes import parse_filter
     from moodboard.rank.search import SearchRequest
 
     try:
@@ -242,7 +242,7 @@ def inprocess_search(home: Path, fx: Fixtures, seconds: float) -> dict[str, Any]
             text=f"{fx.words[i % len(fx.words)]} {fx.words[i * 7 % len(fx.words)]} {900000 + i}"
         ),
         "search_filters": lambda i: SearchRequest(
-            text=fx.queries[i % len(fx.queries)], filters=Filter.parse(fx.filters[i % len(fx.filters)])
+            text=fx.queries[i % len(fx.queries)], filters=parse_filter(fx.filters[i % len(fx.filters)])
         ),
     }
     for name, make in kinds.items():
