@@ -63,9 +63,9 @@ GOAL_GRAMMAR = re.compile(
     r"could|would|do|i|me|my|to|up|on)\b"
 )
 """The words of a goal's phrasing that say "this is a goal", not what it is about: they are dropped from
-the text the goal is retrieved with (measured on Flipkart: "plan a cosy bedroom makeover" retrieved
-"Plan B" rompers and routers; "cosy bedroom" retrieves bed linen, cushions and carpets). Words that are
-about the goal ("gift", "outfit", "kit", "decor") stay."""
+the text the goal is retrieved with ("plan a cosy bedroom makeover" is retrieved as "cosy bedroom": "plan"
+and "makeover" matched product names lexically and pulled unrelated departments in; see BENCHMARKS.md,
+"Goal cascades"). Words that are about the goal ("gift", "outfit", "kit", "decor") stay."""
 
 
 def goal_phrase(text: str) -> str | None:
