@@ -94,8 +94,8 @@ class Runtime:
 
 def build_live_graph(settings: Settings, store: CatalogStore) -> LiveGraph:
     """The live taste graph over the graph snapshot, pulling fresh events from the store."""
+    from moodboard.embed.vectors import vectors_or_none
     from moodboard.graph.live import LiveGraph
-    from moodboard.jobs.embed_job import vectors_or_none
 
     snapshots = settings.snapshots_dir
     return LiveGraph(
