@@ -11,12 +11,8 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
-# known cycles, each with why it is left (remove an entry once the cycle is gone)
-KNOWN: set[frozenset[str]] = {
-    frozenset({"moodboard.api.pools", "moodboard.api.services"}),  # the api locator, replaced by runtime.py
-    # make_runner picks RayRunner lazily (ray stays optional); RayRunner reuses the local partition types
-    frozenset({"moodboard.jobs.ray_runner", "moodboard.jobs.runner"}),
-}
+# known cycles, each with why it is left (none now: aligner/heads, api pools/services, job runners are fixed)
+KNOWN: set[frozenset[str]] = set()
 
 
 def _graph() -> dict[str, set[str]]:

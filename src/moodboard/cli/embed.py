@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
         from moodboard.embed.embedder import make_embedder
         from moodboard.embed.feature_cache import FeatureCache
         from moodboard.jobs.embed_job import read_pins, run_embed_job
-        from moodboard.jobs.runner import make_runner
+        from moodboard.jobs.runners import make_runner
 
         settings = get_settings(ctx)
         if runner is not None:

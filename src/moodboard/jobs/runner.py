@@ -33,7 +33,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from moodboard.core.errors import ConfigError, DependencyError, SnapshotError
-from moodboard.core.settings import JobsSettings
 
 log = logging.getLogger(__name__)
 
@@ -249,14 +248,3 @@ def set_worker_threads(n: int) -> None:
     torch = sys.modules.get("torch")
     if n > 0 and torch is not None and torch.get_num_threads() != n:
         torch.set_num_threads(n)
-
-
-def make_runner(settings: JobsSettings) -> JobRunner:
-    """The runner named by `settings.runner` ("local" or "ray")."""
-    if settings.runner == "local":
-        return LocalRunner(settings.worker_threads)
-    if settings.runner == "ray":
-        from moodboard.jobs.ray_runner import RayRunner
-
-        return RayRunner(settings)
-    raise ConfigError(f"unknown job runner {settings.runner!r}", "set MOODBOARD_JOBS__RUNNER to local or ray")
