@@ -103,35 +103,8 @@ def build_live_graph(settings: Settings, store: CatalogStore) -> LiveGraph:
     )
 
 
-def build_runtime(settings: Settings, store: CatalogStore | None = None) -> Runtime:
-    """Build the serving objects for `settings` (heavy ones lazily); nothing is loaded yet."""
-    from moodboard.embed.embedder import make_embedder
-    from moodboard.embed.object_crop import crop_to_object
-
-    settings.ensure_home()
-    store = store or CatalogStore.open(
-        settings.database_url, echo=settings.database.echo, pool_size=settings.database.pool_size
-    )
-    # queries are not catalog items: their features stay out of the on-disk feature cache (it grew without
-    # bound and its writes were 12 % of a unique-text search); the search service keeps recent ones in memory
-    serving_embed = settings.embed.model_copy(update={"feature_cache": False})
-    embedder: Lazy[Embedder] = Lazy(lambda: make_embedder(serving_embed, settings.snapshots_dir))
-    index = IndexHolder(settings.snapshots_dir, settings.index)
-
-    cache = PinCache(store.get_pins)  # hydration through the ORM was most of a search (BENCHMARKS.md)
-
-    def pins(ids: list[int]) -> dict[int, object]:
-        return {p.id: p for p in cache.get_pins(ids)}
-
-    search = SearchService(index.get, embedder.get, settings.index, pins, crop=crop_to_object)  # type: ignore[arg-type]
-    graph: Lazy[LiveGraph] = Lazy(lambda: build_live_graph(settings, store))
-    assistant: Lazy[Assistant] = Lazy(lambda: build_assistant(settings, store, search, graph.optional()))
-    look: Lazy[ShopTheLook] = Lazy(lambda: build_look(settings, search))
-    return Runtime(settings, store, embedder, index, search, graph, assistant, look, cache)
-
-
 def build_assistant(
-    settings: Settings, store: CatalogStore, search: SearchService, graph: LiveGraph | None
+    settings: Settings, store: CatalogStore, search: SearchService, *, graph: LiveGraph | None
 ) -> Assistant:
     """The assistant over the one search service: sessions in the catalog database, taste from the graph or boards."""
     from moodboard.assistant.engine import Assistant
@@ -154,6 +127,33 @@ def build_assistant(
         image_check=image_check,
         max_message_chars=settings.assistant.max_message_chars,
     )
+
+
+def build_runtime(settings: Settings, store: CatalogStore | None = None) -> Runtime:
+    """Build the serving objects for `settings` (heavy ones lazily); nothing is loaded yet."""
+    from moodboard.embed.embedder import make_embedder
+    from moodboard.embed.object_crop import crop_to_object
+
+    settings.ensure_home()
+    store = store or CatalogStore.open(
+        settings.database_url, echo=settings.database.echo, pool_size=settings.database.pool_size
+    )
+    # queries are not catalog items: their features stay out of the on-disk feature cache (it grew without
+    # bound and its writes were 12 % of a unique-text search); the search service keeps recent ones in memory
+    serving_embed = settings.embed.model_copy(update={"feature_cache": False})
+    embedder: Lazy[Embedder] = Lazy(lambda: make_embedder(serving_embed, settings.snapshots_dir))
+    index = IndexHolder(settings.snapshots_dir, settings.index)
+
+    cache = PinCache(store.get_pins)  # hydration through the ORM was most of a search (BENCHMARKS.md)
+
+    def pins(ids: list[int]) -> dict[int, object]:
+        return {p.id: p for p in cache.get_pins(ids)}
+
+    search = SearchService(index.get, embedder.get, settings.index, pins, crop=crop_to_object)  # type: ignore[arg-type]
+    graph: Lazy[LiveGraph] = Lazy(lambda: build_live_graph(settings, store))
+    assistant: Lazy[Assistant] = Lazy(lambda: build_assistant(settings, store, search, graph=graph.optional()))
+    look: Lazy[ShopTheLook] = Lazy(lambda: build_look(settings, search))
+    return Runtime(settings, store, embedder, index, search, graph, assistant, look, cache)
 
 
 def build_look(settings: Settings, search: SearchService) -> ShopTheLook:
