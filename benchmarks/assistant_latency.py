@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 
 from moodboard.assistant.engine import Assistant
-from moodboard.assistant.factory import CatalogUnderstanding
+from moodboard.assistant.understanding import CatalogUnderstanding
 from moodboard.assistant.vocabulary import Vocabulary
 from moodboard.catalog.sessions import CatalogSessionStore
 from moodboard.catalog.store import CatalogStore
@@ -251,7 +251,7 @@ def one_path_assistant(pins: list[Pin], vecs: np.ndarray, embedder: Any, tmp: Pa
         lambda: bundle, lambda: embedder, settings, lambda ids: {i: by_id[i] for i in ids}, crop=crop_to_object
     )
     home = load_settings(home=tmp / f"home-{photo_crop}")
-    return Assistant(service, CatalogUnderstanding(home, service), _sessions(tmp, photo_crop))
+    return Assistant(service, CatalogUnderstanding(home.assistant, service), _sessions(tmp, photo_crop))
 
 
 def measure_photos(crop: Any, plain: Any, photos: list[bytes]) -> dict[str, Any]:

@@ -63,7 +63,8 @@ def measure_embed_speed(
     from moodboard.embed.aligned import TowerEmbedder
     from moodboard.embed.aligner import Aligner, AlignerConfig, AlignerSpec, build_heads
     from moodboard.embed.towers import EfficientNetLiteTower, MiniLMTextTower
-    from moodboard.jobs.embed_job import EmbedItem, read_vectors, run_embed_job
+    from moodboard.embed.vectors import read_vectors
+    from moodboard.jobs.embed_job import EmbedItem, run_embed_job
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)

@@ -28,13 +28,12 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from moodboard.api.app import create_app
+from moodboard.catalog.demo import with_synthetic_prices
+from moodboard.cli.homes import build_home
+from moodboard.core.settings import load_settings
 
-from moodboard.api.app import create_app  # noqa: E402
-from moodboard.catalog.demo import with_synthetic_prices  # noqa: E402
-from moodboard.core.settings import load_settings  # noqa: E402
-from tests.homes import build_home  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 # Flipkart: category path prefixes (lower case, " › " between levels) that belong to each goal.
 FK_BABY = ("baby care",)

@@ -1,7 +1,8 @@
 """Moodboard homes for tests, built the way a user builds one: `moodboard ingest` then `moodboard index`.
 
-`build_home` writes nothing by hand into the home: it runs the real CLI commands in-process (Typer's
-runner), so the served app that `create_app` builds over the home is what `moodboard serve` serves.
+`build_home` (from `moodboard.cli.homes`, shared with the benchmarks) writes nothing by hand into the
+home: it runs the real CLI commands in-process, so the served app is what `moodboard serve` serves.
+`write_catalog` draws a small JSONL catalog with images for it.
 `index_pins` is the in-process shortcut for unit tests of the search and assistant layers: the same
 index snapshot (vectors, lexical index, catalog profile, vocabulary) from pins without images.
 """
@@ -14,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from typer.testing import CliRunner
 
 from moodboard.assistant.vocabulary import Vocabulary
+from moodboard.cli.homes import FAST_API, build_home, cli, home_env
 from moodboard.core.records import Pin
-from moodboard.core.settings import IndexSettings, Settings, load_settings
+from moodboard.core.settings import IndexSettings
 from moodboard.embed.fake import FakeEmbedder
 from moodboard.index.attributes import ItemAttrs
 from moodboard.index.bundle import (
@@ -34,54 +35,7 @@ from moodboard.index.vector_index import make_index
 from moodboard.rank.search import SearchService
 from tests.imagegen import COLOURS, SHAPES, make_image
 
-FAST_API = {"rate_limit_per_minute": 1_000_000, "rate_limit_burst": 100_000, "warm_up": False}
-"""Tests send hundreds of requests a minute from one client: the per-client rate limit is lifted."""
-
-
-def cli(env: Mapping[str, str], *args: str) -> str:
-    """Run one `moodboard` command in-process; returns its output (fails the test on a non-zero exit)."""
-    from moodboard.cli import main as cli_main
-
-    app = cli_main.build_app()
-    result = CliRunner().invoke(app, list(args), env=dict(env))
-    assert result.exit_code in (0, 3), (args, result.output, result.exception)
-    return result.output
-
-
-def home_env(home: Path, backend: str = "fake", **extra: str) -> dict[str, str]:
-    """Environment for CLI commands on `home` with the given embedder backend."""
-    env = {"MOODBOARD_HOME": str(home), "MOODBOARD_EMBED__BACKEND": backend, "MOODBOARD_INGEST__WORKERS": "1"}
-    if backend == "fake":
-        env["MOODBOARD_EMBED__DIM"] = "32"
-    env.update(extra)
-    return env
-
-
-def build_home(
-    home: Path,
-    catalog: Path,
-    *,
-    mapping_file: Path | None = None,
-    images_root: Path | None = None,
-    backend: str = "fake",
-    align: bool = False,
-    env: Mapping[str, str] | None = None,
-) -> Settings:
-    """Ingest `catalog` and index it with the real CLI; returns settings for serving the home."""
-    environ = {**home_env(home, backend), **(env or {})}
-    args = ["ingest", str(catalog)]
-    if mapping_file is not None:
-        args += ["--mapping-file", str(mapping_file)]
-    if images_root is not None:
-        args += ["--images-root", str(images_root)]
-    cli(environ, *args)
-    if align:
-        cli(environ, "train", "align")
-    cli(environ, "index")
-    embed: dict[str, Any] = {"backend": backend}
-    if backend == "fake":
-        embed["dim"] = 32
-    return load_settings(home=home, embed=embed, api=FAST_API)
+__all__ = ["FAST_API", "build_home", "cli", "home_env", "index_pins", "service_over", "write_catalog"]
 
 
 def write_catalog(folder: Path, rows: Iterable[Mapping[str, Any]], size: int = 64) -> Path:

@@ -94,8 +94,8 @@ class Runtime:
 
 def build_live_graph(settings: Settings, store: CatalogStore) -> LiveGraph:
     """The live taste graph over the graph snapshot, pulling fresh events from the store."""
+    from moodboard.embed.vectors import vectors_or_none
     from moodboard.graph.live import LiveGraph
-    from moodboard.jobs.embed_job import vectors_or_none
 
     snapshots = settings.snapshots_dir
     return LiveGraph(
@@ -103,9 +103,34 @@ def build_live_graph(settings: Settings, store: CatalogStore) -> LiveGraph:
     )
 
 
+def build_assistant(
+    settings: Settings, store: CatalogStore, search: SearchService, *, graph: LiveGraph | None
+) -> Assistant:
+    """The assistant over the one search service: sessions in the catalog database, taste from the graph or boards."""
+    from moodboard.assistant.engine import Assistant
+    from moodboard.assistant.taste import BoardTaste, GraphTaste
+    from moodboard.assistant.understanding import CatalogUnderstanding
+    from moodboard.catalog.images import ImageLimits, open_checked
+    from moodboard.catalog.sessions import CatalogSessionStore
+
+    limits = ImageLimits(max_file_bytes=settings.api.max_upload_bytes, max_pixels=settings.api.max_upload_pixels)
+
+    def image_check(data: bytes) -> None:
+        open_checked(data, limits)
+
+    boards = BoardTaste(store.list_boards)
+    return Assistant(
+        search,
+        CatalogUnderstanding(settings.assistant, search),
+        CatalogSessionStore(store),
+        taste=GraphTaste(graph, boards) if graph is not None else boards,
+        image_check=image_check,
+        max_message_chars=settings.assistant.max_message_chars,
+    )
+
+
 def build_runtime(settings: Settings, store: CatalogStore | None = None) -> Runtime:
     """Build the serving objects for `settings` (heavy ones lazily); nothing is loaded yet."""
-    from moodboard.assistant.factory import build_assistant
     from moodboard.embed.embedder import make_embedder
     from moodboard.embed.object_crop import crop_to_object
 

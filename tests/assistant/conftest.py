@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from moodboard.assistant.engine import Assistant
-from moodboard.assistant.factory import CatalogUnderstanding
 from moodboard.assistant.parser import Parser
 from moodboard.assistant.sessions import SessionStore
+from moodboard.assistant.understanding import CatalogUnderstanding
 from moodboard.assistant.vocabulary import Vocabulary
 from moodboard.core.records import Pin, Product
 from moodboard.core.settings import load_settings
@@ -100,4 +100,4 @@ def service(index: SearchIndex, pins: list[Pin]) -> SearchService:
 def assistant(service: SearchService, tmp_path: Path) -> Assistant:
     """An assistant over the one search service, with sessions in a temp folder."""
     settings = load_settings(home=tmp_path / "home")
-    return Assistant(service, CatalogUnderstanding(settings, service), SessionStore(tmp_path / "sessions"))
+    return Assistant(service, CatalogUnderstanding(settings.assistant, service), SessionStore(tmp_path / "sessions"))

@@ -212,7 +212,7 @@ def test_known_user_taste_biases_ranking(client: TestClient, store: CatalogStore
 
 
 def test_graph_taste_adapter_and_fallback() -> None:
-    from moodboard.assistant.factory import BoardTaste, GraphTaste
+    from moodboard.assistant.taste import BoardTaste, GraphTaste
     from moodboard.core.errors import SnapshotError
 
     class Recs:

@@ -196,7 +196,7 @@ class Job:
 
 
 def _vector_answers(home: Path) -> Callable[[], Any]:
-    from moodboard.jobs.embed_job import current_vectors
+    from moodboard.embed.vectors import current_vectors
 
     def serve() -> Any:
         ids, vecs, _ = current_vectors(home / "snapshots")

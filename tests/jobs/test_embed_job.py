@@ -16,7 +16,8 @@ from moodboard.core.snapshot import current_snapshot, read_manifest
 from moodboard.embed.aligned import TowerEmbedder
 from moodboard.embed.fake import FakeEmbedder
 from moodboard.embed.feature_cache import FeatureCache
-from moodboard.jobs.embed_job import current_vectors, prefetch_map, read_pins, run_embed_job
+from moodboard.embed.vectors import current_vectors
+from moodboard.jobs.embed_job import prefetch_map, read_pins, run_embed_job
 
 COLOURS = [(200, 30, 30), (30, 200, 30), (30, 30, 200), (220, 220, 30), (20, 20, 20), (150, 40, 170)]
 

@@ -22,7 +22,8 @@ from moodboard.catalog.images import ImageLimits, process_image_file
 from moodboard.catalog.store import CatalogStore, NewPin
 from moodboard.core.settings import JobsSettings
 from moodboard.embed.fake import FakeEmbedder
-from moodboard.jobs.embed_job import EmbedItem, read_pins, read_vectors, run_embed_job
+from moodboard.embed.vectors import read_vectors
+from moodboard.jobs.embed_job import EmbedItem, read_pins, run_embed_job
 from moodboard.jobs.runner import LocalRunner, PartitionOutput, PartitionStore, make_partitions
 
 REPO = Path(__file__).resolve().parents[2]

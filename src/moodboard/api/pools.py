@@ -10,15 +10,24 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import anyio
 import anyio.to_thread
 
-from moodboard.api.services import Services
 from moodboard.core.settings import ServeSettings
+from moodboard.runtime import Lazy
 
 T = TypeVar("T")
+
+
+class HasModelPool(Protocol):
+    """What owns the bounded pool (the app's `Services`), without importing it."""
+
+    @property
+    def model_pool(self) -> Lazy[anyio.CapacityLimiter]:
+        """The pool, built on first use."""
+        ...
 
 
 def cores() -> int:
@@ -44,11 +53,11 @@ def model_concurrency(serve: ServeSettings) -> int:
     return serve.model_concurrency or torch_threads(serve)
 
 
-def model_limiter(services: Services) -> anyio.CapacityLimiter:
+def model_limiter(services: HasModelPool) -> anyio.CapacityLimiter:
     """This app's bounded pool for photo work (built on first use, inside the event loop)."""
     return services.model_pool.get()
 
 
-async def run_model(services: Services, func: Callable[..., T], *args: object) -> T:
+async def run_model(services: HasModelPool, func: Callable[..., T], *args: object) -> T:
     """Run `func(*args)` on a thread from the bounded model pool."""
     return await anyio.to_thread.run_sync(func, *args, limiter=model_limiter(services))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -38,3 +40,15 @@ def open_store(settings: Settings) -> CatalogStore:
     """Open (and migrate) the catalog store named by the settings."""
     settings.ensure_home()
     return CatalogStore.open(settings.database_url, echo=settings.database.echo, pool_size=settings.database.pool_size)
+
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="print the result as JSON")]
+"""The `--json` option of a command that reports one result."""
+
+
+def report(out: dict[str, Any], json_out: bool, line: str) -> None:
+    """Print a command's result: `out` as one JSON line with `--json`, else the human `line` (to stderr)."""
+    if json_out:
+        typer.echo(json.dumps(out))
+    else:
+        console.print(line)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from moodboard.cli.context import console, get_settings, open_store
+from moodboard.cli.context import JsonFlag, console, get_settings, open_store, report
 from moodboard.core.errors import ConfigError, InvalidInputError
 
 _COLUMNS = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
         runner: Annotated[
             str | None, typer.Option(help="local or ray (MOODBOARD_JOBS__RUNNER); Ray: MOODBOARD_JOBS__RAY_ADDRESS")
         ] = None,
-        json_out: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+        json_out: JsonFlag = False,
     ) -> None:
         """Embed every pin image into a versioned `vectors` snapshot (a re-run embeds only new images).
 
@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
         from moodboard.embed.embedder import make_embedder
         from moodboard.embed.feature_cache import FeatureCache
         from moodboard.jobs.embed_job import read_pins, run_embed_job
-        from moodboard.jobs.runner import make_runner
+        from moodboard.jobs.runners import make_runner
 
         settings = get_settings(ctx)
         if runner is not None:
@@ -98,13 +98,12 @@ def register(app: typer.Typer) -> None:
             "partitions_computed": len(result.partitions_computed),
             "partitions_reused": len(result.partitions_reused),
         }
-        if json_out:
-            typer.echo(json.dumps(out))
-        else:
-            console.print(
-                f"embedded {result.embedded} new, reused {result.cached} cached, {len(result.failed)} failed "
-                f"-> {result.snapshot} ({result.model_id}, dim {result.dim})"
-            )
+        report(
+            out,
+            json_out,
+            f"embedded {result.embedded} new, reused {result.cached} cached, {len(result.failed)} failed "
+            f"-> {result.snapshot} ({result.model_id}, dim {result.dim})",
+        )
 
     train = _train_group(app)
 
@@ -121,7 +120,7 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option(help="JSON {class: [pin categories]} for --photos (default: class = category)"),
         ] = None,
-        json_out: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+        json_out: JsonFlag = False,
     ) -> None:
         """Train the aligner heads (LiT) on the catalog's own (image, title) pairs; writes an `aligner` snapshot.
 
@@ -209,12 +208,11 @@ def register(app: typer.Typer) -> None:
             "metrics": result.metrics,
             "seconds": round(result.seconds, 2),
         }
-        if json_out:
-            typer.echo(json.dumps(out))
-        else:
-            best = result.metrics.get("best_val_recall_at_10")
-            console.print(
-                f"trained aligner on {result.pairs} pairs ({len(result.failed)} failed images)"
-                + (f", validation text→image R@10 {best:.3f}" if best is not None else "")
-                + f" -> {result.snapshot}"
-            )
+        best = result.metrics.get("best_val_recall_at_10")
+        report(
+            out,
+            json_out,
+            f"trained aligner on {result.pairs} pairs ({len(result.failed)} failed images)"
+            + (f", validation text→image R@10 {best:.3f}" if best is not None else "")
+            + f" -> {result.snapshot}",
+        )

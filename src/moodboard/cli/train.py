@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from moodboard.cli.context import console, get_settings, open_store
+from moodboard.cli.context import JsonFlag, console, get_settings, open_store, report
 from moodboard.cli.embed import _train_group
 
 _COLUMNS = (
@@ -37,7 +36,7 @@ def register(app: typer.Typer) -> None:
         objective: Annotated[
             str | None, typer.Option(help="next_item or all_action (MOODBOARD_SEQUENCE__OBJECTIVE)")
         ] = None,
-        json_out: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+        json_out: JsonFlag = False,
     ) -> None:
         """Train the sequence transformer on every user's engagement; writes a `sequence` snapshot."""
         from moodboard.jobs.sequence_job import read_sequences, run_sequence_job
@@ -71,19 +70,18 @@ def register(app: typer.Typer) -> None:
             "best_epoch": result.best_epoch,
             "seconds": round(result.seconds, 2),
         }
-        if json_out:
-            typer.echo(json.dumps(out))
-        else:
-            val = "n/a" if result.val_hr_at_10 is None else f"{result.val_hr_at_10:.3f}"
-            console.print(
-                f"trained on {result.events} events of {result.users} users ({result.items} pins), "
-                f"val HR@10 {val} at epoch {result.best_epoch} -> {result.snapshot}"
-            )
+        val = "n/a" if result.val_hr_at_10 is None else f"{result.val_hr_at_10:.3f}"
+        report(
+            out,
+            json_out,
+            f"trained on {result.events} events of {result.users} users ({result.items} pins), "
+            f"val HR@10 {val} at epoch {result.best_epoch} -> {result.snapshot}",
+        )
 
     @train.command("ranker")
     def ranker_cmd(
         ctx: typer.Context,
-        json_out: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+        json_out: JsonFlag = False,
     ) -> None:
         """Train the LambdaMART blend by replaying each user's newest engagement; writes a `ranker` snapshot.
 
@@ -104,10 +102,9 @@ def register(app: typer.Typer) -> None:
             "rows": result.rows,
             "train_seconds": round(result.train_seconds, 3),
         }
-        if json_out:
-            typer.echo(json.dumps(out))
-        else:
-            console.print(
-                f"trained the ranker on {result.requests} replayed requests ({result.rows} candidates) "
-                f"in {result.train_seconds:.1f} s -> {result.snapshot}"
-            )
+        report(
+            out,
+            json_out,
+            f"trained the ranker on {result.requests} replayed requests ({result.rows} candidates) "
+            f"in {result.train_seconds:.1f} s -> {result.snapshot}",
+        )

@@ -18,7 +18,8 @@ import numpy as np
 
 from moodboard.core.arrays import FloatArray, IntArray
 from moodboard.core.errors import InvalidInputError
-from moodboard.embed.aligner import Aligner, AlignerConfig, AlignerSpec, build_heads, extra_slice
+from moodboard.embed.aligner import Aligner, build_heads
+from moodboard.embed.aligner_spec import AlignerConfig, AlignerSpec, extra_slice
 from moodboard.embed.photo_block import PhotoBlockConfig, PhotoSet, fit_photo_block
 
 if TYPE_CHECKING:

@@ -6,13 +6,11 @@ Imported only by code that trains or runs the aligner, so `import moodboard.embe
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
-if TYPE_CHECKING:
-    from moodboard.embed.aligner import AlignerConfig, AlignerSpec
+from moodboard.embed.aligner_spec import AlignerConfig, AlignerSpec
 
 
 class ProjectionHead(nn.Module):

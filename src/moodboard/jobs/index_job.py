@@ -183,7 +183,7 @@ def run_index_job(
     from moodboard.embed.embedder import make_embedder
     from moodboard.embed.feature_cache import FeatureCache
     from moodboard.jobs.embed_job import read_pins, run_embed_job
-    from moodboard.jobs.runner import make_runner
+    from moodboard.jobs.runners import make_runner
 
     start = time.perf_counter()
     settings.ensure_home()
@@ -206,7 +206,7 @@ def run_index_job(
         work_url=settings.jobs.work_url or str(settings.home / "jobs"),
         embedder_factory=partial(make_embedder, settings.embed, settings.snapshots_dir),
     )
-    from moodboard.jobs.embed_job import read_vectors
+    from moodboard.embed.vectors import read_vectors
 
     ids, vectors, _ = read_vectors(embedded.snapshot)
     if progress:

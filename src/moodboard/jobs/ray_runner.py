@@ -13,8 +13,7 @@ import logging
 import os
 import pickle
 import sys
-import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -28,7 +27,7 @@ from moodboard.jobs.runner import (
     ProgressFn,
     RunReport,
     compute_partition,
-    pending,
+    run_partitions,
 )
 
 log = logging.getLogger(__name__)
@@ -110,14 +109,8 @@ class RayRunner:
         progress: ProgressFn | None = None,
     ) -> RunReport:
         """Compute the missing partitions as `map_batches` over an actor pool; report as they finish."""
-        start = time.perf_counter()
-        todo, reused = pending(partitions, store)
-        total = sum(len(p.items) for p in partitions)
-        done = total - sum(len(p.items) for p in todo)
-        if progress is not None:
-            progress(done, total)
-        report = RunReport(reused=reused)
-        if todo:
+
+        def compute(todo: list[Partition[Any]]) -> Iterator[tuple[int, int]]:
             ray = ensure_ray(self.settings)
             ctx = ray.data.DataContext.get_current()
             ctx.enable_progress_bars = False  # the caller shows progress
@@ -131,9 +124,6 @@ class RayRunner:
                 num_gpus=self.settings.ray_gpus_per_actor or None,
             )
             for row in ds.iter_rows():
-                report.computed.append(int(row["index"]))
-                done += int(row["rows"])
-                if progress is not None:
-                    progress(done, total)
-        report.seconds = time.perf_counter() - start
-        return report
+                yield int(row["index"]), int(row["rows"])
+
+        return run_partitions(partitions, store, compute, progress)

@@ -25,7 +25,7 @@ import logging
 import sys
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
@@ -33,7 +33,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from moodboard.core.errors import ConfigError, DependencyError, SnapshotError
-from moodboard.core.settings import JobsSettings
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +184,34 @@ def pending(partitions: Sequence[Partition[Any]], store: PartitionStore) -> tupl
     return todo, done
 
 
+def run_partitions(
+    partitions: Sequence[Partition[Any]],
+    store: PartitionStore,
+    compute: Callable[[list[Partition[Any]]], Iterable[tuple[int, int]]],
+    progress: ProgressFn | None = None,
+) -> RunReport:
+    """The loop every runner shares: reuse finished partitions, compute the rest, report progress.
+
+    `compute(todo)` maps the partitions not done yet and yields (partition index, rows) as each finishes,
+    in whatever order its workers finish them.
+    """
+    start = time.perf_counter()
+    todo, reused = pending(partitions, store)
+    total = sum(len(p.items) for p in partitions)
+    done = total - sum(len(p.items) for p in todo)
+    if progress is not None:
+        progress(done, total)
+    report = RunReport(reused=reused)
+    if todo:
+        for index, rows in compute(todo):
+            report.computed.append(index)
+            done += rows
+            if progress is not None:
+                progress(done, total)
+    report.seconds = time.perf_counter() - start
+    return report
+
+
 class LocalRunner:
     """Runs partitions one after another in this process (the mapper may use threads inside)."""
 
@@ -202,23 +229,14 @@ class LocalRunner:
         progress: ProgressFn | None = None,
     ) -> RunReport:
         """Compute the missing partitions in order."""
-        start = time.perf_counter()
-        todo, reused = pending(partitions, store)
-        total = sum(len(p.items) for p in partitions)
-        done = total - sum(len(p.items) for p in todo)
-        if progress is not None:
-            progress(done, total)
-        report = RunReport(reused=reused)
-        if todo:
+
+        def compute(todo: list[Partition[Any]]) -> Iterator[tuple[int, int]]:
             set_worker_threads(self.worker_threads)
             mapper = mapper_factory()
             for part in todo:
-                done += compute_partition(mapper, store, part)
-                report.computed.append(part.index)
-                if progress is not None:
-                    progress(done, total)
-        report.seconds = time.perf_counter() - start
-        return report
+                yield part.index, compute_partition(mapper, store, part)
+
+        return run_partitions(partitions, store, compute, progress)
 
 
 def set_worker_threads(n: int) -> None:
@@ -230,14 +248,3 @@ def set_worker_threads(n: int) -> None:
     torch = sys.modules.get("torch")
     if n > 0 and torch is not None and torch.get_num_threads() != n:
         torch.set_num_threads(n)
-
-
-def make_runner(settings: JobsSettings) -> JobRunner:
-    """The runner named by `settings.runner` ("local" or "ray")."""
-    if settings.runner == "local":
-        return LocalRunner(settings.worker_threads)
-    if settings.runner == "ray":
-        from moodboard.jobs.ray_runner import RayRunner
-
-        return RayRunner(settings)
-    raise ConfigError(f"unknown job runner {settings.runner!r}", "set MOODBOARD_JOBS__RUNNER to local or ray")

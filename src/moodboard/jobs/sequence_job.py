@@ -19,8 +19,8 @@ from moodboard.core.arrays import FloatArray, IntArray
 from moodboard.core.errors import InvalidInputError
 from moodboard.core.records import EventType
 from moodboard.core.snapshot import write_snapshot
+from moodboard.embed.vectors import vectors_or_none
 from moodboard.graph.weights import EVENT_CODES
-from moodboard.jobs.embed_job import vectors_or_none
 from moodboard.jobs.graph_job import read_events
 from moodboard.rank.metrics import full_rank_of_target, loo_hr_ndcg
 from moodboard.rank.sequence_model import SequenceConfig, SequenceModel
