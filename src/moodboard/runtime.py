@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
@@ -24,6 +24,7 @@ from moodboard.rank.search import SearchService
 
 if TYPE_CHECKING:
     from moodboard.assistant.engine import Assistant
+    from moodboard.core.records import Event
     from moodboard.core.snapshot import LiveSnapshot
     from moodboard.embed.embedder import Embedder
     from moodboard.graph.live import LiveGraph
@@ -135,6 +136,13 @@ def build_runtime(settings: Settings, store: CatalogStore | None = None) -> Runt
     assistant: Lazy[Assistant] = Lazy(lambda: build_assistant(settings, store, search, graph=graph.optional()))
     look: Lazy[ShopTheLook] = Lazy(lambda: build_look(settings, search))
     feed: Lazy[FeedService] = Lazy(lambda: build_feed(settings, graph))
+
+    def to_sequence(events: Sequence[Event]) -> None:
+        # in-process events reach the sequence model's user histories at once (the model is not retrained)
+        if feed.built:
+            feed.get().record(events)
+
+    store.subscribe(to_sequence)
     return Runtime(settings, store, embedder, index, search, graph, assistant, look, cache, feed)
 
 
@@ -143,7 +151,7 @@ def build_feed(settings: Settings, graph: Lazy[LiveGraph]) -> FeedService:
     from moodboard.core.snapshot import LiveSnapshot, verify_snapshot
     from moodboard.rank.feed import FeedService
     from moodboard.rank.ranker import RANKER_KIND, Ranker
-    from moodboard.rank.sequence_source import SEQUENCE_KIND, SequenceSource, load_sequence_source
+    from moodboard.rank.sequence_source import SEQUENCE_KIND, load_sequence_source
 
     def load_sequence(path: Path) -> SequenceSource:
         verify_snapshot(path)

@@ -157,7 +157,9 @@ class LiveGraph:
                 return False
             return self._rec.overlay.add(event.user_id, event.pin_id, event.type, event.ts.timestamp(), event.id)
 
-    def related(self, pin_id: int, k: int, *, user_id: int | None = None, seed: int | None = None) -> RecommendationList:
+    def related(
+        self, pin_id: int, k: int, *, user_id: int | None = None, seed: int | None = None
+    ) -> RecommendationList:
         """Walk candidates related to a pin (`rank.feed` blends and fills them)."""
         return self.recommender().related(pin_id, k, user_id=user_id, seed=seed)
 

@@ -219,10 +219,8 @@ class GraphRecommender:
             return []
         order, sims = self.content.nearest(q, k + 1)
         pins = self.graph.pin_ids
-        return [
-            Recommendation(int(pins[p]), float(s), "content") for p, s in zip(order.tolist(), sims.tolist(), strict=True)
-            if p != q
-        ][:k]  # fmt: skip
+        found = zip(order.tolist(), sims.tolist(), strict=True)
+        return [Recommendation(int(pins[p]), float(sim), "content") for p, sim in found if p != q][:k]
 
     def category_popular(self, pin_id: int, k: int) -> list[Recommendation]:
         """The most connected pins of `pin_id`'s category (feature 0), `pin_id` left out."""

@@ -17,7 +17,7 @@ import numpy as np
 
 from moodboard.core.arrays import FloatArray, IntArray
 from moodboard.core.errors import NotFoundError
-from moodboard.core.records import Candidate
+from moodboard.core.records import Candidate, Event, EventType
 from moodboard.graph.recommender import GraphRecommender, Recommendation, RecommendationList
 from moodboard.rank.blend import Blended, Blender
 from moodboard.rank.blend_features import ItemStats, RequestContext, build_features, category_preferences
@@ -105,6 +105,16 @@ class FeedService:
             (time.perf_counter() - start) * 1000.0,
         )  # fmt: skip
 
+    def record(self, events: Sequence[Event]) -> int:
+        """Append new positive engagement to the live sequence model's user histories (no retraining).
+
+        The next request of each user recomputes their sequence embedding; returns how many were applied.
+        """
+        seq = self.sequence()
+        if seq is None:
+            return 0
+        return sum(seq.observe(e.user_id, e.pin_id) for e in events if e.type != EventType.HIDE)
+
     def related(
         self, pin_id: int, k: int, *, user_id: int | None = None, seed: int | None = None, in_catalog: bool = False
     ) -> RecommendationList:
@@ -180,9 +190,10 @@ def _feature_fn(
     def build(lists: Mapping[str, Sequence[Candidate]], sources: Sequence[str]) -> tuple[IntArray, FloatArray]:
         pins = sorted({c.pin_id for cands in lists.values() for c in cands})
         cat, pband, deg = rec.pin_codes(pins)
+        vectors = seq.item_vectors(pins) if seq is not None else None
         stats = ItemStats(
-            np.asarray(pins, np.int64), deg.astype(np.float64), np.full(len(pins), np.nan), category=cat.astype(np.int64),
-            price_band=pband.astype(np.int64), vectors=seq.item_vectors(pins) if seq is not None else None,
+            np.asarray(pins, np.int64), deg.astype(np.float64), np.full(len(pins), np.nan),  # no first-seen times
+            category=cat.astype(np.int64), price_band=pband.astype(np.int64), vectors=vectors,
         )  # fmt: skip
         return build_features(lists, sources, stats, ctx)
 

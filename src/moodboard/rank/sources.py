@@ -55,9 +55,7 @@ class CandidateSource(Protocol):
 
 def from_recommendations(items: Sequence[Recommendation], source: str) -> list[Candidate]:
     """Graph recommendations as candidates of `source` (the graph's own label kept as the reason)."""
-    return [
-        Candidate(r.pin_id, r.score, source, (r.source,), i, r.query_pin_id, r.via) for i, r in enumerate(items)
-    ]
+    return [Candidate(r.pin_id, r.score, source, (r.source,), i, r.query_pin_id, r.via) for i, r in enumerate(items)]
 
 
 class WalkSource:
