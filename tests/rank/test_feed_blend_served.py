@@ -14,6 +14,7 @@ from moodboard.catalog.store import CatalogStore, NewPin
 from moodboard.core.records import Event, EventType
 from moodboard.core.settings import load_settings
 from moodboard.jobs.graph_job import run_graph_job
+from moodboard.jobs.ranker_job import run_ranker_job
 from moodboard.jobs.sequence_job import read_sequences, run_sequence_job
 from moodboard.rank.experiments import assign_arm
 
@@ -64,6 +65,12 @@ def test_feed_uses_the_sequence_source_when_a_snapshot_exists_and_carries_the_ar
         saved = client.post("/events", json={"events": [{"pin_id": ids["beta1"], "type": "save"}]}, headers=me)
         assert saved.status_code == 202
         assert not np.allclose(seq.user_embedding(user), before_save)  # updated from the event, not retrained
+        feeds = client.app.state.services.runtime.feed.get()  # type: ignore[attr-defined]
+        assert feeds.feed(user, 10).ranked_by == "fallback"  # no ranker snapshot yet: the documented weighting
+        run_ranker_job(store, settings.ranker, settings.snapshots_dir)
+        ranked = feeds.feed(user, 10)
+        assert ranked.ranked_by == "ranker" and hidden not in {r.pin_id for r in ranked.items}
+        assert client.get("/me/feed", params={"k": 10}, headers=me).json()["arm"] == before["arm"]
         related = client.get(f"/pins/{ids['alpha0']}/related", params={"k": 5, "user_id": user}).json()
         assert hidden not in {i["pin_id"] for i in related["items"]} and len(related["items"]) == 5
     store.close()

@@ -53,6 +53,7 @@ class RecommendationList:
     fallback: str | None = None
     steps: int = 0
     elapsed_ms: float = 0.0
+    ranked_by: str = "walk"  # "walk" (graph order), or the blender's "ranker" / "fallback"
 
 
 @dataclass

@@ -102,7 +102,7 @@ class FeedService:
             fallback = f"walk found {found} pins; {n_popular} popular pins fill the rest"
         return RecommendationList(
             _recommendations(blended.items), walk.query_pin_ids, walk.interest_pin_ids, fallback, walk.steps,
-            (time.perf_counter() - start) * 1000.0,
+            (time.perf_counter() - start) * 1000.0, blended.ranked_by,
         )  # fmt: skip
 
     def record(self, events: Sequence[Event]) -> int:
@@ -139,7 +139,9 @@ class FeedService:
                 raise
             ctx = SourceContext(wide, user_id=user_id, graph=rec)
             blended = self._blend(rec, {"popularity": PopularitySource().candidates(ctx)}, k, exclude, user_id, [])
-            return RecommendationList(_recommendations(blended.items), [pin_id], [], NEWER_PIN)
+            return RecommendationList(
+                _recommendations(blended.items), [pin_id], [], NEWER_PIN, ranked_by=blended.ranked_by
+            )
         lists: dict[str, list[Candidate]] = {"walk": from_recommendations(walk.items, "walk")}
         fill_ctx = SourceContext(wide, user_id=user_id, pin_id=pin_id, graph=rec)
         if len(walk.items) < k:  # fills are asked only when the walk is short (the common case asks nothing)
@@ -147,8 +149,9 @@ class FeedService:
                 lists[source.name] = source.candidates(fill_ctx)
         blended = self._blend(rec, lists, k, exclude, user_id, [pin_id])
         fallback = next((FILL_WHY[s] for s in FILL_WHY if blended.per_source.get(s)), None)
+        elapsed = (time.perf_counter() - start) * 1000.0
         return RecommendationList(
-            _recommendations(blended.items), [pin_id], [], fallback, walk.steps, (time.perf_counter() - start) * 1000.0
+            _recommendations(blended.items), [pin_id], [], fallback, walk.steps, elapsed, blended.ranked_by
         )
 
     def _blend(
