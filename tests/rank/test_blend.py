@@ -109,3 +109,22 @@ def test_category_cap_holds_when_others_exist_and_backfills_when_not() -> None:
     only_one = blender.blend({"walk": cands("walk", [0, 1, 2, 3])}, 4, categories=lambda pins: [0] * len(pins))
     assert len(only_one.items) == 4  # a one-category pool still fills the page
     assert cap_per_category([0, 0, -1, -1, -1], 4, 0.25) == [0, 2, 3, 4]  # unknown category is never capped
+
+
+def test_search_source_turns_hits_into_ranked_candidates_and_needs_a_query() -> None:
+    from types import SimpleNamespace
+
+    from moodboard.rank.search import SearchHit, SearchRequest
+    from moodboard.rank.sources import CandidateSource, SearchSource, SourceContext
+
+    asked: list[SearchRequest] = []
+
+    def search(req: SearchRequest) -> SimpleNamespace:
+        asked.append(req)
+        return SimpleNamespace(hits=[SearchHit(7, 0.9, {"vector": {}}), SearchHit(3, 0.4, {"lexical": {}})])
+
+    source: CandidateSource = SearchSource(SimpleNamespace(search=search))  # type: ignore[arg-type]
+    assert source.candidates(SourceContext(5)) == [] and not asked
+    got = source.candidates(SourceContext(5, query=SearchRequest(text="red shoes")))
+    assert [(c.pin_id, c.rank, c.source) for c in got] == [(7, 0, "search"), (3, 1, "search")]
+    assert asked[0].k == 5 and got[0].reasons == ("vector",)
