@@ -97,7 +97,7 @@ class FeedService:
         n_popular = blended.per_source.get("popularity", 0)
         if not walk.query_pin_ids and not blended.per_source.get("sequence"):
             fallback = COLD_USER
-        elif n_popular:
+        elif n_popular and blended.ranked_by == "fallback":  # a ranker may rank popular pins first on merit
             found = len(blended.items) - n_popular
             fallback = f"walk found {found} pins; {n_popular} popular pins fill the rest"
         return RecommendationList(
