@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from moodboard.catalog.pin_cache import PinCache
@@ -23,8 +24,13 @@ from moodboard.rank.search import SearchService
 
 if TYPE_CHECKING:
     from moodboard.assistant.engine import Assistant
+    from moodboard.core.records import Event
+    from moodboard.core.snapshot import LiveSnapshot
     from moodboard.embed.embedder import Embedder
     from moodboard.graph.live import LiveGraph
+    from moodboard.rank.feed import FeedService
+    from moodboard.rank.ranker import Ranker
+    from moodboard.rank.sequence_source import SequenceSource
     from moodboard.rank.shop_the_look import ShopTheLook
 
 T = TypeVar("T")
@@ -86,6 +92,7 @@ class Runtime:
     assistant: Lazy[Assistant]
     look: Lazy[ShopTheLook]
     pins: PinCache
+    feed: Lazy[FeedService]
 
     def close(self) -> None:
         """Release the store."""
@@ -153,7 +160,46 @@ def build_runtime(settings: Settings, store: CatalogStore | None = None) -> Runt
     graph: Lazy[LiveGraph] = Lazy(lambda: build_live_graph(settings, store))
     assistant: Lazy[Assistant] = Lazy(lambda: build_assistant(settings, store, search, graph=graph.optional()))
     look: Lazy[ShopTheLook] = Lazy(lambda: build_look(settings, search))
-    return Runtime(settings, store, embedder, index, search, graph, assistant, look, cache)
+    feed: Lazy[FeedService] = Lazy(lambda: build_feed(settings, graph))
+
+    def to_sequence(events: Sequence[Event]) -> None:
+        # in-process events reach the sequence model's user histories at once (the model is not retrained)
+        if feed.built:
+            feed.get().record(events)
+
+    store.subscribe(to_sequence)
+    return Runtime(settings, store, embedder, index, search, graph, assistant, look, cache, feed)
+
+
+def build_feed(settings: Settings, graph: Lazy[LiveGraph]) -> FeedService:
+    """Feeds and related pins through the one blender, over the live graph, sequence and ranker snapshots."""
+    from moodboard.core.snapshot import LiveSnapshot, verify_snapshot
+    from moodboard.rank.feed import FeedService
+    from moodboard.rank.ranker import RANKER_KIND, Ranker
+    from moodboard.rank.sequence_source import SEQUENCE_KIND, load_sequence_source
+
+    def load_sequence(path: Path) -> SequenceSource:
+        verify_snapshot(path)
+        return load_sequence_source(path)
+
+    def load_ranker(path: Path) -> Ranker:
+        verify_snapshot(path)
+        return Ranker.load(path)
+
+    snapshots = settings.snapshots_dir
+    sequences = LiveSnapshot(snapshots, SEQUENCE_KIND, load_sequence, missing_hint="run `moodboard train sequence`")
+    rankers = LiveSnapshot(snapshots, RANKER_KIND, load_ranker, missing_hint="run `moodboard train ranker`")
+    return FeedService(
+        lambda: graph.get().recommender(), sequence=lambda: _optional(sequences), ranker=lambda: _optional(rankers)
+    )
+
+
+def _optional(holder: LiveSnapshot[T]) -> T | None:
+    """The live snapshot's value, or None when none was built (or none loads)."""
+    try:
+        return holder.get()
+    except MoodboardError:
+        return None
 
 
 def build_look(settings: Settings, search: SearchService) -> ShopTheLook:

@@ -14,6 +14,7 @@ from moodboard.core.settings import GraphSettings
 from moodboard.graph.build import EventArrays, build_graph
 from moodboard.graph.csr import TasteGraph
 from moodboard.graph.recommender import GraphRecommender
+from moodboard.rank.feed import FeedService
 
 T0 = 1_700_000_000.0
 
@@ -122,19 +123,22 @@ def test_filter_saved_is_configurable(communities: TasteGraph, graph_settings: G
 
 
 def test_cold_start_user_gets_popular_pins_and_is_told(communities: TasteGraph, graph_settings: GraphSettings) -> None:
-    res = GraphRecommender(communities, graph_settings).feed(999, 5)
+    rec = GraphRecommender(communities, graph_settings)
+    assert rec.feed(999, 5).items == []  # the walk alone has nothing; the blender fills from popularity
+    res = FeedService(lambda: rec).feed(999, 5)
     assert len(res.items) == 5 and res.fallback is not None and "cold-start" in res.fallback
     assert all(r.source == "popular" for r in res.items)
 
 
 def test_cold_start_pin_falls_back_and_says_so(communities: TasteGraph, graph_settings: GraphSettings) -> None:
     rec = GraphRecommender(communities, graph_settings)
-    res = rec.related(900, 5)  # in the catalog, no edges: category "dogs" (id >= 200 rule in fixture)
+    res = FeedService(lambda: rec).related(900, 5)  # in the catalog, no edges: category "dogs" (id >= 200 rule)
     assert len(res.items) == 5 and res.fallback is not None
     emb = np.eye(communities.n_pins, dtype=np.float32)
     twin = int(communities.pin_ids[5])
     emb[communities.pin_index([901])[0]] = emb[communities.pin_index([twin])[0]]
-    res = GraphRecommender(communities, graph_settings, embeddings=emb).related(901, 3)
+    with_vectors = GraphRecommender(communities, graph_settings, embeddings=emb)
+    res = FeedService(lambda: with_vectors).related(901, 3)
     assert res.items[0].pin_id == twin and res.items[0].source == "content" and "content" in (res.fallback or "")
 
 

@@ -77,16 +77,16 @@ def register(app: typer.Typer) -> None:
             raise InvalidInputError("pass exactly one of --user or --pin", "e.g. `moodboard recommend --user 3`")
         settings = get_settings(ctx)
         store = open_store(settings)
-        from moodboard.runtime import build_live_graph
+        from moodboard.runtime import Lazy, build_feed, build_live_graph
 
-        live = build_live_graph(settings, store)
+        feed = build_feed(settings, Lazy(lambda: build_live_graph(settings, store)))
         if pin is not None:
             store.get_pin(pin)
-            recs = live.related(pin, k, seed=seed, in_catalog=True)
+            recs = feed.related(pin, k, seed=seed, in_catalog=True)
         else:
             assert user is not None
             store.get_user(user)
-            recs = live.feed(user, k, seed=seed)
+            recs = feed.feed(user, k, seed=seed)
         titles = {p.id: p.title for p in store.get_pins([r.pin_id for r in recs.items])}
         store.close()
         if json_out:

@@ -116,9 +116,16 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """A pin proposed by a candidate source, with the score and reasons that led to it."""
+    """A pin proposed by a candidate source: its score and 0-based rank there, and what led to it.
+
+    `query_pin_id` and `via` name the engaged pin and the collection a walk went through (the "because"
+    of a recommendation); `reasons` are short human-readable explanations.
+    """
 
     pin_id: int
     score: float
     source: str
     reasons: tuple[str, ...] = ()
+    rank: int = 0
+    query_pin_id: int | None = None
+    via: str | None = None

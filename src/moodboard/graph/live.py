@@ -157,22 +157,14 @@ class LiveGraph:
                 return False
             return self._rec.overlay.add(event.user_id, event.pin_id, event.type, event.ts.timestamp(), event.id)
 
-    def related(self, pin_id: int, k: int, *, user_id: int | None = None, seed: int | None = None,
-                in_catalog: bool = False) -> RecommendationList:  # fmt: skip
-        """Related pins; a pin in the catalog but not yet in the graph gets popular pins, said so."""
-        rec = self.recommender()
-        try:
-            return rec.related(pin_id, k, user_id=user_id, seed=seed)
-        except NotFoundError:
-            if not in_catalog:
-                raise
-            rec.check_k(k)
-            items = rec.popular(k, user_id=user_id, exclude_pin_ids={pin_id})
-            why = "pin is newer than the taste graph (rebuild with `moodboard graph build`): popular pins"
-            return RecommendationList(items, [pin_id], [], why)
+    def related(
+        self, pin_id: int, k: int, *, user_id: int | None = None, seed: int | None = None
+    ) -> RecommendationList:
+        """Walk candidates related to a pin (`rank.feed` blends and fills them)."""
+        return self.recommender().related(pin_id, k, user_id=user_id, seed=seed)
 
     def feed(
         self, user_id: int, k: int, *, seed: int | None = None, filter_saved: bool | None = None
     ) -> RecommendationList:
-        """A user's home feed."""
+        """Walk candidates for a user's home feed (`rank.feed` blends and fills them)."""
         return self.recommender().feed(user_id, k, seed=seed, filter_saved=filter_saved)

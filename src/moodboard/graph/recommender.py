@@ -1,8 +1,9 @@
-"""Related pins and home feeds from the taste graph, with feedback hygiene and explicit fallbacks.
+"""Graph candidates: Pixie walks with PinnerSage interests, plus the graph's popular and content lists.
 
 `GraphRecommender` combines a Pixie walk (graph.random_walk) with PinnerSage interests (graph.taste) and
-the real-time overlay (graph.delta). Every result names the query pin and the collection that led to it;
-a cold-start answer says which fallback produced it.
+the real-time overlay (graph.delta). Every walk result names the query pin and the collection that led
+to it. Blending these lists with other sources, filling short lists and diversity are not done here:
+`rank.feed` merges them (with the sequence model and the learned ranker) in one place.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class RecommendationList:
     fallback: str | None = None
     steps: int = 0
     elapsed_ms: float = 0.0
+    ranked_by: str = "walk"  # "walk" (graph order), or the blender's "ranker" / "fallback"
 
 
 @dataclass
@@ -107,7 +109,7 @@ class GraphRecommender:
     def related(
         self, pin_id: int, k: int, *, user_id: int | None = None, seed: int | None = None
     ) -> RecommendationList:
-        """Pins related to `pin_id` by a walk from it; a content or popularity fallback for cold pins.
+        """Pins related to `pin_id` by a walk from it (fewer than k, or none, for a pin with few neighbours).
 
         Raises:
             NotFoundError: the pin is in neither the snapshot nor the overlay.
@@ -126,13 +128,7 @@ class GraphRecommender:
         exclude = {q} | (self._history(user_id).exclude if user_id is not None else set())
         res = self._walk(np.array([q], np.int32), np.ones(1, np.float32), seed, None)
         items = self._rank(res, np.array([q], np.int32), exclude, k, profile=None)
-        fallback = None
-        if len(items) < k:
-            fallback, extra = self._cold_pin_fallback(
-                q, exclude | {self._pin_idx(r.pin_id) for r in items}, k - len(items)
-            )
-            items += extra
-        return RecommendationList(items, [pin_id], [], fallback, res.steps, _ms(start))
+        return RecommendationList(items, [pin_id], [], None, res.steps, _ms(start))
 
     def feed(
         self,
@@ -143,7 +139,7 @@ class GraphRecommender:
         filter_saved: bool | None = None,
         bias: FeatureBias | None = None,
     ) -> RecommendationList:
-        """A home feed for a user: walks from recent engagement and sampled interests, blended.
+        """Walk candidates for a user's feed from recent engagement and sampled interests (none at cold start).
 
         Raises:
             InvalidInputError: k out of range.
@@ -153,9 +149,7 @@ class GraphRecommender:
         self._check_graph()
         hist = self._history(user_id, filter_saved=filter_saved)
         if not len(hist.pins):
-            items = self._popular_items(hist.exclude, k)
-            why = "cold-start user: no engagement yet, showing popular pins"
-            return RecommendationList(items, [], [], why, 0, _ms(start))
+            return RecommendationList([], [], [], None, 0, _ms(start))  # cold start: rank.feed fills it
         rng = np.random.default_rng(self._seed(seed))
         profile = self.profile_of(hist.pins, hist.weights)
         interests = sample_interests(profile, self.settings.n_interests, rng)
@@ -164,18 +158,11 @@ class GraphRecommender:
         # the pins the walk started from are what the user just engaged with: never echo them back
         seen = hist.exclude | set(q_pins.tolist())
         items = self._rank(res, q_pins, seen, k, profile=(interests, hist))
-        fallback = None
-        if len(items) < k:
-            taken = {self._pin_idx(r.pin_id) for r in items}
-            extra = self._popular_items(seen | taken, k - len(items))
-            if extra:
-                fallback = f"walk found {len(items)} pins; {len(extra)} popular pins fill the rest"
-            items += extra
         return RecommendationList(
             items,
             [self.overlay.pin_id(int(p)) for p in q_pins[: len(q_pins) - len(interests)]],
             [self.overlay.pin_id(it.medoid) for it in interests],
-            fallback,
+            None,
             res.steps,
             _ms(start),
         )
@@ -220,6 +207,47 @@ class GraphRecommender:
         exclude |= {i for i in (self._pin_idx(p) for p in exclude_pin_ids or set()) if i >= 0}
         return self._popular_items(exclude, k)
 
+    def excluded_pins(self, user_id: int | None, *, filter_saved: bool | None = None) -> set[int]:
+        """Pin ids never to serve this user: hidden and purchased (and saved, per `filter_saved`)."""
+        if user_id is None:
+            return set()
+        return {self.overlay.pin_id(p) for p in self._history(user_id, filter_saved=filter_saved).exclude}
+
+    def content_neighbours(self, pin_id: int, k: int) -> list[Recommendation]:
+        """The k pins that look most like `pin_id` (content embeddings); empty without embeddings."""
+        q = self._pin_idx(pin_id)
+        if self.content is None or not 0 <= q < self.graph.n_pins:
+            return []
+        order, sims = self.content.nearest(q, k + 1)
+        pins = self.graph.pin_ids
+        found = zip(order.tolist(), sims.tolist(), strict=True)
+        return [Recommendation(int(pins[p]), float(sim), "content") for p, sim in found if p != q][:k]
+
+    def category_popular(self, pin_id: int, k: int) -> list[Recommendation]:
+        """The most connected pins of `pin_id`'s category (feature 0), `pin_id` left out."""
+        q = self._pin_idx(pin_id)
+        feats: NDArray[np.int16] = np.asarray(self.graph.pin_feats)
+        if not 0 <= q < self.graph.n_pins or not feats.shape[1] or feats[q, 0] < 0:
+            return []
+        same = [p for p in self._popular.tolist() if feats[p, 0] == feats[q, 0] and p != q][:k]
+        return [Recommendation(int(self.graph.pin_ids[p]), 0.0, "popular") for p in same]
+
+    def pin_codes(self, pin_ids: list[int]) -> tuple[Int32Array, Int32Array, FloatArray]:
+        """(category code, price-band code, degree) of each pin: -1 / -1 / 0 for pins outside the snapshot."""
+        idx = np.array([self._pin_idx(p) for p in pin_ids], dtype=np.int64)
+        inside = (idx >= 0) & (idx < self.graph.n_pins)
+        feats: NDArray[np.int16] = np.asarray(self.graph.pin_feats)
+        cat = np.full(len(idx), -1, np.int32)
+        band = np.full(len(idx), -1, np.int32)
+        deg = np.zeros(len(idx), np.float32)
+        if inside.any():
+            if feats.shape[1] > 0:
+                cat[inside] = feats[idx[inside], 0]
+            if feats.shape[1] > 1:
+                band[inside] = feats[idx[inside], 1]
+            deg[inside] = self.graph.pin_degree(idx[inside].astype(np.int32))
+        return cat, band, deg
+
     def user_bias(self, pins: Int32Array) -> FeatureBias | None:
         """Bias toward the feature values (category, price band, language) of the user's recent pins."""
         feats: NDArray[np.int16] = np.asarray(self.graph.pin_feats)
@@ -249,6 +277,10 @@ class GraphRecommender:
         """Raise InvalidInputError unless 1 <= k <= settings.max_k."""
         if not 1 <= k <= self.settings.max_k:
             raise InvalidInputError(f"k={k} is out of range", f"ask for 1 to {self.settings.max_k} results", field="k")
+
+    def check_ready(self) -> None:
+        """Raise ConflictError when the graph has no edges yet (nothing to walk)."""
+        self._check_graph()
 
     def _check_graph(self) -> None:
         if self.graph.n_edges == 0 and len(self.overlay) == 0:
@@ -427,26 +459,6 @@ class GraphRecommender:
             if len(out) == k:
                 break
         return out
-
-    def _cold_pin_fallback(self, q: int, exclude: set[int], k: int) -> tuple[str | None, list[Recommendation]]:
-        """Content neighbours (embeddings) or same-category popular pins for a pin the walk cannot leave."""
-        g = self.graph
-        if self.content is not None and q < g.n_pins:
-            order, sims = self.content.nearest(q, k + len(exclude) + 1)
-            items = [
-                Recommendation(int(g.pin_ids[p]), float(sim), "content")
-                for p, sim in zip(order.tolist(), sims.tolist(), strict=True)
-                if p not in exclude
-            ][:k]
-            return "few graph neighbours: content-similar pins (embeddings) fill the list", items
-        feats: NDArray[np.int16] = np.asarray(g.pin_feats)
-        if q < g.n_pins and feats.shape[1] and feats[q, 0] >= 0:
-            same = [p for p in self._popular.tolist() if feats[p, 0] == feats[q, 0] and p not in exclude][:k]
-            if same:
-                items = [Recommendation(int(g.pin_ids[p]), 0.0, "popular") for p in same]
-                return "few graph neighbours: popular pins of the same category fill the list", items
-        items = self._popular_items(exclude, k)
-        return ("few graph neighbours: popular pins fill the list" if items else None), items
 
 
 def _ms(start: float) -> float:

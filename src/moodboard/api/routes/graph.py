@@ -101,7 +101,7 @@ async def related(
         if user_id is not None:
             _check_access(services, caller, user_id)
             services.store.get_user(user_id)
-        recs = live.related(pin_id, k, user_id=user_id, seed=seed, in_catalog=True)
+        recs = services.runtime.feed.get().related(pin_id, k, user_id=user_id, seed=seed, in_catalog=True)
         return _out(services, recs, live, pins)
 
     return await run_in_threadpool(run)
@@ -123,7 +123,7 @@ async def feed(
     def run() -> RecsOut:
         _check_access(services, caller, user_id)
         services.store.get_user(user_id)  # 404 for an unknown user; a known user without events is cold start
-        recs = live.feed(user_id, k, seed=seed, filter_saved=filter_saved)
+        recs = services.runtime.feed.get().feed(user_id, k, seed=seed, filter_saved=filter_saved)
         out = _out(services, recs, live, pins)
         experiment = services.settings.experiment
         out.arm = assign_arm(user_id, experiment) if experiment.name else None
