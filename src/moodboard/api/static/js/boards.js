@@ -101,7 +101,7 @@ export async function saveDialog(card) {
       h("label", { class: "radio" },
         h("input", { type: "radio", name: "board", value: b.id, checked: i === 0 }), ` ${b.name}`)),
   );
-  const opener = document.activeElement;
+  const opener = /** @type {HTMLElement | null} */ (document.activeElement);
   return new Promise((resolve) => {
     const onClose = async () => {
       dialog.removeEventListener("close", onClose);

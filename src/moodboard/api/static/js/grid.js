@@ -85,7 +85,8 @@ export function pinGrid(cards, options = {}) {
 /** Refresh the price line of every card of `pinId` on the page after its details arrived. */
 export function updateCard(card) {
   for (const el of document.querySelectorAll(`.pin-card[data-pin-id="${card.id}"]`)) {
-    if (el._price) el._price.textContent = money(card.price, card.currency);
+    const node = /** @type {any} */ (el);
+    if (node._price) node._price.textContent = money(card.price, card.currency);
   }
 }
 

@@ -22,7 +22,7 @@ import { initUpload } from "./upload.js";
 function showView(name) {
   $("#view-home").hidden = name !== "home";
   $("#view-boards").hidden = name !== "boards";
-  for (const link of document.querySelectorAll("[data-nav]")) {
+  for (const link of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll("[data-nav]"))) {
     if (link.dataset.nav === name) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
