@@ -98,26 +98,26 @@ export function filterEdit() {
     } else {
       const [a, b] = lo !== null && hi !== null ? [Math.min(lo, hi), Math.max(lo, hi)] : [lo, hi];
       if (a !== null) filters.price_min = a;
-      else remove.push("price_min");
+      else if (current.price_min !== null) remove.push("price_min");
       if (b !== null) filters.price_max = b;
-      else remove.push("price_max");
-      said.push(a !== null && b !== null ? `${a}–${b}` : b !== null ? `under ${b}` : `over ${a}`);
+      else if (current.price_max !== null) remove.push("price_max");
+      said.push(a !== null && b !== null ? `between $${a} and $${b}` : b !== null ? `under $${b}` : `over $${a}`);
     }
   }
   if (colour && !current.colours.includes(colour)) {
     filters.color = [colour];
-    said.push(colour);
+    said.push(`in ${colour.toLowerCase()}`);
   } else if (!colour && current.colours.length) {
     remove.push("color");
     said.push("any colour");
   }
   if (category && !current.categories.includes(category)) {
     filters.category = [category];
-    said.push(`only ${category}`);
+    said.push(`only ${category.toLowerCase()}`);
   } else if (!category && current.categories.length) {
     remove.push("category");
     said.push("any category");
   }
   if (!Object.keys(filters).length && !remove.length) return null;
-  return { filters, remove_filters: remove, summary: `Filters: ${said.join(", ")}` };
+  return { filters, remove_filters: remove, summary: said.join(", ") };
 }
