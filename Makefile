@@ -25,13 +25,14 @@ lint: setup webcheck
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/lint-imports
 
-# the web UI's JavaScript, type-checked against its JSDoc types (the PinCard result schema among them)
+# the web UI's JavaScript: type-checked against its JSDoc types (the PinCard result schema among them), linted
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
 webcheck: node_modules/.installed
 	npx --no-install tsc -p src/moodboard/api/static/jsconfig.json
+	npx --no-install eslint src/moodboard/api/static/js
 
 typecheck: setup
 	$(BIN)/mypy

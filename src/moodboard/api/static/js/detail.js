@@ -4,7 +4,6 @@ import { get } from "./api.js";
 import { $, h, money } from "./dom.js";
 import { engage } from "./engagement.js";
 import { pinGrid } from "./grid.js";
-import { showError } from "./notice.js";
 import { fetchPin, fromPin, toCard } from "./pins.js";
 import { emit } from "./state.js";
 
