@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test lint typecheck pytest setup services clean bench
+.PHONY: demo test lint webcheck typecheck pytest setup services clean bench
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -20,10 +20,19 @@ setup: $(STAMP)
 services: setup
 	bash scripts/services.sh
 
-lint: setup
+lint: setup webcheck
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/lint-imports
+
+# the web UI's JavaScript: type-checked against its JSDoc types (the PinCard result schema among them), linted
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+webcheck: node_modules/.installed
+	npx --no-install tsc -p src/moodboard/api/static/jsconfig.json
+	npx --no-install eslint src/moodboard/api/static/js
 
 typecheck: setup
 	$(BIN)/mypy
@@ -38,4 +47,4 @@ demo: setup
 	bash scripts/demo.sh
 
 clean:
-	rm -rf $(VENV) .moodboard .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules .moodboard .pytest_cache .mypy_cache .ruff_cache

@@ -5,6 +5,7 @@ from __future__ import annotations
 from moodboard.assistant.parser import Parser
 from moodboard.assistant.refine import MAX_TERMS, refine
 from moodboard.core.query import (
+    FilterEdit,
     Filters,
     PriceChange,
     QueryState,
@@ -127,3 +128,17 @@ def test_a_goal_without_sections_stays_on_the_state() -> None:
     s = refine(QueryState(), Turn(goal="a cosy winter look", add_positives=(Term(kind=TermKind.TEXT, value="cosy"),)))
     assert s.goal == "a cosy winter look" and not s.sections
     assert refine(s, Turn(reset=True)).goal is None
+
+
+def test_structured_filter_edit_folds_in_with_the_words_of_the_same_turn() -> None:
+    """A filter form's edit (issue 17) sets and clears fields; the message's own changes still apply."""
+    state = QueryState(filters=Filters(colours=("red",), categories=("lamps",), price_max=80))
+    edit = FilterEdit(set=Filters(price_max=40), fields=("price_max",), clear=("category",))
+    turn = Turn(text="not white", exclude_colours=("white",), filter_edit=edit)
+    after = refine(state, turn)
+    assert after.filters == Filters(colours=("red",), exclude_colours=("white",), price_max=40)
+    assert after.version == state.version + 1 and not Turn(filter_edit=edit).is_noop()
+    # a section-aimed turn edits only that section's filters
+    cascade = QueryState(sections=(Section(name="lamps", filters=Filters(colours=("red",))), Section(name="rugs")))
+    done = refine(cascade, Turn(section="lamps", filter_edit=FilterEdit(clear=("color",))))
+    assert done.sections[0].filters == Filters() and done.sections[1] == cascade.sections[1]

@@ -120,6 +120,12 @@ def test_related_and_feed_endpoints(client: TestClient, built: dict[str, Any]) -
         ("board:", "user:")
     )
     assert first["pin"]["title"].startswith("cat")
+    # the same answer as pin cards (the UI's one shape): same order, card fields, a reason to show
+    cards = body["results"]
+    assert [c["pin_id"] for c in cards] == [i["pin_id"] for i in body["items"]]
+    assert [c["position"] for c in cards] == list(range(1, len(cards) + 1))
+    assert cards[0]["title"].startswith("cat") and cards[0]["source"] == first["source"] and cards[0]["why"]
+    assert cards[0]["because"] == first["because"]
     feed = client.get(f"/users/{built['users']['dan']}/feed", params={"k": 5, "seed": 1}).json()
     assert {i["pin_id"] for i in feed["items"]} <= dogs and feed["fallback"] is None, feed
     again = client.get(f"/users/{built['users']['dan']}/feed", params={"k": 5, "seed": 1}).json()

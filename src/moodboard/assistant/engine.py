@@ -27,7 +27,7 @@ from moodboard.assistant.refine import refine
 from moodboard.assistant.relax import relaxations
 from moodboard.assistant.sessions import Session, SessionStore
 from moodboard.core.errors import ConflictError, ImageError, InvalidInputError
-from moodboard.core.query import Filters, QueryState, Section, Shown, Term, TermKind, Turn
+from moodboard.core.query import FilterEdit, Filters, QueryState, Section, Shown, Term, TermKind, Turn
 from moodboard.index.profile import CatalogProfile
 from moodboard.rank.search import QueryImage, SearchRequest, SearchResponse, SearchService
 
@@ -100,6 +100,10 @@ class ResultItem:
     sources: list[str]
     why: str
     section: str | None = None
+    availability: str = "unknown"
+    width: int | None = None
+    height: int | None = None
+    source: str = "assistant"
 
 
 @dataclass
@@ -159,10 +163,12 @@ class Assistant:
         """Open a new session (optionally for a known user)."""
         return self.sessions.create(user_id)
 
-    def respond(self, session_id: str, message: str, image: bytes | None = None) -> Reply:
+    def respond(
+        self, session_id: str, message: str, image: bytes | None = None, edit: FilterEdit | None = None
+    ) -> Reply:
         """Run one turn to completion and return the reply."""
         reply: Reply | None = None
-        for kind, payload in self.events(session_id, message, image):
+        for kind, payload in self.events(session_id, message, image, edit):
             if kind == "done":
                 reply = payload
         assert reply is not None  # the generator always ends with "done"
@@ -175,7 +181,7 @@ class Assistant:
 
     # --- one turn ------------------------------------------------------------------------------
 
-    def _check(self, message: str, image: bytes | None) -> str:
+    def _check(self, message: str, image: bytes | None, edit: FilterEdit | None = None) -> str:
         if not isinstance(message, str):
             raise InvalidInputError("message must be text", "send a JSON string", field="message")
         text = message.strip()
@@ -185,7 +191,7 @@ class Assistant:
                 "send a shorter message",
                 field="message",
             )
-        if not text and not image:
+        if not text and not image and edit is None:
             raise InvalidInputError(
                 "message is empty", "say what you are looking for or attach a photo", field="message"
             )
@@ -196,19 +202,24 @@ class Assistant:
                 self.image_check(image)
         return text
 
-    def events(self, session_id: str, message: str, image: bytes | None = None) -> Iterator[tuple[str, Any]]:
+    def events(
+        self, session_id: str, message: str, image: bytes | None = None, edit: FilterEdit | None = None
+    ) -> Iterator[tuple[str, Any]]:
         """Validate now, then return the turn's events: ("turn", dict), ("results"|"section", ...),
         ("done", Reply). The turn runs and is saved here, so bad input, unknown sessions and a lost race
-        (`ConflictError`) raise before anything is streamed."""
+        (`ConflictError`) raise before anything is streamed. `edit` is a structured filter change (a
+        filter form), folded in with whatever the message says."""
         t0 = time.perf_counter()
-        text = self._check(message, image)
-        return iter(self._run(session_id, text, image, t0))
+        text = self._check(message, image, edit)
+        return iter(self._run(session_id, text, image, t0, edit))
 
-    def _run(self, session_id: str, text: str, image: bytes | None, t0: float) -> list[tuple[str, Any]]:
+    def _run(
+        self, session_id: str, text: str, image: bytes | None, t0: float, edit: FilterEdit | None = None
+    ) -> list[tuple[str, Any]]:
         """Run the turn on the stored session and save it if nobody saved first; else re-run it."""
         for attempt in range(TURN_ATTEMPTS):
             session = self.sessions.load(session_id)
-            events = list(self._turn(session, text, image, t0))
+            events = list(self._turn(session, text, image, t0, edit))
             try:
                 self.sessions.save(session)
             except ConflictError:
@@ -221,10 +232,14 @@ class Assistant:
             return events
         raise AssertionError("unreachable")  # the loop returns or raises
 
-    def _turn(self, session: Session, text: str, image: bytes | None, t0: float) -> Iterator[tuple[str, Any]]:
+    def _turn(
+        self, session: Session, text: str, image: bytes | None, t0: float, edit: FilterEdit | None = None
+    ) -> Iterator[tuple[str, Any]]:
         """One turn's events on a loaded session, updating it in memory (the caller saves it)."""
         know = self.understanding()
         turn = know.parser.parse(text, session.state) if text else Turn(text="")
+        if edit is not None:
+            turn = turn.model_copy(update={"filter_edit": edit})
         if not turn.goal and self._spread_candidate(turn, know):
             plan = know.planner.plan(turn.text, Filters(), require_spread=True)
             if plan:  # a several-word wish whose answers scatter over categories is a goal too
@@ -409,6 +424,9 @@ class Assistant:
             merchant=pin.product.merchant,
             url=pin.product.url,
             thumbnail_url=f"/pins/{pin.id}/thumbnail" if pin.image else None,
+            availability=pin.product.availability.value,
+            width=pin.image.width if pin.image else None,
+            height=pin.image.height if pin.image else None,
             score=round(hit.score, 5),
             sources=list(hit.sources),
             why=explain(hit, state, filters, has_image, pin.product.currency, leaf, liked),

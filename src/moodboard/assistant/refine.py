@@ -149,7 +149,8 @@ def _filters(f: Filters, shown: tuple[Shown, ...], focus: int | None, turn: Turn
     update["exclude_categories"] = tuple(xcats)
     update["attributes"] = {k: tuple(v) for k, v in attrs.items() if v}
     update["exclude_attributes"] = {k: tuple(v) for k, v in xattrs.items() if v}
-    return f.model_copy(update=update)
+    out = f.model_copy(update=update)
+    return turn.filter_edit.apply(out) if turn.filter_edit is not None else out
 
 
 def _scope(

@@ -86,6 +86,59 @@ class Filters(_Frozen):
         return out
 
 
+PRICE_FIELDS = ("price_min", "price_max")
+
+
+class FilterEdit(_Frozen):
+    """A structured change of the conversation's filters (a client's filter form, not words).
+
+    Each field named in `fields` takes its constraint (include and exclude) from `set`; each field in
+    `clear` loses its constraint. A field is `price_min`, `price_max`, `price` (both bounds; only in
+    `clear`), `category`, `color`, or any other attribute name (`merchant`, `availability`, `material`, ...).
+    """
+
+    set: Filters = Field(default_factory=Filters)
+    fields: tuple[str, ...] = ()
+    clear: tuple[str, ...] = ()
+
+    def apply(self, f: Filters) -> Filters:
+        """`f` with this edit applied (a bound that now contradicts the other is dropped)."""
+        data = f.model_dump()
+        for name in (*self.clear, *self.fields):
+            for key in _filter_keys(name):
+                data[key] = None if key in PRICE_FIELDS else ()
+            data["attributes"].pop(name, None)
+            data["exclude_attributes"].pop(name, None)
+        new = self.set
+        for name in self.fields:
+            if name in PRICE_FIELDS:
+                data[name] = getattr(new, name)
+            elif name == "category":
+                data["categories"], data["exclude_categories"] = new.categories, new.exclude_categories
+            elif name == "color":
+                data["colours"], data["exclude_colours"] = new.colours, new.exclude_colours
+            else:
+                if new.attributes.get(name):
+                    data["attributes"][name] = new.attributes[name]
+                if new.exclude_attributes.get(name):
+                    data["exclude_attributes"][name] = new.exclude_attributes[name]
+        lo, hi = data["price_min"], data["price_max"]
+        if lo is not None and hi is not None and lo > hi:
+            data["price_min" if "price_max" in self.fields else "price_max"] = None
+        return Filters.model_validate(data)
+
+
+def _filter_keys(name: str) -> tuple[str, ...]:
+    """The `Filters` keys that hold field `name`'s constraint (none for an attribute field)."""
+    return {
+        "price": PRICE_FIELDS,
+        "price_min": ("price_min",),
+        "price_max": ("price_max",),
+        "category": ("categories", "exclude_categories"),
+        "color": ("colours", "exclude_colours"),
+    }.get(name, ())
+
+
 class Shown(_Frozen):
     """One result shown to the user, in display order, so later turns can refer to it."""
 
@@ -198,6 +251,7 @@ class Turn(_Frozen):
     goal: str | None = None
     plan: tuple[Section, ...] = ()
     section: str | None = Field(None, description="name of the section this turn refines, if any")
+    filter_edit: FilterEdit | None = Field(None, description="a structured filter change sent with the message")
     unknown: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     source: Literal["builtin", "llm"] = "builtin"

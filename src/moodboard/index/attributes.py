@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from moodboard.core.errors import InvalidInputError, SnapshotError
-from moodboard.core.query import Filters
+from moodboard.core.query import FilterEdit, Filters
 from moodboard.core.records import Availability, Pin
 
 BoolArray = NDArray[np.bool_]
@@ -187,6 +187,30 @@ def parse_filter(raw: Mapping[str, Any] | Filters | None) -> Filters:
         exclude_colours=exclude.pop("color", ()),
         exclude_attributes=exclude,
     )
+
+
+def parse_filter_edit(raw: Mapping[str, Any] | None, remove: Sequence[str] = ()) -> FilterEdit:
+    """A structured filter change from the API's JSON: `raw` (the `POST /search` filter form) sets the
+    fields it names, `remove` clears fields (`price`, `price_min`, `price_max`, `category`, `color`, or
+    an attribute name).
+
+    Raises:
+        InvalidInputError: on what `parse_filter` refuses, or a field name to remove that is not a name.
+    """
+    raw = raw or {}
+    flt = parse_filter(raw)
+    fields = [k for k in raw if k in ("price_min", "price_max", "category", "color", "availability", "merchant")]
+    for key in ("attributes", "exclude"):
+        fields += [str(k) for k in (raw.get(key) or {})]
+    bad = [r for r in remove if not isinstance(r, str) or not r.strip() or len(r) > 100]
+    if bad:
+        raise InvalidInputError(
+            f"cannot remove the filter {bad[0]!r}",
+            "name a field: price, price_min, price_max, category, color or an attribute",
+            field="remove_filters",
+        )
+    clear = tuple(dict.fromkeys(r.strip() for r in remove))
+    return FilterEdit(set=flt, fields=tuple(dict.fromkeys(fields)), clear=clear)
 
 
 def filter_to_dict(flt: Filters) -> dict[str, Any]:

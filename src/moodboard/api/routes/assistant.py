@@ -2,7 +2,8 @@
 
 - `POST /assistant/sessions` opens a session (optionally for a known `user_id`).
 - `GET /assistant/sessions/{id}` returns its state and history.
-- `POST /assistant/sessions/{id}/messages` sends one message: JSON `{"message": "..."}`, or multipart
+- `POST /assistant/sessions/{id}/messages` sends one message: JSON `{"message": "..."}` (optionally with a
+  structured filter change: `"filters": {...}` in the `POST /search` form, `"remove_filters": ["color"]`), or multipart
   with a `message` field and an `image` file. With `?stream=true` (or `Accept: text/event-stream`) the
   reply streams as server-sent events: `turn`, then `section`/`results`, then `done` with the reply.
 - `POST /assistant/sessions/{id}/feedback` records a click, save or hide as an engagement event of the
@@ -23,9 +24,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from moodboard.api.auth import Caller, CallerDep, ensure_owner
 from moodboard.api.pools import run_model
+from moodboard.api.schemas import PinCard
 from moodboard.api.services import Services, ServicesDep
 from moodboard.assistant.engine import Assistant, Reply
 from moodboard.core.errors import ImageError, InvalidInputError
+from moodboard.core.query import FilterEdit
+from moodboard.index.attributes import parse_filter_edit
 
 router = APIRouter(prefix="/assistant", tags=["assistant"])
 
@@ -43,7 +47,51 @@ class MessageIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    message: str = Field("", description="what the shopper says")
+    message: str = Field("", description="what the shopper says (may be empty with `filters` or `remove_filters`)")
+    filters: dict[str, Any] | None = Field(
+        None,
+        description="a structured filter change in the `POST /search` filter form: each field named here "
+        "replaces the conversation's constraint on that field",
+        examples=[{"price_max": 40, "color": ["red"]}],
+    )
+    remove_filters: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description="fields whose constraint to drop: price, price_min, price_max, category, color or an attribute",
+    )
+
+
+class CardOut(PinCard):
+    """One assistant result: its pin card plus the retrieval sources and the section it belongs to."""
+
+    sources: list[str]
+    section: str | None = None
+
+
+class SectionOut(BaseModel):
+    """One section of a goal cascade with its own results."""
+
+    name: str
+    filters: dict[str, Any]
+    results: list[CardOut]
+    note: str | None = None
+
+
+class ReplyOut(BaseModel):
+    """One turn's reply: the message, the parsed turn, the new state and the results (flat or by section)."""
+
+    session_id: str
+    message: str
+    turn: dict[str, Any]
+    state: dict[str, Any]
+    results: list[CardOut]
+    sections: list[SectionOut]
+    chips: list[str]
+    facets: dict[str, dict[str, int]]
+    unknown: list[str]
+    notes: list[str]
+    parser: str
+    timings_ms: dict[str, float]
 
 
 class FeedbackIn(BaseModel):
@@ -122,7 +170,7 @@ async def delete_session(session_id: str, services: ServicesDep, caller: CallerD
     await run_in_threadpool(assistant.sessions.delete, session_id)
 
 
-async def _read_message(request: Request, services: Services) -> tuple[str, bytes | None]:
+async def _read_message(request: Request, services: Services) -> tuple[str, bytes | None, FilterEdit | None]:
     content_type = request.headers.get("content-type", "")
     limit = services.settings.api.max_upload_bytes
     if content_type.startswith("multipart/form-data"):
@@ -138,9 +186,12 @@ async def _read_message(request: Request, services: Services) -> tuple[str, byte
                 raise ImageError(f"the uploaded image is over {limit:,} bytes", "send a smaller image")
             if not image:
                 raise ImageError("the uploaded image is empty", "attach a JPEG or PNG file as `image`")
-        return message, image
+        return message, image, None
     body: MessageIn = await _json_body(request, MessageIn)
-    return body.message, None
+    edit = None
+    if body.filters is not None or body.remove_filters:
+        edit = parse_filter_edit(body.filters, body.remove_filters)
+    return body.message, None, edit
 
 
 def _sse(events: Iterator[tuple[str, Any]]) -> Iterator[str]:
@@ -153,16 +204,17 @@ def _sse(events: Iterator[tuple[str, Any]]) -> Iterator[str]:
     "/sessions/{session_id}/messages",
     summary="Send a message (JSON or multipart with an image); streams with ?stream=true",
     response_model=None,
+    responses={200: {"model": ReplyOut, "content": {"text/event-stream": {}}}},
     openapi_extra=_body(MessageIn, {"message": {"type": "string"}, "image": {"type": "string", "format": "binary"}}),
 )
 async def post_message(
     session_id: str, request: Request, services: ServicesDep, caller: CallerDep, stream: bool = False
 ) -> dict[str, Any] | StreamingResponse:
     """Run one turn of the conversation and return (or stream) the reply."""
-    message, image = await _read_message(request, services)
+    message, image, edit = await _read_message(request, services)
     assistant = await run_in_threadpool(get_assistant, services)
     await run_in_threadpool(_owned_session, assistant, session_id, caller)
-    events = await run_in_threadpool(assistant.events, session_id, message, image)
+    events = await run_in_threadpool(assistant.events, session_id, message, image, edit)
     if stream or "text/event-stream" in request.headers.get("accept", ""):
         return StreamingResponse(_sse(events), media_type="text/event-stream")
     reply: Reply | None = None

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from moodboard.api.auth import ShopperDep, ensure_owner
-from moodboard.api.schemas import PinOut, pin_out
+from moodboard.api.cards import display_category
+from moodboard.api.schemas import PinCard, PinOut, pin_card, pin_out
 from moodboard.api.services import ServicesDep
 from moodboard.core.errors import InvalidInputError
 from moodboard.core.records import Board, Event, EventType
@@ -39,12 +40,17 @@ class BoardOut(BaseModel):
     name: str
     pin_count: int
     pins: list[PinOut] = []
+    results: list[PinCard] = Field([], description="the same pins as cards (source `board`), the UI's shape")
 
 
 def board_out(services: ServicesDep, board: Board, with_pins: bool = True) -> BoardOut:
-    """Render a board, optionally with its pins."""
-    pins = [pin_out(p) for p in services.store.get_pins(list(board.pin_ids))] if with_pins else []
-    return BoardOut(id=board.id, name=board.name, pin_count=len(board.pin_ids), pins=pins)
+    """Render a board, optionally with its pins (one batched read for both forms)."""
+    stored = services.store.get_pins(list(board.pin_ids)) if with_pins else []
+    leaf = display_category(services)
+    cards = [PinCard(**pin_card(p, n, "board", category=leaf(p))) for n, p in enumerate(stored, 1)]
+    return BoardOut(
+        id=board.id, name=board.name, pin_count=len(board.pin_ids), pins=[pin_out(p) for p in stored], results=cards
+    )
 
 
 @router.get("/me/boards", response_model=list[BoardOut], summary="My boards")

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
-from moodboard.api.schemas import PinOut, pin_out
+from moodboard.api.cards import display_category
+from moodboard.api.schemas import CardsOut, PinCard, PinOut, pin_card, pin_out
 from moodboard.api.services import ServicesDep
 from moodboard.core.errors import MoodboardError, NotFoundError
 
@@ -23,6 +24,20 @@ def list_pins(
 ) -> list[PinOut]:
     """A page of pins in catalog order."""
     return [pin_out(p) for p in services.store.list_pins(offset=offset, limit=limit)]
+
+
+@router.get("/catalog/cards", response_model=CardsOut, summary="A page of the catalog as pin cards")
+def catalog_cards(
+    services: ServicesDep,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> CardsOut:
+    """The same page as `GET /pins`, as pin cards (source `catalog`): what a guest's home grid shows."""
+    leaf = display_category(services)
+    pins = services.store.list_pins(offset=offset, limit=limit)
+    return CardsOut(
+        results=[PinCard(**pin_card(p, offset + n, "catalog", category=leaf(p))) for n, p in enumerate(pins, 1)]
+    )
 
 
 @router.get("/pins/{pin_id}", response_model=PinOut, summary="Get one pin")

@@ -13,8 +13,8 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from moodboard.api.auth import Caller, CallerDep, ShopperDep, ensure_owner
-from moodboard.api.pin_cache import pin_cache
-from moodboard.api.schemas import PinOut, pin_out
+from moodboard.api.cards import display_category, pins_by_id
+from moodboard.api.schemas import PinCard, PinOut, pin_card, pin_out
 from moodboard.api.services import Services, ServicesDep
 from moodboard.core.errors import InvalidInputError
 from moodboard.graph.live import LiveGraph
@@ -41,9 +41,20 @@ class RecOut(BaseModel):
     pin: PinOut | None = None
 
 
-class RecsOut(BaseModel):
-    """Recommendations, best first, and what they were computed from."""
+class RecCard(PinCard):
+    """One recommendation as a pin card (source walk, profile, popular, ...) with what led to it."""
 
+    because: BecauseOut
+
+
+class RecsOut(BaseModel):
+    """Recommendations, best first, and what they were computed from.
+
+    `results` holds the pin cards (the one result shape of the API); `items` is the older lean form
+    (`pin` filled when `pins=true`), kept for existing clients.
+    """
+
+    results: list[RecCard] = []
     items: list[RecOut]
     query_pin_ids: list[int]
     interest_pin_ids: list[int]
@@ -61,16 +72,39 @@ def _check_access(services: Services, caller: Caller, user_id: int) -> None:
         ensure_owner(caller, user_id, f"user {user_id}")
 
 
+def reason(source: str, via: str | None) -> str:
+    """Why the taste graph recommended a pin, from its source ("walk", "profile", "popular", "walk+profile")
+    and the collection the walk went through ("board:<id>" or "user:<id>")."""
+    parts = []
+    sources = source.split("+")
+    if "walk" in sources:
+        parts.append("liked by the same shoppers" if (via or "").startswith("user:") else "often saved together")
+    if "profile" in sources:
+        parts.append("matches your taste")
+    if "popular" in sources:
+        parts.append("popular now")
+    return " · ".join(parts)
+
+
 def _out(services: Services, recs: RecommendationList, live: LiveGraph, with_pins: bool) -> RecsOut:
-    pins = {p.id: p for p in pin_cache(services).get_pins([r.pin_id for r in recs.items])} if with_pins else {}
+    pins = pins_by_id(services, (r.pin_id for r in recs.items))  # one batched read for cards and `pin`
+    leaf = display_category(services)
+    results: list[RecCard] = []
+    for r in recs.items:
+        pin = pins.get(r.pin_id)
+        if pin is None:
+            continue
+        card = pin_card(pin, len(results) + 1, r.source, score=r.score, why=reason(r.source, r.via), category=leaf(pin))
+        results.append(RecCard(**card, because=BecauseOut(query_pin_id=r.query_pin_id, via=r.via)))
     return RecsOut(
+        results=results,
         items=[
             RecOut(
                 pin_id=r.pin_id,
                 score=r.score,
                 source=r.source,
                 because=BecauseOut(query_pin_id=r.query_pin_id, via=r.via),
-                pin=pin_out(pins[r.pin_id]) if r.pin_id in pins else None,
+                pin=pin_out(pins[r.pin_id]) if with_pins and r.pin_id in pins else None,
             )
             for r in recs.items
         ],
@@ -91,7 +125,7 @@ async def related(
     k: Annotated[int, Query(description="number of results (1..graph.max_k)")] = 20,
     user_id: Annotated[int | None, Query(description="apply this user's hidden/purchased/saved filters")] = None,
     seed: Annotated[int | None, Query(description="walk seed (same seed, same answer)")] = None,
-    pins: Annotated[bool, Query(description="include each pin's catalog record")] = True,
+    pins: Annotated[bool, Query(description="also fill `items[].pin` (`results` always has cards)")] = True,
 ) -> RecsOut:
     """Walk from the pin and return the most visited pins (multi-hit boosted), each with its reason."""
     live: LiveGraph = services.runtime.graph.get()
@@ -115,7 +149,7 @@ async def feed(
     k: Annotated[int, Query(description="number of results (1..graph.max_k)")] = 20,
     seed: Annotated[int | None, Query(description="seed for the walk and the interest sampling")] = None,
     filter_saved: Annotated[bool | None, Query(description="hide pins the user saved (default: settings)")] = None,
-    pins: Annotated[bool, Query(description="include each pin's catalog record")] = True,
+    pins: Annotated[bool, Query(description="also fill `items[].pin` (`results` always has cards)")] = True,
 ) -> RecsOut:
     """Walk from the user's recent engagement and sampled interests; cold-start users get popular pins."""
     live: LiveGraph = services.runtime.graph.get()
@@ -139,7 +173,7 @@ async def my_feed(
     k: Annotated[int, Query(description="number of results (1..graph.max_k)")] = 20,
     seed: Annotated[int | None, Query(description="seed for the walk and the interest sampling")] = None,
     filter_saved: Annotated[bool | None, Query(description="hide pins I saved (default: settings)")] = None,
-    pins: Annotated[bool, Query(description="include each pin's catalog record")] = True,
+    pins: Annotated[bool, Query(description="also fill `items[].pin` (`results` always has cards)")] = True,
 ) -> RecsOut:
     """The signed-in shopper's feed: the same walk as `GET /users/{id}/feed` for the token's user."""
     if caller.user_id is None:

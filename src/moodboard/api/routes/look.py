@@ -13,10 +13,10 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from moodboard.api.routes.search import _read_image
+from moodboard.api.routes.search import SearchHitOut, _read_image, hit_cards
 from moodboard.api.services import Services, ServicesDep
 from moodboard.core.errors import ImageError, InvalidInputError
-from moodboard.rank.shop_the_look import ShopTheLook
+from moodboard.rank.shop_the_look import LookResponse, ShopTheLook
 
 router = APIRouter(tags=["search"])
 
@@ -29,12 +29,51 @@ class LookIn(BaseModel):
     k: int = Field(20, description="length of the merged list and of each region's list (1..index.max_k)")
 
 
+class BoxOut(BaseModel):
+    """A region's box in the photo's pixels."""
+
+    left: int
+    top: int
+    right: int
+    bottom: int
+
+
+class RegionOut(BaseModel):
+    """One region of the photo with its own products."""
+
+    id: int
+    bbox: BoxOut
+    label: str | None
+    score: float
+    source: str
+    vote_share: float
+    category_filtered: bool
+    results: list[SearchHitOut]
+
+
+class LookHitOut(SearchHitOut):
+    """One product of the merged list, with the indices of the regions that found it."""
+
+    regions: list[int]
+
+
+class LookOut(BaseModel):
+    """Regions best first, the merged de-duplicated list, the photo's size, model and timings."""
+
+    regions: list[RegionOut]
+    results: list[LookHitOut]
+    image: dict[str, int]
+    model_id: str
+    timings_ms: dict[str, float]
+
+
 def _look(services: Services) -> ShopTheLook:
     return services.runtime.look.get()
 
 
 @router.post(
     "/search/look",
+    response_model=LookOut,
     summary="Shop the look: the products in a scene photo, region by region",
     openapi_extra={
         "requestBody": {
@@ -78,4 +117,17 @@ async def search_look(request: Request, services: ServicesDep) -> dict[str, Any]
     image = await _read_image(services, upload)
     look = _look(services)
     response = await run_in_threadpool(look.answer, image, body.k)
-    return response.to_json()
+    return await run_in_threadpool(_cards, services, response)
+
+
+def _cards(services: Services, response: LookResponse) -> dict[str, Any]:
+    """The answer with every region's results and the merged list as pin cards (source `look`)."""
+    out = response.to_json()
+    for region, data in zip(response.regions, out["regions"], strict=True):
+        data["results"] = hit_cards(services, region.hits, "look")
+    merged = hit_cards(services, [hit for hit, _ in response.merged], "look")
+    regions_of = {hit.pin_id: regions for hit, regions in response.merged}
+    for card in merged:
+        card["regions"] = regions_of[card["pin_id"]]
+    out["results"] = merged
+    return out

@@ -11,11 +11,13 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from moodboard.api.cards import display_category, pins_by_id
 from moodboard.api.pools import run_model
+from moodboard.api.schemas import PinCard, pin_card
 from moodboard.api.services import Services, ServicesDep
 from moodboard.core.errors import ImageError, InvalidInputError
 from moodboard.index.attributes import FACET_FIELDS, parse_filter
-from moodboard.rank.search import SearchRequest, SearchService
+from moodboard.rank.search import SearchHit, SearchRequest, SearchService
 
 router = APIRouter(tags=["search"])
 
@@ -47,13 +49,9 @@ class SearchIn(BaseModel):
     facets: list[str] = Field(default_factory=lambda: list(FACET_FIELDS))
 
 
-class SearchHitOut(BaseModel):
-    """One result."""
+class SearchHitOut(PinCard):
+    """One result: its pin card (source `search`) plus each retrieval source's rank and raw score."""
 
-    pin_id: int
-    external_id: str | None
-    title: str | None
-    score: float
     sources: dict[str, dict[str, float]]
 
 
@@ -159,7 +157,24 @@ async def search(request: Request, services: ServicesDep) -> dict[str, Any]:
     # photo queries embed an image (tens of ms of CPU): the bounded model pool keeps text searches flowing
     run = run_model if image is not None else _run_shared
     response = await run(services, service.search, query)
-    return response.to_json()
+    out = response.to_json()
+    out["results"] = hit_cards(services, response.hits, "search")
+    return out
+
+
+def hit_cards(services: Services, hits: list[SearchHit], source: str) -> list[dict[str, Any]]:
+    """Search hits as pin cards (with their `sources`), hydrated in one batched read; unknown pins left out."""
+    pins = pins_by_id(services, (h.pin_id for h in hits if h.pin is None))
+    leaf = display_category(services)
+    cards: list[dict[str, Any]] = []
+    for hit in hits:
+        pin = hit.pin or pins.get(hit.pin_id)
+        if pin is None:
+            continue
+        card = pin_card(pin, len(cards) + 1, source, score=hit.score, category=leaf(pin))
+        card["sources"] = hit.sources
+        cards.append(card)
+    return cards
 
 
 async def _run_shared(_services: Services, func: Any, *args: Any) -> Any:

@@ -27,13 +27,16 @@ export function hasToken() {
   return Boolean(token);
 }
 
+/** @param {Record<string, string>} [extra] */
 function headers(extra = {}) {
+  /** @type {Record<string, string>} */
   const h = { ...extra };
   if (token) h.Authorization = `Bearer ${token}`;
   return h;
 }
 
 async function problemOf(resp) {
+  /** @type {any} */
   let body = {};
   try {
     const type = resp.headers.get("content-type") || "";
@@ -45,7 +48,14 @@ async function problemOf(resp) {
   return new ApiError(resp.status, body);
 }
 
-/** Send a request; `json` or `form` is the body. Resolves to the parsed JSON (null for 204). */
+/**
+ * Send a request; `json` or `form` is the body. Resolves to the parsed JSON (null for 204), or the raw
+ * response with `raw`.
+ * @param {string} method
+ * @param {string} path
+ * @param {{ json?: any, form?: FormData, accept?: string, raw?: boolean }} [options]
+ * @returns {Promise<any>}
+ */
 export async function send(method, path, { json, form, accept, raw } = {}) {
   const init = { method, headers: headers(accept ? { Accept: accept } : {}) };
   if (json !== undefined) {

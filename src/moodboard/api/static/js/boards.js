@@ -4,7 +4,7 @@ import { del, get, post } from "./api.js";
 import { $, announce, h } from "./dom.js";
 import { pinGrid } from "./grid.js";
 import { showError, showInfo } from "./notice.js";
-import { remember, toCard } from "./pins.js";
+import { toCard } from "./pins.js";
 import { state } from "./state.js";
 
 /** The signed-in shopper's boards (GET /me/boards), cached until `invalidate()`. */
@@ -45,10 +45,7 @@ export async function renderBoardsPage() {
 
 function boardSection(board) {
   const id = `board-${board.id}`;
-  const pins = (board.pins || []).map((p) => {
-    remember(p);
-    return toCard(p);
-  });
+  const pins = board.results.map(toCard);
   const grid = pins.length ? pinGrid(pins, { prefix: id, actions: false }) : h("p", { class: "empty" }, "No pins yet.");
   for (const card of grid.querySelectorAll(".pin-card")) {
     const pinId = Number(card.dataset.pinId);
@@ -104,7 +101,7 @@ export async function saveDialog(card) {
       h("label", { class: "radio" },
         h("input", { type: "radio", name: "board", value: b.id, checked: i === 0 }), ` ${b.name}`)),
   );
-  const opener = document.activeElement;
+  const opener = /** @type {HTMLElement | null} */ (document.activeElement);
   return new Promise((resolve) => {
     const onClose = async () => {
       dialog.removeEventListener("close", onClose);

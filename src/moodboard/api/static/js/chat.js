@@ -63,7 +63,13 @@ export function renderChips(chips) {
   );
 }
 
-async function streamTurn(text, image) {
+/**
+ * Post one turn (text, a photo, or a structured filter edit) and return the streaming response.
+ * @param {string} text
+ * @param {File | null} image
+ * @param {import("./filters.js").FilterEdit | null} edit
+ */
+async function streamTurn(text, image, edit) {
   const id = await ensureSession();
   const path = `/assistant/sessions/${encodeURIComponent(id)}/messages?stream=true`;
   let body;
@@ -73,29 +79,37 @@ async function streamTurn(text, image) {
     form.append("image", image, image.name || "photo.jpg");
     body = { form };
   } else {
-    body = { json: { message: text } };
+    body = edit
+      ? { json: { message: text, filters: edit.filters, remove_filters: edit.remove_filters } }
+      : { json: { message: text } };
   }
   return send("POST", path, { ...body, accept: "text/event-stream", raw: true });
 }
 
-/** Send one message (and optionally a photo) and stream the reply into the log and the pins area. */
-export async function sendMessage(text, image = null) {
+/**
+ * Send one message (optionally a photo, or a structured filter edit) and stream the reply into the log and
+ * the pins area.
+ * @param {string} text
+ * @param {File | null} [image]
+ * @param {import("./filters.js").FilterEdit | null} [edit]
+ */
+export async function sendMessage(text, image = null, edit = null) {
   text = (text || "").trim();
-  if (busy || (!text && !image)) return false;
+  if (busy || (!text && !image && !edit)) return false;
   busy = true;
   $("#send-button").disabled = true;
-  userBubble(text, image);
+  userBubble(text || (edit ? edit.summary : ""), image);
   const bubble = botBubble();
   announce(image ? "Searching with your photo…" : "Searching…");
   let started = false; // whether the pins area was cleared for this reply
   try {
     let resp;
     try {
-      resp = await streamTurn(text, image);
+      resp = await streamTurn(text, image, edit);
     } catch (err) {
       if (!(err instanceof ApiError) || err.status !== 404 || !state.sessionId) throw err;
       state.sessionId = null; // the session expired or belongs to someone else: start a fresh one
-      resp = await streamTurn(text, image);
+      resp = await streamTurn(text, image, edit);
     }
     state.mode = "chat";
     emit("mode", "chat");

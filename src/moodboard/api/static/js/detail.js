@@ -4,8 +4,7 @@ import { get } from "./api.js";
 import { $, h, money } from "./dom.js";
 import { engage } from "./engagement.js";
 import { pinGrid } from "./grid.js";
-import { showError } from "./notice.js";
-import { fetchPin, itemsOf, toCard } from "./pins.js";
+import { fetchPin, fromPin, toCard } from "./pins.js";
 import { emit } from "./state.js";
 
 let opener = null;
@@ -37,7 +36,7 @@ function button(label, name, card, primary = false) {
 async function loadRelated(pinId, area) {
   try {
     const body = await get(`/pins/${pinId}/related?k=12`);
-    const cards = itemsOf(body).map(toCard).filter((c) => c.id !== pinId);
+    const cards = body.results.map(toCard).filter((c) => c.id !== pinId);
     if (openId !== pinId) return;
     area.replaceChildren(cards.length ? pinGrid(cards, { prefix: "rel" }) : h("p", { class: "empty" }, "No related pins yet."));
   } catch (err) {
@@ -62,7 +61,7 @@ export async function openPin(pinId) {
     body.replaceChildren(h("h2", { id: "pin-title" }, "Pin unavailable"), h("p", {}, err.detail), h("p", { class: "hint" }, err.hint));
     return;
   }
-  const card = toCard(pin);
+  const card = fromPin(pin); // the one pin the shopper opened: a user action, not a per-card fetch
   const url = safeUrl(pin.url);
   const related = h("div", { class: "related", "aria-busy": "true" }, h("p", { class: "muted" }, "Finding related pins…"));
   body.replaceChildren(

@@ -3,7 +3,7 @@
 import { ApiError, get } from "./api.js";
 import { syncFromCards } from "./filters.js";
 import { showError } from "./notice.js";
-import { itemsOf, toCard } from "./pins.js";
+import { toCard } from "./pins.js";
 import { showFeed, showLoading } from "./results.js";
 import { state } from "./state.js";
 
@@ -31,7 +31,7 @@ export async function loadFeed() {
   if (state.user) {
     try {
       const body = await userFeed();
-      items = itemsOf(body);
+      items = body.results;
       const name = state.user.name.split(" (")[0];
       // say plainly when the taste graph could not personalise and fell back to popular pins
       const allPopular = items.length && items.every((i) => i.source === "popular");
@@ -44,7 +44,7 @@ export async function loadFeed() {
   }
   if (!items.length && heading === "From the catalog") {
     try {
-      items = await get(`/pins?limit=${FEED_K}`);
+      items = (await get(`/catalog/cards?limit=${FEED_K}`)).results;
       if (!items.length) {
         // an unfiltered listing came back empty: nothing is ingested yet, so say how to fix that
         heading = "The catalog is empty";

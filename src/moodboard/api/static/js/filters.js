@@ -1,10 +1,9 @@
 // Facet filters (price range, colour, category), kept in sync with the conversation's state.
 //
-// The conversation is the one source of truth: applying filters sends them as a message the assistant's
-// parser understands ("between $20 and $40, in red, only lamps"), and every reply's state sets the form.
+// The conversation is the one source of truth: applying filters sends a structured change (the same filter
+// JSON as `POST /search`, plus the fields to drop) with an assistant turn, and every reply's state sets the form.
 
 import { $, h } from "./dom.js";
-import { showInfo } from "./notice.js";
 
 let current = { price_min: null, price_max: null, colours: [], categories: [] };
 
@@ -69,26 +68,56 @@ export function syncFromCards(cards) {
 
 const num = (el) => (el.value.trim() === "" ? null : Number(el.value));
 
-/** The message that asks for the form's filters, or null when nothing would change. */
-export function filterMessage() {
-  const lo = num($("#price-min"));
-  const hi = num($("#price-max"));
-  const colour = $("#filter-color").value;
-  const category = $("#filter-category").value;
-  const parts = [];
-  const dropped = [];
+/**
+ * A structured filter change for the assistant turn (`POST /assistant/sessions/{id}/messages`).
+ * @typedef {object} FilterEdit
+ * @property {{ price_min?: number | null, price_max?: number | null, color?: string[], category?: string[] }} filters
+ *   fields to set, in the `POST /search` filter form
+ * @property {string[]} remove_filters  fields whose constraint to drop
+ * @property {string} summary  what the chat log shows for it
+ */
+
+/**
+ * The structured change that makes the conversation's filters match the form, or null when nothing would change.
+ * @returns {FilterEdit | null}
+ */
+export function filterEdit() {
+  const lo = num(/** @type {HTMLInputElement} */ ($("#price-min")));
+  const hi = num(/** @type {HTMLInputElement} */ ($("#price-max")));
+  const colour = /** @type {HTMLSelectElement} */ ($("#filter-color")).value;
+  const category = /** @type {HTMLSelectElement} */ ($("#filter-category")).value;
+  /** @type {FilterEdit["filters"]} */
+  const filters = {};
+  /** @type {string[]} */
+  const remove = [];
+  const said = [];
   if (lo !== current.price_min || hi !== current.price_max) {
-    if (lo !== null && hi !== null) parts.push(`between $${Math.min(lo, hi)} and $${Math.max(lo, hi)}`);
-    else if (hi !== null) parts.push(`under $${hi}`);
-    else if (lo !== null) parts.push(`over $${lo}`);
-    else parts.push("any price");
+    if (lo === null && hi === null) {
+      remove.push("price");
+      said.push("any price");
+    } else {
+      const [a, b] = lo !== null && hi !== null ? [Math.min(lo, hi), Math.max(lo, hi)] : [lo, hi];
+      if (a !== null) filters.price_min = a;
+      else if (current.price_min !== null) remove.push("price_min");
+      if (b !== null) filters.price_max = b;
+      else if (current.price_max !== null) remove.push("price_max");
+      said.push(a !== null && b !== null ? `between $${a} and $${b}` : b !== null ? `under $${b}` : `over $${a}`);
+    }
   }
-  if (colour && !current.colours.includes(colour)) parts.push(`in ${colour.toLowerCase()}`);
-  else if (!colour && current.colours.length) dropped.push("colour");
-  if (category && !current.categories.includes(category)) parts.push(`only ${category.toLowerCase()}`);
-  else if (!category && current.categories.length) dropped.push("category");
-  if (dropped.length) {
-    showInfo(`The assistant cannot drop a single ${dropped.join(" or ")} filter yet: say “start over” to clear all.`);
+  if (colour && !current.colours.includes(colour)) {
+    filters.color = [colour];
+    said.push(`in ${colour.toLowerCase()}`);
+  } else if (!colour && current.colours.length) {
+    remove.push("color");
+    said.push("any colour");
   }
-  return parts.length ? parts.join(", ") : null;
+  if (category && !current.categories.includes(category)) {
+    filters.category = [category];
+    said.push(`only ${category.toLowerCase()}`);
+  } else if (!category && current.categories.length) {
+    remove.push("category");
+    said.push("any category");
+  }
+  if (!Object.keys(filters).length && !remove.length) return null;
+  return { filters, remove_filters: remove, summary: said.join(", ") };
 }

@@ -1,7 +1,7 @@
-// The masonry grid of pin cards: lazy thumbnails, price, "why", and per-pin actions.
+// The masonry grid of pin cards: lazy thumbnails, price, "why", and per-pin actions. It draws only what
+// the response's cards carry: no card fetches anything (a thumbnail is an image, not an API request).
 
 import { h, money } from "./dom.js";
-import { fetchPin } from "./pins.js";
 import { emit, state } from "./state.js";
 
 const ROW = 4; // px: grid-auto-rows of .grid in app.css
@@ -15,25 +15,6 @@ function place(card) {
   const height = card.getBoundingClientRect().height;
   card.style.gridRowEnd = `span ${Math.max(1, Math.ceil((height + GAP) / ROW))}`;
 }
-
-// Fill in what a result item lacks (currency, size; price for search hits) when its card comes into view,
-// so a long grid costs one GET /pins/{id} per card actually seen.
-const details = new IntersectionObserver(
-  (entries) => {
-    for (const entry of entries) {
-      if (!entry.isIntersecting) continue;
-      details.unobserve(entry.target);
-      const card = entry.target._card;
-      fetchPin(card.id)
-        .then((pin) => {
-          Object.assign(card, { price: pin.price, currency: pin.currency });
-          updateCard(card);
-        })
-        .catch(() => {}); // the card keeps what it had
-    }
-  },
-  { rootMargin: "200px" },
-);
 
 function action(label, name, card, extra = "") {
   return h(
@@ -86,7 +67,6 @@ export function pinCard(card, options = {}) {
   el._card = card;
   el._price = price;
   sizer.observe(el);
-  if (card.price === null || card.currency === null) details.observe(el);
   return el;
 }
 
@@ -105,7 +85,8 @@ export function pinGrid(cards, options = {}) {
 /** Refresh the price line of every card of `pinId` on the page after its details arrived. */
 export function updateCard(card) {
   for (const el of document.querySelectorAll(`.pin-card[data-pin-id="${card.id}"]`)) {
-    if (el._price) el._price.textContent = money(card.price, card.currency);
+    const node = /** @type {any} */ (el);
+    if (node._price) node._price.textContent = money(card.price, card.currency);
   }
 }
 
@@ -113,7 +94,6 @@ export function updateCard(card) {
 export function dropCard(pinId) {
   for (const el of document.querySelectorAll(`.pin-card[data-pin-id="${pinId}"]`)) {
     sizer.unobserve(el);
-    details.unobserve(el);
     el.remove();
   }
 }

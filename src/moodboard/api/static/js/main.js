@@ -13,7 +13,7 @@ import { renderChips, resetChat, sendMessage } from "./chat.js";
 import { initDetail, openPin, close as closePin } from "./detail.js";
 import { $, announce } from "./dom.js";
 import { loadFeed } from "./feed.js";
-import { filterMessage, syncFromReply } from "./filters.js";
+import { filterEdit, syncFromReply } from "./filters.js";
 import { showError, showInfo } from "./notice.js";
 import { initPersonas } from "./personas.js";
 import { on, state } from "./state.js";
@@ -22,7 +22,7 @@ import { initUpload } from "./upload.js";
 function showView(name) {
   $("#view-home").hidden = name !== "home";
   $("#view-boards").hidden = name !== "boards";
-  for (const link of document.querySelectorAll("[data-nav]")) {
+  for (const link of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll("[data-nav]"))) {
     if (link.dataset.nav === name) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
@@ -74,8 +74,8 @@ function initComposer() {
 function initFilters() {
   $("#filters").addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    const message = filterMessage();
-    if (message) await sendMessage(message);
+    const edit = filterEdit();
+    if (edit) await sendMessage("", null, edit);
     else if (!document.querySelector(".notice-info")) showInfo("The filters already match the conversation.");
   });
 }

@@ -1,60 +1,123 @@
-// Pin data from the API: one cached fetch per pin, and normalising the shapes different routes return.
+// Pin data from the API. Every result list is a `results` array of `PinCard`s (api/schemas.py); the one
+// pin detail view reads `GET /pins/{id}` (a `PinOut`) when the shopper opens a pin.
 
 import { get } from "./api.js";
 
+/**
+ * One result as every result-returning endpoint returns it (api/schemas.py `PinCard`).
+ * @typedef {object} PinCard
+ * @property {number} pin_id
+ * @property {string} external_id
+ * @property {string} title
+ * @property {string | null} category  the display category
+ * @property {string | null} color
+ * @property {number | null} price
+ * @property {string | null} currency
+ * @property {string | null} merchant
+ * @property {string | null} url
+ * @property {string} availability
+ * @property {string | null} thumbnail_url
+ * @property {number | null} width
+ * @property {number | null} height
+ * @property {number} position  1-based rank in its list
+ * @property {number | null} score
+ * @property {string} source
+ * @property {string} why
+ */
+
+/**
+ * A catalog pin (api/schemas.py `PinOut`): only the detail view reads it.
+ * @typedef {object} PinOut
+ * @property {number} id
+ * @property {string} external_id
+ * @property {string} title
+ * @property {string} description
+ * @property {string | null} category
+ * @property {string | null} color
+ * @property {number | null} price
+ * @property {string | null} currency
+ * @property {string | null} merchant
+ * @property {string | null} url
+ * @property {string} availability
+ * @property {string | null} thumbnail_url
+ * @property {number | null} width
+ * @property {number | null} height
+ */
+
+/**
+ * What the grid draws for one pin.
+ * @typedef {object} Card
+ * @property {number} id
+ * @property {string} title
+ * @property {number | null} price
+ * @property {string | null} currency
+ * @property {string | null} category
+ * @property {string | null} color
+ * @property {number | null} width
+ * @property {number | null} height
+ * @property {string} why
+ * @property {number | null} position
+ * @property {string} thumbnail
+ */
+
+/** @typedef {{ results: PinCard[] }} CardList */
+
+/** @type {Map<number, Promise<PinOut>>} */
 const cache = new Map();
 
-/** GET /pins/{id}, cached for the page's lifetime. */
+/**
+ * GET /pins/{id} for the detail view, cached for the page's lifetime.
+ * @param {number} id
+ * @returns {Promise<PinOut>}
+ */
 export function fetchPin(id) {
-  if (!cache.has(id)) {
-    const p = get(`/pins/${id}`);
+  let p = cache.get(id);
+  if (!p) {
+    p = /** @type {Promise<PinOut>} */ (get(`/pins/${id}`));
     p.catch(() => cache.delete(id));
     cache.set(id, p);
   }
-  return cache.get(id);
+  return p;
 }
 
-/** Remember a full pin (e.g. from a board) so opening it needs no request. */
-export function remember(pin) {
-  if (pin && pin.id && !cache.has(pin.id)) cache.set(pin.id, Promise.resolve(pin));
-}
-
-// Why the taste graph recommended a pin, from its `source` ("walk", "profile", "popular", or "walk+profile")
-// and the collection the walk went through (`because.via`: "board:<id>" or "user:<id>").
-function reason(item) {
-  const parts = [];
-  const sources = String(item.source || "").split("+");
-  const via = (item.because && item.because.via) || "";
-  if (sources.includes("walk")) parts.push(via.startsWith("user:") ? "liked by the same shoppers" : "often saved together");
-  if (sources.includes("profile")) parts.push("matches your taste");
-  if (sources.includes("popular")) parts.push("popular now");
-  return parts.join(" · ");
-}
-
-/** A card model from any result item: a PinOut, an assistant result, a search hit or a feed item. */
+/**
+ * The grid's card of one `PinCard`.
+ * @param {PinCard} item
+ * @returns {Card}
+ */
 export function toCard(item) {
-  const pin = item.pin || item;
-  const id = pin.id ?? item.pin_id;
   return {
-    id,
-    title: pin.title ?? item.title ?? `Pin ${id}`,
-    price: pin.price ?? item.price ?? null,
-    currency: pin.currency ?? null,
-    category: pin.category ?? item.category ?? null,
-    color: pin.color ?? item.color ?? null,
-    width: pin.width ?? null,
-    height: pin.height ?? null,
-    why: item.why || reason(item),
-    position: item.position ?? null,
-    thumbnail: pin.thumbnail_url || `/pins/${id}/thumbnail`,
+    id: item.pin_id,
+    title: item.title,
+    price: item.price,
+    currency: item.currency,
+    category: item.category,
+    color: item.color,
+    width: item.width,
+    height: item.height,
+    why: item.why,
+    position: item.position,
+    thumbnail: item.thumbnail_url || `/pins/${item.pin_id}/thumbnail`,
   };
 }
 
-/** The list of items in a response that is either a list or an object holding one. */
-export function itemsOf(body) {
-  if (Array.isArray(body)) return body;
-  for (const key of ["results", "items", "pins", "feed", "related"]) {
-    if (body && Array.isArray(body[key])) return body[key];
-  }
-  return [];
+/**
+ * The card of a pin opened in the detail view (so its actions act on the same record as a grid card).
+ * @param {PinOut} pin
+ * @returns {Card}
+ */
+export function fromPin(pin) {
+  return {
+    id: pin.id,
+    title: pin.title,
+    price: pin.price,
+    currency: pin.currency,
+    category: pin.category,
+    color: pin.color,
+    width: pin.width,
+    height: pin.height,
+    why: "",
+    position: null,
+    thumbnail: pin.thumbnail_url || `/pins/${pin.id}/thumbnail`,
+  };
 }
