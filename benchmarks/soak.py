@@ -38,6 +38,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import http_load
 from http_load import _env, _free_port, start_moodboard
 from load_fixtures import FILTERS, FIRST_TURNS, FOLLOW_UPS, WORDS, build_home
 
@@ -220,7 +221,14 @@ def main() -> None:
     ap.add_argument("--warmup-s", type=float, default=120)
     ap.add_argument("--no-swap", action="store_true", help="skip the index rebuild half-way")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--src",
+        type=Path,
+        help="serve this moodboard source tree (a frozen copy: edits to src/ must not reach a running server)",
+    )
     args = ap.parse_args()
+    if args.src:
+        http_load.SERVER_SRC[0] = args.src.resolve()
     env = _env(args.home)
     home_info = build_home(args.home, args.limit, env)
     port = _free_port()
