@@ -26,6 +26,13 @@ def test_price_forms(parser: Parser) -> None:
     assert parser.parse("under 2k").price.max == 2000  # type: ignore[union-attr]
 
 
+def test_a_compound_written_apart_names_the_one_word_category(parser: Parser) -> None:
+    # regression: "bed sheets" missed the catalog's "Bedsheets" and matched an attribute value "bed" instead
+    (s,) = parser.parse("red t shirts").scopes
+    assert s.categories == ("tshirts",)
+    assert parser.parse("red t shirts").colours == ("red",)
+
+
 def test_references(parser: Parser) -> None:
     (r,) = parser.parse("the third one").references
     assert (r.position, r.polarity) == (3, 1)

@@ -224,6 +224,8 @@ def test_section_refinement_changes_only_that_section(flipkart: TestClient) -> N
     assert sec["filters"].get("price_max") == 400
     assert {s["name"]: s["filters"] for s in c.sections[1:]} == others
     c.assert_all(lambda p: float(p.product.price or 0) <= 400, "section price", sec["results"])
+    # the reply says what changed, in the catalog's currency (it used to repeat the plan's first message)
+    assert c.message.startswith(f"“{target}” now shows") and "₹400" in c.message, c.message
 
 
 def test_photo_then_only_a_category(flipkart: TestClient) -> None:

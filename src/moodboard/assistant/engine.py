@@ -452,6 +452,14 @@ class Assistant:
         parts: list[str] = []
         if turn.reset and state.is_empty():
             parts.append("Starting over. What are you looking for?")
+        elif state.sections and turn.section:
+            # a section-aimed edit ("the lamps, but under 200"): say what that section now shows
+            target = next((s for s in state.sections if s.name == turn.section), None)
+            sec_reply = next((r for r in reply.sections if r.name == turn.section), None)
+            n = len(sec_reply.results) if sec_reply is not None else 0
+            bits = _filter_bits(section_filters(state, target), know, currency) if target is not None else []
+            what = f" ({' · '.join(bits)})" if bits else ""
+            parts.append(f"“{turn.section}” now shows {_results(n)}{what}; the rest of your plan is unchanged.")
         elif state.sections:
             names = ", ".join(s.name for s in state.sections)
             parts.append(f"Here is a plan for “{state.goal or 'your goal'}”: {names}.")
@@ -461,17 +469,10 @@ class Assistant:
             has_photo = any(t.kind == TermKind.IMAGE for t in state.positives)
             texts = [str(t.value) for t in state.positives if t.kind == TermKind.TEXT][-3:]
             bits = [" ".join(w for w in t.split() if know.is_known(w)) for t in texts]
-            bits = [b for b in bits if b]
-            f = state.filters
-            bits += [know.label("category", c) for c in f.categories[:3]]
-            bits += [know.label(k, v) for k, vals in f.attributes.items() for v in vals[:2]]
-            bits += [f"{c}" for c in f.colours] + [f"not {c}" for c in f.exclude_colours]
-            price = price_phrase(f, currency)
-            if price:
-                bits.append(price)
+            bits = [b for b in bits if b] + _filter_bits(state.filters, know, currency)
             what = " · ".join((["your photo"] if has_photo else []) + bits) or "your picks"
             if n_shown:
-                parts.append(f"{n_shown} results for {what}.")
+                parts.append(f"{_results(n_shown)} for {what}.")
             elif has_photo:
                 asked = f" ({' · '.join(bits)})" if bits else ""
                 parts.append(f"I could not match your photo to anything in the catalog{asked}.")
@@ -482,6 +483,20 @@ class Assistant:
             parts.append(f"I did not understand: {shown_words}.")
         parts += reply.notes
         return " ".join(parts)
+
+
+def _filter_bits(f: Filters, know: Understanding, currency: str | None) -> list[str]:
+    """The filters as short phrases for a reply ("Lamps", "red", "not white", "under €40")."""
+    bits = [know.label("category", c) for c in f.categories[:3]]
+    bits += [know.label(k, v) for k, vals in f.attributes.items() for v in vals[:2]]
+    bits += [f"{c}" for c in f.colours] + [f"not {c}" for c in f.exclude_colours]
+    price = price_phrase(f, currency)
+    return [*bits, price] if price else bits
+
+
+def _results(n: int) -> str:
+    """'1 result', '12 results'."""
+    return f"{n} result" if n == 1 else f"{n} results"
 
 
 class _Photos:

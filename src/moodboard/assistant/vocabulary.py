@@ -340,7 +340,10 @@ class Vocabulary:
 
     def lookup(self, phrase: str) -> list[Match]:
         """Catalog values a phrase names, most specific field first (the field with most values)."""
-        matches = list(dict.fromkeys(self.phrases.get(phrase_key(phrase), [])))
+        key = phrase_key(phrase)
+        # a compound written apart ("bed sheets", "t shirts") names the catalog's one-word value too
+        found = self.phrases.get(key) or (self.phrases.get(key.replace(" ", ""), []) if " " in key else [])
+        matches = list(dict.fromkeys(found))
         return sorted(matches, key=lambda m: (-self.field_cardinality.get(m.field, 0), -m.count))
 
     def best(self, phrase: str) -> list[Match]:
