@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from moodboard.assistant.explain import Hit, chips, explain, price_phrase
+from moodboard.assistant.explain import Hit, chips, distinct_labels, explain, price_phrase
 from moodboard.assistant.planner import SPREAD_WORDS, content_words
 from moodboard.assistant.query import Context, section_filters, to_request
 from moodboard.assistant.refine import refine
@@ -394,9 +394,9 @@ class Assistant:
 
     @staticmethod
     def _subject(state: QueryState, know: Understanding) -> str:
-        cats = [know.label("category", c) for c in state.filters.categories]
+        cats = distinct_labels(know.label, "category", state.filters.categories)
         texts = [str(t.value) for t in state.positives if t.kind == TermKind.TEXT][-1:]
-        return " ".join(cats or texts) or "that"
+        return " or ".join(cats) or " ".join(texts) or "that"
 
     def _item(
         self,
@@ -487,8 +487,8 @@ class Assistant:
 
 def _filter_bits(f: Filters, know: Understanding, currency: str | None) -> list[str]:
     """The filters as short phrases for a reply ("Lamps", "red", "not white", "under €40")."""
-    bits = [know.label("category", c) for c in f.categories[:3]]
-    bits += [know.label(k, v) for k, vals in f.attributes.items() for v in vals[:2]]
+    bits = distinct_labels(know.label, "category", f.categories)[:3]
+    bits += [b for k, vals in f.attributes.items() for b in distinct_labels(know.label, k, vals)[:2]]
     bits += [f"{c}" for c in f.colours] + [f"not {c}" for c in f.exclude_colours]
     price = price_phrase(f, currency)
     return [*bits, price] if price else bits

@@ -19,6 +19,7 @@ from moodboard.assistant.planner import goal_phrase
 from moodboard.assistant.vocabulary import (
     AUDIENCE_WORDS,
     STOPWORDS,
+    Match,
     Vocabulary,
     normalise,
     phrase_key,
@@ -59,6 +60,8 @@ NONE_OF_THESE = re.compile(
     r"\b(?:none of (?:these|them|those|this)|not (?:these|those|any of (?:these|them))|"
     r"something (?:else|different)|different ones|show me others|i don'?t like any|nothing like (?:these|this))\b"
 )
+INSTEAD = re.compile(r"\b(?:instead|rather)\b")
+"""A scope change that replaces what was sought ("only chairs instead", "rather some rugs")."""
 RESET = re.compile(
     r"\b(?:start (?:over|again|afresh)|reset|clear (?:everything|all|the search)|new search|"
     r"from scratch|forget (?:everything|all that)|begin again)\b"
@@ -86,6 +89,7 @@ class _Scan:
     neg_words: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    made: list[Scope] = field(default_factory=list)
 
 
 class Parser:
@@ -123,6 +127,7 @@ class Parser:
         fields["none_of_these"] = none_of_these
         scan = self._scan(text, consumed)
         fields.update(self._finish(scan))
+        fields["replace_subject"] = bool(INSTEAD.search(text)) and any(sc.mode == "only" for sc in scan.made)
         return Turn.model_validate(fields)
 
     # --- pieces -------------------------------------------------------------------------------
@@ -248,12 +253,30 @@ class Parser:
                 (scan.exclude_colours if mode == "not" else scan.colours).extend(colours)
                 return n
             matches = self.vocab.best(phrase)
+            if matches and self._modifies_next(tokens, i + n, matches):
+                return 0  # "table lamps": an attribute value naming the next word's kind stays soft text
             if matches and not (n == 1 and phrase in STOPWORDS):
                 target = scan.scopes["not" if mode == "not" else mode]
                 for m in matches:
                     target.setdefault(m.field, []).append(m.value)
                 return n
         return 0
+
+    def _modifies_next(self, tokens: list[str], j: int, matches: list[Match]) -> bool:
+        """Whether attribute matches are a modifier of the next word ("table" in "table lamps", where
+        Suitable For = table is a value of the catalog): the next word is catalog text that names no
+        category, colour or attribute itself. Categories are never modifiers; "living room curtains" keeps
+        its attribute, since "curtains" is a phrase of its own."""
+        if any(m.field == "category" for m in matches) or j >= len(tokens):
+            return False
+        nxt = tokens[j]
+        if nxt in BOUNDARY or nxt in STOPWORDS or nxt in NEGATE or nxt.isdigit() or not self.vocab.is_known(nxt):
+            return False
+        for n in range(min(self.vocab.max_phrase_words, len(tokens) - j), 0, -1):
+            phrase = " ".join(tokens[j : j + n])
+            if self.vocab.colour(phrase) or self.vocab.best(phrase):
+                return False
+        return True
 
     def _word(self, tok: str, mode: Mode, scan: _Scan) -> None:
         audience = self._audience(tok)
@@ -298,6 +321,7 @@ class Parser:
                 replace = tuple(sorted(tax if touched & tax else touched))
             scopes.append(Scope(mode=scope_mode, categories=cats, attributes=attrs, replace=replace))
         out["scopes"] = tuple(scopes)
+        scan.made = scopes
         understood = bool(scopes or scan.colours or scan.exclude_colours or scan.neg_words)
         if not understood and scan.pos_words and all(w in scan.unknown for w in scan.pos_words):
             scan.pos_words = []  # nothing here is the catalog's language: report it, search for nothing

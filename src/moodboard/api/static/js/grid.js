@@ -2,7 +2,7 @@
 // the response's cards carry: no card fetches anything (a thumbnail is an image, not an API request).
 
 import { h, money } from "./dom.js";
-import { emit, state } from "./state.js";
+import { EVENTS, PIN_EVENT, emit, state } from "./state.js";
 
 const ROW = 4; // px: grid-auto-rows of .grid in app.css
 const GAP = 16; // px: vertical gap between cards
@@ -27,7 +27,7 @@ function action(label, name, card, extra = "") {
       dataset: { action: name },
       onclick: (ev) => {
         ev.stopPropagation();
-        emit(`pin:${name}`, card);
+        emit(PIN_EVENT[name], card);
       },
     },
     label,
@@ -50,7 +50,7 @@ export function pinCard(card, options = {}) {
   const el = h(
     "article",
     { class: "pin-card", "aria-labelledby": titleId, dataset: { pinId: card.id, color: card.color || "", category: card.category || "" } },
-    h("div", { class: "pin-image", onclick: () => emit("pin:open", card) }, img,
+    h("div", { class: "pin-image", onclick: () => emit(EVENTS.pinOpen, card) }, img,
       card.position ? h("span", { class: "pin-pos", title: `result #${card.position}` }, `#${card.position}`) : null),
     h("div", { class: "pin-meta" },
       h("h3", { class: "pin-title", id: titleId }, h("a", { href: `#/pin/${card.id}` }, card.title)),
