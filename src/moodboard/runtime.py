@@ -24,8 +24,8 @@ from moodboard.rank.search import SearchService
 
 if TYPE_CHECKING:
     from moodboard.assistant.engine import Assistant
+    from moodboard.core.live_snapshot import LiveSnapshot
     from moodboard.core.records import Event
-    from moodboard.core.snapshot import LiveSnapshot
     from moodboard.embed.embedder import Embedder
     from moodboard.graph.live import LiveGraph
     from moodboard.rank.feed import FeedService
@@ -173,7 +173,8 @@ def build_runtime(settings: Settings, store: CatalogStore | None = None) -> Runt
 
 def build_feed(settings: Settings, graph: Lazy[LiveGraph]) -> FeedService:
     """Feeds and related pins through the one blender, over the live graph, sequence and ranker snapshots."""
-    from moodboard.core.snapshot import LiveSnapshot, verify_snapshot
+    from moodboard.core.live_snapshot import LiveSnapshot
+    from moodboard.core.snapshot import verify_snapshot
     from moodboard.rank.feed import FeedService
     from moodboard.rank.ranker import RANKER_KIND, Ranker
     from moodboard.rank.sequence_source import SEQUENCE_KIND, load_sequence_source

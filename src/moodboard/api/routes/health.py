@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from moodboard import __version__
 from moodboard.api.services import ServicesDep
-from moodboard.core.snapshot import snapshot_health
+from moodboard.core.live_snapshot import snapshot_health
 
 router = APIRouter(tags=["health"])
 
