@@ -26,6 +26,7 @@ from moodboard.assistant.vocabulary import (
     singular,
 )
 from moodboard.core.query import PriceChange, QueryState, Reference, Scope, Term, TermKind, Turn
+from moodboard.index.profile import PATH_SEP
 
 _NUM = r"(\d{1,7}(?:\.\d{1,2})?)\s*k?"
 _CUR = r"(?:[$€£₹]|usd|eur|rs\.?|inr)?\s*"
@@ -310,7 +311,7 @@ class Parser:
         for mode, per_field in scan.scopes.items():
             if not per_field:
                 continue
-            cats = tuple(dict.fromkeys(per_field.pop("category", [])))
+            cats = _most_specific(list(dict.fromkeys(per_field.pop("category", []))))
             attrs = {f: tuple(dict.fromkeys(v)) for f, v in per_field.items()}
             scope_mode: Literal["only", "also", "not"] = "only" if mode == "set" else mode
             touched = {"category"} if cats else set()
@@ -330,6 +331,27 @@ class Parser:
         if scan.neg_words:
             out["add_negatives"] = tuple(Term(kind=TermKind.TEXT, value=w) for w in dict.fromkeys(scan.neg_words))
         return out
+
+
+def _most_specific(cats: list[str]) -> tuple[str, ...]:
+    """The categories one scope means: "pendant lamps" names lamp › pendant, not every lamp, and in "table
+    lamps" the "table" is the lamp's kind, not the furniture. A name several categories share keeps those
+    under another category the message named (when there are); then a category is dropped when a more
+    specific one under it was named too."""
+
+    def ancestors(c: str) -> list[str]:
+        parts = c.split(PATH_SEP)
+        return [PATH_SEP.join(parts[:i]) for i in range(1, len(parts))]
+
+    named = set(cats)
+    by_name: dict[str, list[str]] = defaultdict(list)
+    for c in cats:
+        by_name[phrase_key(c.rsplit(PATH_SEP, 1)[-1])].append(c)
+    keep: set[str] = set()
+    for group in by_name.values():
+        placed = [c for c in group if any(a in named for a in ancestors(c))]
+        keep.update(placed if placed and len(group) > 1 else group)
+    return tuple(c for c in cats if c in keep and not any(o != c and o.startswith(c + PATH_SEP) for o in keep))
 
 
 def _amount(raw: str, context: str) -> float:

@@ -175,24 +175,34 @@ def _separator(values: Counter[str]) -> tuple[str, Kind] | None:
         share = sum(n for v, n in values.items() if sep in v) / total
         if share < MIN_SHARE:
             continue
+        # the first parts are compared with the later parts of separated values only: a catalog may file
+        # "Chair" beside "Lamp, table", and the lone "Chair" says nothing about whether "table" is a kind of lamp
         first: Counter[str] = Counter()
         later: Counter[str] = Counter()
+        single: set[str] = set()
+        separated = 0
         for v, n in values.items():
             parts = [_norm(p) for p in v.split(sep) if _norm(p)]
-            if not parts:
+            if len(parts) == 1:
+                single.add(parts[0])
+            if len(parts) < 2:
                 continue
+            separated += 1
             first[parts[0]] += n
             for p in parts[1:]:
                 later[p] += n
         if not later:
             continue
         overlap = len(set(first) & set(later)) / max(1, min(len(first), len(later)))
-        if overlap >= 0.25:
+        alone = len(set(later) & single) / len(later)
+        if overlap >= 0.25 or alone >= 0.5:
+            # interchangeable parts ("White,black" and "Black,white"), or parts that are values on their
+            # own ("Grey,white" beside "White"): a list. A sub-kind ("pendant" of "Lamp, pendant") rarely is.
             return sep, "multi"
         if sep.strip() in {"&", "and"}:
             continue  # "Tables & Chairs" is one name, not a path
-        if len(first) <= max(2, 0.5 * len(values)):
-            return sep, "hierarchy"
+        if len(first) <= max(2, 0.5 * separated):
+            return sep, "hierarchy"  # a few kinds, each with its sub-kinds: "Lamp, pendant", "Lamp, table"
     return None
 
 
