@@ -274,11 +274,13 @@ class Vocabulary:
                 vocab.value_counts[(fld, val)] = n
                 if fld == "color":
                     continue
-                key = phrase_key(labels.get((fld, val), val))
-                if key and not key.isdigit() and key != "na":
-                    vocab.phrases.setdefault(key, []).append(Match(fld, val, n))
-                    # "T-lights" also as "tlight" and "t light"; "Tea Sets" also as "teaset"
-                    vocab.phrases.setdefault(key.replace(" ", ""), []).append(Match(fld, val, n))
+                # a path's value is named by its label and by its own level ("Lamp, pendant" and "pendant")
+                names = {labels.get((fld, val), val), val.rsplit(PATH_SEP, 1)[-1]}
+                for key in {phrase_key(name) for name in names}:
+                    if key and not key.isdigit() and key != "na":
+                        vocab.phrases.setdefault(key, []).append(Match(fld, val, n))
+                        # "T-lights" also as "tlight" and "t light"; "Tea Sets" also as "teaset"
+                        vocab.phrases.setdefault(key.replace(" ", ""), []).append(Match(fld, val, n))
         cls._learn_colours(vocab, values.get("color", Counter()), labels)
         cls._learn_synonyms(vocab, word_by_category)
         cls._learn_audience(vocab, facet_fields)

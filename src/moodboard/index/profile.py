@@ -243,16 +243,20 @@ def _profile_field(name: str, values: Counter[str], n_pins: int) -> FieldProfile
 
 
 def _display(values: Counter[str], sep: str, kind: Kind) -> dict[str, str]:
-    """Display names of normalised parts/paths: the most common original spelling of each last level."""
+    """Display names of normalised parts/paths: the most common original spelling of each last level, or,
+    in a comma path ("Lamp, pendant"), of the path so far: its sub-kind alone ("pendant") names nothing."""
+    whole = kind == "hierarchy" and sep.strip() == ","
     out: dict[str, str] = {}
     for v, _n in values.most_common():
         parts = [p.strip().strip("\"'") for p in v.split(sep)]
         path: list[str] = []
+        shown: list[str] = []
         for p in parts:
             if not p:
                 continue
             key = _norm(p) if kind == "multi" else PATH_SEP.join([*path, _norm(p)])
-            out.setdefault(key, p)
+            shown.append(p)
+            out.setdefault(key, ", ".join(shown) if whole else p)
             if kind == "hierarchy":
                 path.append(_norm(p))
     return out
