@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 from moodboard.catalog.pin_cache import PinCache
 from moodboard.catalog.store import CatalogStore
 from moodboard.core.errors import MoodboardError
-from moodboard.core.settings import Settings
+from moodboard.core.settings import EmbedSettings, Settings
+from moodboard.core.sizing import torch_threads
 from moodboard.index.bundle import IndexHolder
 from moodboard.rank.search import SearchService
 
@@ -136,6 +137,17 @@ def build_assistant(
     )
 
 
+def serving_embed_settings(settings: Settings) -> EmbedSettings:
+    """The embedder settings a server (or a CLI query) runs with.
+
+    Queries are not catalog items: their features stay out of the on-disk feature cache (it grew without
+    bound and its writes were 12 % of a unique-text search); the search service keeps recent ones in
+    memory. And the model runtime gets this worker's share of the cores (`serve` runs one worker per core).
+    """
+    threads = settings.embed.threads or torch_threads(settings.serve)
+    return settings.embed.model_copy(update={"feature_cache": False, "threads": threads})
+
+
 def build_runtime(settings: Settings, store: CatalogStore | None = None) -> Runtime:
     """Build the serving objects for `settings` (heavy ones lazily); nothing is loaded yet."""
     from moodboard.embed.embedder import make_embedder
@@ -145,9 +157,7 @@ def build_runtime(settings: Settings, store: CatalogStore | None = None) -> Runt
     store = store or CatalogStore.open(
         settings.database_url, echo=settings.database.echo, pool_size=settings.database.pool_size
     )
-    # queries are not catalog items: their features stay out of the on-disk feature cache (it grew without
-    # bound and its writes were 12 % of a unique-text search); the search service keeps recent ones in memory
-    serving_embed = settings.embed.model_copy(update={"feature_cache": False})
+    serving_embed = serving_embed_settings(settings)
     embedder: Lazy[Embedder] = Lazy(lambda: make_embedder(serving_embed, settings.snapshots_dir))
     index = IndexHolder(settings.snapshots_dir, settings.index)
 

@@ -27,24 +27,29 @@ def lite_towers(device: str = "auto") -> tuple[EfficientNetLiteTower, MiniLMText
     return EfficientNetLiteTower(dev), MiniLMTextTower(dev)
 
 
-def lite_image_tower(settings: EmbedSettings, snapshots_dir: Path, threads: int = 0) -> ImageTower:
+def lite_image_tower(settings: EmbedSettings, snapshots_dir: Path, threads: int | None = None) -> ImageTower:
     """The lite image tower on the configured device and runtime (ONNX Runtime only runs on the CPU)."""
     dev = select_device(settings.device)
     if settings.runtime == "onnx" and dev.type == "cpu":
         from moodboard.embed.onnx_towers import OnnxLiteImageTower, onnx_cache_dir
 
-        return OnnxLiteImageTower(onnx_cache_dir(settings.onnx_cache, snapshots_dir), threads)
+        return OnnxLiteImageTower(onnx_cache_dir(settings.onnx_cache, snapshots_dir), _threads(settings, threads))
     return EfficientNetLiteTower(dev)
 
 
-def lite_text_tower(settings: EmbedSettings, snapshots_dir: Path, threads: int = 0) -> TextTower:
+def lite_text_tower(settings: EmbedSettings, snapshots_dir: Path, threads: int | None = None) -> TextTower:
     """The lite text tower on the configured device and runtime (ONNX Runtime only runs on the CPU)."""
     dev = select_device(settings.device)
     if settings.runtime == "onnx" and dev.type == "cpu":
         from moodboard.embed.onnx_towers import OnnxMiniLMTextTower, onnx_cache_dir
 
-        return OnnxMiniLMTextTower(onnx_cache_dir(settings.onnx_cache, snapshots_dir), threads)
+        return OnnxMiniLMTextTower(onnx_cache_dir(settings.onnx_cache, snapshots_dir), _threads(settings, threads))
     return MiniLMTextTower(dev)
+
+
+def _threads(settings: EmbedSettings, threads: int | None) -> int:
+    """Runtime threads: the caller's count, else the settings' (0 = the runtime's own default)."""
+    return settings.threads if threads is None else threads
 
 
 def create_lite(settings: EmbedSettings, snapshots_dir: Path) -> TowerEmbedder:

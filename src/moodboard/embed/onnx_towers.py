@@ -80,7 +80,10 @@ def _session(path: Path, threads: int) -> Any:
     ort = _ort()
     opts = ort.SessionOptions()
     if threads > 0:
+        # a fixed share of the cores (a server worker's): idle pool threads must not spin-wait on a core
+        # another worker needs (measured: the default spinning pool doubled a query text's CPU time)
         opts.intra_op_num_threads = threads
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 

@@ -24,6 +24,13 @@ class EmbedSettings(BaseModel):
     runtime: Literal["torch", "onnx"] = Field(
         "onnx", description="what runs the lite towers on the CPU: ONNX Runtime (faster, see BENCHMARKS.md) or torch"
     )
+    threads: int = Field(
+        0,
+        ge=0,
+        le=256,
+        description="threads of the CPU model runtime per process; 0 = all cores (`serve` gives "
+        "each worker its share, so idle runtime threads never spin on another worker's core)",
+    )
     onnx_cache: str = Field(
         "", description="folder of the exported ONNX towers; empty = $XDG_CACHE_HOME/moodboard/onnx (or ~/.cache)"
     )

@@ -34,6 +34,14 @@ function action(label, name, card, extra = "") {
   );
 }
 
+/** The card behind each rendered card element (no expando properties on DOM nodes). */
+const cardOf = new WeakMap();
+
+/** The card a rendered `.pin-card` element shows. */
+export function cardOfElement(el) {
+  return cardOf.get(el)?.card;
+}
+
 /** One pin card; `options.actions` false leaves out the per-pin actions (e.g. in a board). */
 export function pinCard(card, options = {}) {
   const titleId = `pin-${options.prefix || "g"}-${card.id}-title`;
@@ -64,8 +72,7 @@ export function pinCard(card, options = {}) {
           action("Less", "less", card),
           action("Hide", "hide", card)),
   );
-  el._card = card;
-  el._price = price;
+  cardOf.set(el, { card });
   sizer.observe(el);
   return el;
 }
@@ -80,14 +87,6 @@ export function pinGrid(cards, options = {}) {
     list.append(item);
   }
   return list;
-}
-
-/** Refresh the price line of every card of `pinId` on the page after its details arrived. */
-export function updateCard(card) {
-  for (const el of document.querySelectorAll(`.pin-card[data-pin-id="${card.id}"]`)) {
-    const node = /** @type {any} */ (el);
-    if (node._price) node._price.textContent = money(card.price, card.currency);
-  }
 }
 
 /** Remove every card of `pinId` from the page. */
