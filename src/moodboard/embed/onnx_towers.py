@@ -24,7 +24,14 @@ import numpy as np
 
 from moodboard.core.arrays import FloatArray
 from moodboard.core.errors import DependencyError
-from moodboard.embed.towers import _LITE_MEAN, _LITE_STD, _STAGE_TAPS, EfficientNetLiteTower, MiniLMTextTower
+from moodboard.embed.towers import (
+    _LITE_MEAN,
+    _LITE_STD,
+    _STAGE_TAPS,
+    EfficientNetLiteTower,
+    MiniLMTextTower,
+    minilm_tokenizer,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -189,12 +196,12 @@ class OnnxMiniLMTextTower:
 
     def __init__(self, cache_dir: Path, threads: int = 0) -> None:
         """Export (once) and load the text network; `threads` = 0 lets ONNX Runtime pick."""
-        import torch
-
-        source = MiniLMTextTower(torch.device("cpu"))  # the tokenizer is needed either way
-        self.tokenizer = source.tokenizer
+        self.tokenizer = minilm_tokenizer()  # the torch model is loaded only to export it (4 s, ~100 MB)
         path = _model_path(cache_dir, self.tower_id)
         if not path.is_file():
+            import torch
+
+            source = MiniLMTextTower(torch.device("cpu"))
             log.info("exporting the lite text tower to %s", path)
             tok = self.tokenizer(["a export example", "two"], padding=True, return_tensors="pt")
             dynamic = {n: {0: "batch", 1: "tokens"} for n in ("input_ids", "attention_mask")}
