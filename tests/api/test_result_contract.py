@@ -54,6 +54,15 @@ def test_search_assistant_catalog_and_boards_return_pin_cards(client: TestClient
     assert {c["source"] for c in _cards(reply["results"])} == {"assistant"}
     schema = client.get("/openapi.json").json()["components"]["schemas"]
     assert {"PinCard", "SearchHitOut", "RecCard", "ReplyOut", "LookOut", "CardsOut"} <= set(schema)
+    # every assistant route that answers with a body documents its schema (review, step 5)
+    paths = client.get("/openapi.json").json()["paths"]
+    for path, methods in paths.items():
+        if not path.startswith("/assistant/"):
+            continue
+        for method, op in methods.items():
+            ok = {code: r for code, r in op["responses"].items() if code.startswith("2")}
+            documented = [r for code, r in ok.items() if code == "204" or "schema" in str(r.get("content", {}))]
+            assert documented, f"{method.upper()} {path} has no response schema"
 
 
 def test_filter_edit_is_structured_and_one_filter_can_be_removed(client: TestClient) -> None:

@@ -94,6 +94,34 @@ class ReplyOut(BaseModel):
     timings_ms: dict[str, float]
 
 
+class SessionOut(BaseModel):
+    """A new conversation: its id (the handle for every later call), its empty state and its shopper."""
+
+    session_id: str
+    state: dict[str, Any]
+    user_id: int | None
+
+
+class StoredSessionOut(BaseModel):
+    """A stored conversation: state, recent turns, the session's engagement profile and its version."""
+
+    id: str
+    state: dict[str, Any]
+    history: list[dict[str, Any]]
+    profile: dict[str, float]
+    user_id: int | None
+    created_at: float
+    updated_at: float
+    version: int
+
+
+class FeedbackOut(BaseModel):
+    """The session's engagement profile after the feedback (pin id -> weight)."""
+
+    session_id: str
+    profile: dict[str, float]
+
+
 class FeedbackIn(BaseModel):
     """A click, save or hide on a shown pin."""
 
@@ -130,7 +158,13 @@ def _body(model: type[BaseModel], multipart: dict[str, Any] | None = None) -> di
     return {"requestBody": {"content": content, "required": False}}
 
 
-@router.post("/sessions", status_code=201, summary="Open a conversation", openapi_extra=_body(SessionIn))
+@router.post(
+    "/sessions",
+    status_code=201,
+    summary="Open a conversation",
+    response_model=SessionOut,
+    openapi_extra=_body(SessionIn),
+)
 async def create_session(request: Request, services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
     """Open a new session and return its id and (empty) state.
 
@@ -146,7 +180,7 @@ async def create_session(request: Request, services: ServicesDep, caller: Caller
     return {"session_id": session.id, "state": session.state.to_dict(), "user_id": session.user_id}
 
 
-@router.get("/sessions/{session_id}", summary="A conversation's state and history")
+@router.get("/sessions/{session_id}", summary="A conversation's state and history", response_model=StoredSessionOut)
 async def get_session(session_id: str, services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
     """Return the stored session."""
     assistant = await run_in_threadpool(get_assistant, services)
@@ -232,7 +266,12 @@ async def post_message(
     return reply.to_dict()
 
 
-@router.post("/sessions/{session_id}/feedback", summary="Record a click, save or hide", openapi_extra=_body(FeedbackIn))
+@router.post(
+    "/sessions/{session_id}/feedback",
+    summary="Record a click, save or hide",
+    response_model=FeedbackOut,
+    openapi_extra=_body(FeedbackIn),
+)
 async def post_feedback(session_id: str, request: Request, services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
     """Record engagement as an event of the session (owner's, or the anonymous session's guest); it
     biases later turns through the session's profile and reaches the taste graph like any event."""
