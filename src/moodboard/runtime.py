@@ -150,9 +150,11 @@ def serving_embed_settings(settings: Settings) -> EmbedSettings:
 
 def build_runtime(settings: Settings, store: CatalogStore | None = None) -> Runtime:
     """Build the serving objects for `settings` (heavy ones lazily); nothing is loaded yet."""
+    from moodboard.assistant.hints import load_hints
     from moodboard.embed.embedder import make_embedder
     from moodboard.embed.object_crop import crop_to_object
 
+    load_hints(settings.assistant.hints_file)  # a broken hints file stops the start, not the first turn
     settings.ensure_home()
     store = store or CatalogStore.open(
         settings.database_url, echo=settings.database.echo, pool_size=settings.database.pool_size

@@ -12,6 +12,7 @@ import threading
 from typing import Any
 
 from moodboard.assistant.engine import TurnParser, Understanding
+from moodboard.assistant.hints import apply_hints, load_hints
 from moodboard.assistant.parser import Parser
 from moodboard.assistant.planner import Planner
 from moodboard.assistant.vocabulary import Vocabulary
@@ -52,6 +53,7 @@ class CatalogUnderstanding:
 
     def _build(self, profile: CatalogProfile, data: dict[str, Any] | None) -> Understanding:
         vocab = Vocabulary.from_dict(data) if data else Vocabulary()
+        apply_hints(vocab, load_hints(self.cfg.hints_file))
         builtin = Parser(vocab)
         parser: TurnParser = builtin
         cfg = self.cfg

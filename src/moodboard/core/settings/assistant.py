@@ -13,3 +13,8 @@ class AssistantSettings(BaseModel):
     llm_api_key: str = ""
     llm_timeout_s: float = Field(8.0, gt=0, le=120)
     max_message_chars: int = Field(4000, ge=16)
+    hints_file: str = Field(
+        "",
+        description='TOML of the operator\'s own words for the catalog ([synonyms] couch = ["sofa"]); '
+        "see README, Conversational assistant",
+    )
