@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from moodboard.api.app import build_services, create_app
+from moodboard.api.routes.search import SearchOut
 from moodboard.api.schemas import PinCard
 from moodboard.catalog.ingest import Ingestor
 from moodboard.catalog.sources import open_source
@@ -46,7 +47,9 @@ def _cards(items: list[dict]) -> list[dict]:
 
 
 def test_search_assistant_catalog_and_boards_return_pin_cards(client: TestClient) -> None:
-    hits = _cards(client.post("/search", json={"text": "red", "k": 5, "cutoff": False}).json()["results"])
+    body = client.post("/search", json={"text": "red", "k": 5, "cutoff": False}).json()
+    SearchOut.model_validate(body)  # the route writes its body itself (api/fast_json.py): it must still match
+    hits = _cards(body["results"])
     assert {h["source"] for h in hits} == {"search"} and all("sources" in h for h in hits)
     assert _cards(client.get("/catalog/cards", params={"limit": 4}).json()["results"])[0]["source"] == "catalog"
     sid = client.post("/assistant/sessions", json={}).json()["session_id"]
