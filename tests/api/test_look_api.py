@@ -139,3 +139,56 @@ def test_bad_input_is_a_clear_4xx_and_stores_nothing(
     problem = resp.json()
     assert problem["status"] == status and needle in problem["detail"].lower()
     assert _stored(settings, client) == before
+
+
+def _turn(client: TestClient, session: str, message: str, image: bytes | None = None) -> dict:
+    url = f"/assistant/sessions/{session}/messages"
+    if image is None:
+        resp = client.post(url, json={"message": message})
+    else:
+        resp = client.post(url, data={"message": message}, files={"image": ("scene.png", image, "image/png")})
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def test_assistant_photo_turn_on_a_scene_carries_its_regions(client: TestClient, tiny_catalog: Path) -> None:
+    """Issue 13: an assistant photo turn on a scene returns regions (box, label, score) each with its
+    products, beside the turn's usual results; the next text turn has none (regions belong to a photo)."""
+    data, boxes = _scene(tiny_catalog)
+    session = client.post("/assistant/sessions", json={}).json()["session_id"]
+    body = _turn(client, session, "", data)
+    assert body["results"], body["message"]
+    regions = body["regions"]
+    assert regions[-1]["source"] == "whole" and regions[-1]["bbox"] == {
+        "left": 0,
+        "top": 0,
+        "right": 560,
+        "bottom": 460,
+    }
+    for ext, truth in boxes.items():
+        region = max(regions, key=lambda r: iou(tuple(r["bbox"].values()), truth))
+        assert iou(tuple(region["bbox"].values()), truth) >= 0.6
+        cards = region["results"]
+        assert ext in [c["external_id"] for c in cards[:3]]
+        assert region["label"] and 0 < region["score"] <= 1
+        assert all(
+            c["pin_id"] > 0 and c["source"] == "assistant" and c["position"] == i + 1 for i, c in enumerate(cards)
+        )
+    assert "region" in body["message"]
+    assert _turn(client, session, "cheaper")["regions"] == []
+
+
+def test_assistant_photo_without_objects_has_no_regions(client: TestClient) -> None:
+    """A photo with nothing to separate is not a scene: the reply's results are its answer, no regions."""
+    session = client.post("/assistant/sessions", json={}).json()["session_id"]
+    body = _turn(client, session, "", _png(Image.new("RGB", (300, 200), (128, 128, 128))))
+    assert body["regions"] == [] and body["results"]
+
+
+def test_assistant_region_filters_follow_the_conversation(client: TestClient, tiny_catalog: Path) -> None:
+    """A price limit said in the same turn constrains every region's products too."""
+    data, _ = _scene(tiny_catalog)
+    session = client.post("/assistant/sessions", json={}).json()["session_id"]
+    body = _turn(client, session, "under $40", data)
+    prices = [c["price"] for r in body["regions"] for c in r["results"]]
+    assert body["regions"] and prices and max(prices) <= 40

@@ -121,3 +121,14 @@ def test_k_out_of_range_is_refused(look) -> None:
     stl, _, _ = look
     with pytest.raises(InvalidInputError, match="k=0"):
         stl.answer(Image.new("RGB", (50, 50)), k=0)
+
+
+def test_filters_constrain_every_region_and_a_named_category_is_not_overridden(look) -> None:
+    """An assistant turn passes its conversation's filters: every region searches within them, and the
+    region's own category vote does not replace a category the shopper chose."""
+    from moodboard.core.query import Filters
+
+    stl, _, by_id = look
+    answer = stl.answer(scene(OBJECTS, seed=5), k=6, filters=Filters(categories=("lamp",)))
+    assert all(by_id[h.pin_id].category == "lamp" for r in answer.regions for h in r.hits)
+    assert not any(r.filtered for r in answer.regions)

@@ -134,21 +134,26 @@ class ShopTheLook:
         self.proposer = proposer
         self.settings = settings
 
-    def _region_hits(self, vector: np.ndarray, k: int) -> tuple[list[SearchHit], str | None, float, bool]:
-        """Search one region; re-search within its voted category when the vote is clear."""
-        req = SearchRequest(vector=vector.tolist(), k=k, mode="vector", cutoff=False, facets=())
+    def _region_hits(
+        self, vector: np.ndarray, k: int, filters: Filters
+    ) -> tuple[list[SearchHit], str | None, float, bool]:
+        """Search one region under `filters`; re-search within its voted category when the vote is clear
+        (not when `filters` already name categories: the shopper's scope wins)."""
+        req = SearchRequest(vector=vector.tolist(), k=k, mode="vector", cutoff=False, facets=(), filters=filters)
         hits = self.search.search(req).hits
         label, share = vote(hits, self.settings.vote_depth)
-        if not (self.settings.category_filter and label is not None and share >= self.settings.min_vote_share):
+        clear = label is not None and share >= self.settings.min_vote_share
+        if not (self.settings.category_filter and clear and not filters.categories):
             return hits, label, share, False
-        flt = Filters(categories=(label,))
+        flt = filters.model_copy(update={"categories": (label,)})
         narrowed = self.search.search(
             SearchRequest(vector=vector.tolist(), k=k, mode="vector", cutoff=False, facets=(), filters=flt)
         ).hits
         return (narrowed if narrowed else hits), label, share, bool(narrowed)
 
-    def answer(self, image: Any, k: int = 20) -> LookResponse:
-        """Regions and products of a decoded photo (PIL image); `k` is the length of the merged list.
+    def answer(self, image: Any, k: int = 20, filters: Filters | None = None) -> LookResponse:
+        """Regions and products of a decoded photo (PIL image); `k` is the length of the merged list;
+        `filters` (e.g. a conversation's price limit) constrain every region's search.
 
         Raises:
             InvalidInputError: k out of range.
@@ -157,7 +162,7 @@ class ShopTheLook:
             raise InvalidInputError(f"k={k} is out of range", f"ask for 1..{self.search.settings.max_k}", field="k")
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        rgb_image = image.convert("RGB")
+        rgb_image = image if image.mode == "RGB" else image.convert("RGB")  # decoded once, never copied again
         rgb = np.asarray(rgb_image)  # (H, W, 3)
         proposed = self.proposer.propose(rgb, self.settings.max_regions)[: self.settings.max_regions]
         t1 = time.perf_counter()
@@ -169,7 +174,7 @@ class ShopTheLook:
         per_k = max(k, self.settings.per_region_k)
         regions: list[LookRegion] = []
         for r, vec in zip(proposed, vectors, strict=True):
-            hits, voted, share, filtered = self._region_hits(vec, per_k)
+            hits, voted, share, filtered = self._region_hits(vec, per_k, filters or Filters())
             regions.append(
                 LookRegion(tuple(r.box), float(r.score), r.source, r.label or voted, share, filtered, hits[:k])  # type: ignore[arg-type]
             )

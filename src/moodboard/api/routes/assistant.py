@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from moodboard.api.auth import Caller, CallerDep, ensure_owner
 from moodboard.api.pools import run_model
-from moodboard.api.schemas import PinCard
+from moodboard.api.schemas import PinCard, SceneRegionOut
 from moodboard.api.services import Services, ServicesDep
 from moodboard.assistant.engine import Assistant, Reply
 from moodboard.core.errors import ImageError, InvalidInputError
@@ -77,6 +77,12 @@ class SectionOut(BaseModel):
     note: str | None = None
 
 
+class AssistantRegionOut(SceneRegionOut):
+    """A region of this turn's scene photo with its products as assistant cards."""
+
+    results: list[CardOut]
+
+
 class ReplyOut(BaseModel):
     """One turn's reply: the message, the parsed turn, the new state and the results (flat or by section)."""
 
@@ -92,6 +98,9 @@ class ReplyOut(BaseModel):
     notes: list[str]
     parser: str
     timings_ms: dict[str, float]
+    regions: list[AssistantRegionOut] = Field(
+        default_factory=list, description="this turn's photo region by region, when it shows a scene (else empty)"
+    )
 
 
 class FeedbackIn(BaseModel):

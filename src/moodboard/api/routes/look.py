@@ -13,7 +13,9 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from moodboard.api.pools import run_model
 from moodboard.api.routes.search import SearchHitOut, _read_image, hit_cards
+from moodboard.api.schemas import SceneRegionOut
 from moodboard.api.services import Services, ServicesDep
 from moodboard.core.errors import ImageError, InvalidInputError
 from moodboard.rank.shop_the_look import LookResponse, ShopTheLook
@@ -29,23 +31,9 @@ class LookIn(BaseModel):
     k: int = Field(20, description="length of the merged list and of each region's list (1..index.max_k)")
 
 
-class BoxOut(BaseModel):
-    """A region's box in the photo's pixels."""
+class RegionOut(SceneRegionOut):
+    """One region of the photo with its own products (and how its category vote went)."""
 
-    left: int
-    top: int
-    right: int
-    bottom: int
-
-
-class RegionOut(BaseModel):
-    """One region of the photo with its own products."""
-
-    id: int
-    bbox: BoxOut
-    label: str | None
-    score: float
-    source: str
     vote_share: float
     category_filtered: bool
     results: list[SearchHitOut]
@@ -116,7 +104,8 @@ async def search_look(request: Request, services: ServicesDep) -> dict[str, Any]
         raise ImageError("no photo was uploaded", "attach a JPEG or PNG file as `image`")
     image = await _read_image(services, upload)
     look = _look(services)
-    response = await run_in_threadpool(look.answer, image, body.k)
+    # proposals and the region crops' embedding are model work: the bounded pool keeps text searches flowing
+    response = await run_model(services, look.answer, image, body.k)
     return await run_in_threadpool(_cards, services, response)
 
 

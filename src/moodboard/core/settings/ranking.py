@@ -77,3 +77,7 @@ class LookSettings(BaseModel):
     )
     vote_depth: int = Field(10, ge=1, le=1000, description="top results of a region that vote for its category")
     min_vote_share: float = Field(0.5, ge=0, le=1, description="vote share a category needs to become the filter")
+    assistant_regions: bool = Field(
+        True, description="an assistant photo turn also answers the photo region by region when it shows a scene"
+    )
+    assistant_region_k: int = Field(8, ge=1, le=100, description="products listed per region in an assistant reply")
