@@ -72,13 +72,15 @@ def _png(img: Image.Image) -> bytes:
 
 def test_scene_comes_back_region_by_region(client: TestClient, tiny_catalog: Path) -> None:
     data, boxes = _scene(tiny_catalog)
-    resp = _post(client, data, {"k": 6})
+    # k = 12: up to 10 regions (look.max_regions) each put their first products near the top of the merged
+    # list, and two overlapping regions of one object put two of its neighbours there
+    resp = _post(client, data, {"k": 12})
     assert resp.status_code == 200, resp.text
     body = resp.json()
     assert body["image"] == {"width": 560, "height": 460}
     assert set(body["timings_ms"]) >= {"proposals", "embedding", "search"}
     merged = [r["external_id"] for r in body["results"]]
-    assert len(merged) == len(set(merged)) <= 6
+    assert len(merged) == len(set(merged)) <= 12
     assert all(r["pin_id"] > 0 and r["regions"] for r in body["results"])
     for ext, truth in boxes.items():
         assert ext in merged  # every pasted product is in the merged list

@@ -73,6 +73,7 @@ class LookRegion:
     vote_share: float
     filtered: bool
     hits: list[SearchHit]
+    match: float = 0.0  # mean similarity of its top results: how well the catalog matches what it shows
 
     def to_json(self, index: int) -> dict[str, Any]:
         """The region as the API returns it."""
@@ -84,6 +85,7 @@ class LookRegion:
             "score": round(self.score, 4),
             "source": self.source,
             "vote_share": round(self.vote_share, 4),
+            "match": round(self.match, 4),
             "category_filtered": self.filtered,
             "results": [h.to_json() for h in self.hits],
         }
@@ -175,8 +177,10 @@ class ShopTheLook:
         regions: list[LookRegion] = []
         for r, vec in zip(proposed, vectors, strict=True):
             hits, voted, share, filtered = self._region_hits(vec, per_k, filters or Filters())
+            match = float(np.mean([h.score for h in hits[: self.settings.match_depth]])) if hits else 0.0
+            box: Box = tuple(r.box)  # type: ignore[assignment]
             regions.append(
-                LookRegion(tuple(r.box), float(r.score), r.source, r.label or voted, share, filtered, hits[:k])  # type: ignore[arg-type]
+                LookRegion(box, float(r.score), r.source, r.label or voted, share, filtered, hits[:k], match)
             )
         merged = self._merge(regions, k)
         timings["search"] = (time.perf_counter() - t2) * 1000
@@ -186,13 +190,21 @@ class ShopTheLook:
 
     def _merge(self, regions: list[LookRegion], k: int) -> list[tuple[SearchHit, list[int]]]:
         """Interleave the regions' lists: a product's merged score is its best `w / (rrf_k + rank)` over
-        the regions that found it (w = 1 + objectness). The maximum, not RRF's sum: with a sum, products
-        that overlapping regions of one object all found would crowd out the other objects' products."""
+        the regions that found it, w = 1 + the region's match (mean similarity of its top results), so
+        regions the catalog matches closely lead and background patches (a wall, a floor, a bedspread's
+        texture) trail. The maximum, not RRF's sum: with a sum, products that overlapping regions of one
+        object all found would crowd out the other objects' products.
+
+        Chosen over `1 + objectness`, equal weights and `match` alone in the composite and real-photo
+        protocol of `benchmarks/shop_the_look.py` (BENCHMARKS.md): equal weights bury a real photo's one
+        garment among its background's matches; `match` alone (a sharper ratio between regions, and one
+        that depends on the embedder's similarity scale) keeps the garment first but loses composites'
+        Recall@20."""
         rrf_k = self.search.settings.rrf_k
         best: dict[int, float] = {}
         found: dict[int, dict[int, tuple[int, SearchHit]]] = {}
         for i, region in enumerate(regions):
-            w = 1.0 + region.score
+            w = 1.0 + max(region.match, 0.0)
             for rank, hit in enumerate(region.hits, start=1):
                 if i in found.get(hit.pin_id, {}):
                     continue

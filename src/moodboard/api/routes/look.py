@@ -35,6 +35,7 @@ class RegionOut(SceneRegionOut):
     """One region of the photo with its own products (and how its category vote went)."""
 
     vote_share: float
+    match: float = Field(description="mean similarity of its top results; weights it in the merged list")
     category_filtered: bool
     results: list[SearchHitOut]
 
