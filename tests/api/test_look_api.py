@@ -31,7 +31,7 @@ def settings(tmp_path: Path) -> Settings:
         home=tmp_path / "home",
         ingest={"batch_size": 8, "workers": 1},
         embed={"backend": "fake", "dim": 32},
-        api={"max_upload_pixels": 2_000_000},
+        api={"max_upload_pixels": 2_000_000, "max_upload_bytes": 1_500_000},
     )
 
 
@@ -110,6 +110,8 @@ def _stored(settings: Settings, client: TestClient) -> tuple[int, list[str]]:
     [
         ("corrupt", 422, "image"),
         ("huge", 422, "pixels"),
+        ("pixel bomb", 422, "pixels"),
+        ("too many bytes", 422, "bytes"),
         ("empty", 422, "empty"),
         ("no image", 422, "no photo"),
         ("json body", 422, "multipart"),
@@ -126,6 +128,10 @@ def test_bad_input_is_a_clear_4xx_and_stores_nothing(
         resp = _post(client, b"\x89PNG\r\n\x1a\n this is not really a png", name="broken.png")
     elif case == "huge":
         resp = _post(client, _png(Image.new("RGB", (2000, 1500), (90, 90, 90))))  # 3 MP > the 2 MP limit
+    elif case == "pixel bomb":  # a tiny file whose header declares 40,000 x 40,000 pixels
+        resp = _post(client, _declared_size(_png(Image.new("RGB", (8, 8), (90, 90, 90))), 40_000, 40_000))
+    elif case == "too many bytes":
+        resp = _post(client, b"\xff\xd8\xff\xe0" + bytes(1_600_000), name="big.jpg")
     elif case == "empty":
         resp = _post(client, b"")
     elif case == "no image":
@@ -194,3 +200,30 @@ def test_assistant_region_filters_follow_the_conversation(client: TestClient, ti
     body = _turn(client, session, "under $40", data)
     prices = [c["price"] for r in body["regions"] for c in r["results"]]
     assert body["regions"] and prices and max(prices) <= 40
+
+
+def _declared_size(png: bytes, width: int, height: int) -> bytes:
+    """The PNG with its IHDR rewritten to claim another size (its CRC fixed, so only the size is wrong)."""
+    import struct
+    import zlib
+
+    ihdr = bytearray(png[12:29])  # b"IHDR" + 13 bytes of header
+    ihdr[4:12] = struct.pack(">II", width, height)
+    return png[:12] + bytes(ihdr) + struct.pack(">I", zlib.crc32(bytes(ihdr))) + png[33:]
+
+
+def test_a_big_jpeg_is_answered_in_its_own_pixels(client: TestClient, tiny_catalog: Path) -> None:
+    """A big JPEG is decoded at a reduced size (draft mode, for speed); the boxes and the reported size are
+    still in the uploaded photo's pixels (regression: they were in the reduced decode's pixels)."""
+    data, boxes = _scene(tiny_catalog)
+    big = Image.open(io.BytesIO(data)).convert("RGB").resize((1400, 1150))  # 2.5x: decoded at 1/2
+    buf = io.BytesIO()
+    big.save(buf, "JPEG", quality=92)
+    resp = client.post("/search/look", files={"image": ("big.jpg", buf.getvalue(), "image/jpeg")})
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["image"] == {"width": 1400, "height": 1150}
+    assert body["regions"][-1]["bbox"] == {"left": 0, "top": 0, "right": 1400, "bottom": 1150}
+    for truth in boxes.values():
+        scaled = tuple(round(v * 2.5) for v in truth)
+        assert max(iou(tuple(r["bbox"].values()), scaled) for r in body["regions"]) >= 0.6
