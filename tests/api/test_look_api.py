@@ -212,14 +212,16 @@ def _declared_size(png: bytes, width: int, height: int) -> bytes:
     return png[:12] + bytes(ihdr) + struct.pack(">I", zlib.crc32(bytes(ihdr))) + png[33:]
 
 
-def test_a_big_jpeg_is_answered_in_its_own_pixels(client: TestClient, tiny_catalog: Path) -> None:
-    """A big JPEG is decoded at a reduced size (draft mode, for speed); the boxes and the reported size are
-    still in the uploaded photo's pixels (regression: they were in the reduced decode's pixels)."""
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_a_big_photo_is_answered_in_its_own_pixels(client: TestClient, tiny_catalog: Path, fmt: str) -> None:
+    """A big JPEG is decoded at a reduced size (draft mode) and any big photo is reduced to look.work_side
+    before proposals, for speed; the boxes and the reported size are still in the uploaded photo's pixels
+    (regression: a JPEG's were in the reduced decode's pixels)."""
     data, boxes = _scene(tiny_catalog)
-    big = Image.open(io.BytesIO(data)).convert("RGB").resize((1400, 1150))  # 2.5x: decoded at 1/2
+    big = Image.open(io.BytesIO(data)).convert("RGB").resize((1400, 1150))  # 2.5x: worked on at 1/2
     buf = io.BytesIO()
-    big.save(buf, "JPEG", quality=92)
-    resp = client.post("/search/look", files={"image": ("big.jpg", buf.getvalue(), "image/jpeg")})
+    big.save(buf, fmt, quality=92)
+    resp = client.post("/search/look", files={"image": (f"big.{fmt.lower()}", buf.getvalue(), f"image/{fmt.lower()}")})
     assert resp.status_code == 200, resp.text
     body = resp.json()
     assert body["image"] == {"width": 1400, "height": 1150}

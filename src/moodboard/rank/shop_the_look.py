@@ -164,12 +164,17 @@ class ShopTheLook:
             raise InvalidInputError(f"k={k} is out of range", f"ask for 1..{self.search.settings.max_k}", field="k")
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        rgb_image = image if image.mode == "RGB" else image.convert("RGB")  # decoded once, never copied again
-        rgb = np.asarray(rgb_image)  # (H, W, 3)
+        photo = image if image.mode == "RGB" else image.convert("RGB")  # decoded once, never copied again
+        width, height = photo.size
+        # one reduced working copy: a region is embedded at 224 px, so a 12-megapixel photo's full
+        # resolution only costs time (every cue, crop and letterbox would resize from it again)
+        factor = -(-max(width, height) // self.settings.work_side)  # ceil
+        work = photo.reduce(factor) if factor > 1 else photo
+        rgb = np.asarray(work)  # (h, w, 3)
         proposed = self.proposer.propose(rgb, self.settings.max_regions)[: self.settings.max_regions]
         t1 = time.perf_counter()
         timings["proposals"] = (t1 - t0) * 1000
-        crops = [rgb_image.crop(tuple(r.box)) for r in proposed]
+        crops = [work.crop(tuple(r.box)) for r in proposed]
         vectors = self.search.embed_photos(crops)  # (n_regions, d)
         t2 = time.perf_counter()
         timings["embedding"] = (t2 - t1) * 1000
@@ -178,7 +183,7 @@ class ShopTheLook:
         for r, vec in zip(proposed, vectors, strict=True):
             hits, voted, share, filtered = self._region_hits(vec, per_k, filters or Filters())
             match = float(np.mean([h.score for h in hits[: self.settings.match_depth]])) if hits else 0.0
-            box: Box = tuple(r.box)  # type: ignore[assignment]
+            box = _scaled(tuple(r.box), factor, width, height)
             regions.append(
                 LookRegion(box, float(r.score), r.source, r.label or voted, share, filtered, hits[:k], match)
             )
@@ -186,7 +191,7 @@ class ShopTheLook:
         timings["search"] = (time.perf_counter() - t2) * 1000
         timings["total"] = (time.perf_counter() - t0) * 1000
         model_id = self.search.model_id()
-        return LookResponse(regions, merged, rgb.shape[1], rgb.shape[0], model_id, timings)
+        return LookResponse(regions, merged, width, height, model_id, timings)
 
     def _merge(self, regions: list[LookRegion], k: int) -> list[tuple[SearchHit, list[int]]]:
         """Interleave the regions' lists: a product's merged score is its best `w / (rrf_k + rank)` over
@@ -220,3 +225,9 @@ class ShopTheLook:
             top = max((h for _, h in by_region.values()), key=lambda h: h.score)
             out.append((SearchHit(pid, float(top.score), sources, top.pin), sorted(by_region)))
         return out
+
+
+def _scaled(box: tuple[int, ...], factor: int, width: int, height: int) -> Box:
+    """A box on the working copy in the photo's pixels (clipped to the photo)."""
+    left, top, right, bottom = (int(v) * factor for v in box)
+    return (min(left, width), min(top, height), min(right, width), min(bottom, height))

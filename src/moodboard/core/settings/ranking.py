@@ -79,6 +79,13 @@ class LookSettings(BaseModel):
     )
     vote_depth: int = Field(10, ge=1, le=1000, description="top results of a region that vote for its category")
     min_vote_share: float = Field(0.5, ge=0, le=1, description="vote share a category needs to become the filter")
+    work_side: int = Field(
+        1280,
+        ge=64,
+        le=16384,
+        description="longest side a photo is reduced to (by an integer factor) before "
+        "proposals and crops; boxes are reported in the photo's own pixels",
+    )
     match_depth: int = Field(
         5, ge=1, le=100, description="top results whose mean similarity weights a region in the merged list"
     )
