@@ -4,7 +4,7 @@ A scene (a room, an outfit, a flat lay) holds several products; embedding it as 
 whatever the whole picture resembles. The classical proposer needs no learnt weights and downloads
 nothing. It pools boxes from four cues computed on a small copy of the photo, ranks them by how much
 they stand out from their surroundings (down-weighting regions that run along the photo's border:
-walls, floors and table tops are background, Zhu et al., CVPR 2014), suppresses near-duplicates and
+walls, floors and ceilings are background, Zhu et al., CVPR 2014), suppresses near-duplicates and
 always keeps the whole image as a last region, so a photo without separable objects gets an honest
 single-region answer:
 
@@ -75,7 +75,7 @@ class ProposalConfig:
     grouping: bool = False
     min_score: float = 0.15  # weaker regions (noise, faint texture) are dropped: no object there
     pad: float = 0.04  # fraction of the box side added around it (context helps the embedder)
-    # background prior (Zhu et al., CVPR 2014): walls, floors, sky and table tops run along the photo's
+    # background prior (Zhu et al., CVPR 2014): walls, floors, ceilings and sky run along the photo's
     # border, objects mostly do not. A region's score is multiplied by exp(-b^2 / (2 sigma^2)), b = its
     # pixels on the border / sqrt(its area); sigma = 1 as in the paper (not tuned here). 0 turns it off.
     border_sigma: float = 1.0

@@ -196,14 +196,14 @@ class ShopTheLook:
     def _merge(self, regions: list[LookRegion], k: int) -> list[tuple[SearchHit, list[int]]]:
         """Interleave the regions' lists: a product's merged score is its best `w / (rrf_k + rank)` over
         the regions that found it, w = 1 + the region's match (mean similarity of its top results), so
-        regions the catalog matches closely lead and background patches (a wall, a floor, a bedspread's
+        regions the catalog matches closely lead and background patches (a wall, a floor, a patterned
         texture) trail. The maximum, not RRF's sum: with a sum, products that overlapping regions of one
         object all found would crowd out the other objects' products.
 
         Chosen over `1 + objectness`, equal weights and `match` alone in the composite and real-photo
         protocol of `benchmarks/shop_the_look.py` (BENCHMARKS.md): equal weights bury a real photo's one
-        garment among its background's matches; `match` alone (a sharper ratio between regions, and one
-        that depends on the embedder's similarity scale) keeps the garment first but loses composites'
+        product among its background's matches; `match` alone (a sharper ratio between regions, and one
+        that depends on the embedder's similarity scale) keeps the product first but loses composites'
         Recall@20."""
         rrf_k = self.search.settings.rrf_k
         best: dict[int, float] = {}
