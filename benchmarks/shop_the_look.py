@@ -19,7 +19,8 @@ each with its brightness, contrast and colour balance shifted and slightly blurr
 pixel-identical to its packshot.
 Real photos (`--real-photos N`, Myntra only): N people's photos of clothes (clothing-small/test, no
 composite), each judged as `benchmarks/search_quality.py` does: P@10 of results whose articleType fits
-the photo's class (`CLASS_TO_ARTICLE_TYPES`), for the merged list against whole image and single crop.
+the photo's class (`CLASS_TO_ARTICLE_TYPES`), for the merged list against whole image and single crop;
+also the time shop the look takes on each (what an assistant photo turn adds when it answers regions).
 
 Embedder: the lite image tower's raw EfficientNet-Lite0 head features (`head_avg`, L2-normalised), a
 query encoder that needs no trained aligner, run by `--runtime` (default onnx: ONNX Runtime, what
@@ -382,6 +383,8 @@ def evaluate_real_photos(bench: Bench, photos: list[Path]) -> dict[str, Any]:
     ranked: dict[str, list[list[int]]] = {"whole": [], "crop": [], "look": [], "look_top_region": []}
     relevant: list[set[int]] = []
     regions: list[int] = []
+    wall: list[float] = []
+    cpu: list[float] = []
     for n, path in enumerate(photos):
         wanted = CLASS_TO_ARTICLE_TYPES[path.parent.name]
         relevant.append({p.id for p in bench.catalog.pins if p.category in wanted})
@@ -389,7 +392,10 @@ def evaluate_real_photos(bench: Bench, photos: list[Path]) -> dict[str, Any]:
         req = SearchRequest(image=image, k=10, mode="vector", cutoff=False, facets=())
         ranked["whole"].append([h.pin_id for h in bench.plain.search(req).hits])
         ranked["crop"].append([h.pin_id for h in bench.cropped.search(req).hits])
-        answer = bench.look.answer(image, k=10)
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        answer = bench.look.answer(image, k=10)  # what an assistant photo turn adds when it answers regions
+        wall.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - cpu0) * 1000)
         ranked["look"].append([h.pin_id for h, _ in answer.merged])
         ranked["look_top_region"].append([h.pin_id for h in answer.regions[0].hits])
         regions.append(len(answer.regions))
@@ -406,6 +412,8 @@ def evaluate_real_photos(bench: Bench, photos: list[Path]) -> dict[str, Any]:
     }
     for method, rows in ranked.items():
         out[f"{method}_precision_at_10"] = round(precision_at_k(padded(rows), relevant, 10), 4)
+    out["look_ms"] = {"p50": round(pct(wall, 50), 1), "p95": round(pct(wall, 95), 1)}
+    out["look_cpu_ms"] = {"p50": round(pct(cpu, 50), 1), "p95": round(pct(cpu, 95), 1)}
     return out
 
 
@@ -452,7 +460,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--json", type=Path, required=True)
     ap.add_argument("--data-dir", default=os.environ.get("MOODBOARD_DATA_DIR", "../shared/data"))
     ap.add_argument("--scenes", type=int, default=40, help="scenes per dataset and scene kind")
-    ap.add_argument("--scene-kinds", default="standard,crowded", help=f"of {', '.join(SCENE_KINDS)}")
+    ap.add_argument("--scene-kinds", default="standard,crowded", help=f"of {', '.join(SCENE_KINDS)} ('' = none)")
     ap.add_argument("--real-photos", type=int, default=100, help="clothing-small photos (Myntra only; 0 = none)")
     ap.add_argument("--real-split", default="test", help="clothing-small split of the real photos")
     ap.add_argument("--myntra-items", type=int, default=2000)
@@ -506,7 +514,7 @@ def main(argv: list[str] | None = None) -> None:
         started = time.perf_counter()
         bench = build_bench(loaders[name](), encoders, look_settings, proposal)
         entry: dict[str, Any] = {"catalog_items": len(bench.catalog.pins)}
-        for kind_name in args.scene_kinds.split(","):
+        for kind_name in filter(None, args.scene_kinds.split(",")):
             kind = SCENE_KINDS[kind_name]
             entry[kind_name] = evaluate_scenes(bench, backgrounds, kind, args.scenes, args.seed, args.latency_only)
             log(f"{name}/{kind_name}: {json.dumps({k: v for k, v in entry[kind_name].items() if 'recall' in k})}")

@@ -149,8 +149,8 @@ def test_bad_input_is_a_clear_4xx_and_stores_nothing(
     assert _stored(settings, client) == before
 
 
-def _turn(client: TestClient, session: str, message: str, image: bytes | None = None) -> dict:
-    url = f"/assistant/sessions/{session}/messages"
+def _turn(client: TestClient, session: str, message: str, image: bytes | None = None, query: str = "") -> dict:
+    url = f"/assistant/sessions/{session}/messages{query}"
     if image is None:
         resp = client.post(url, json={"message": message})
     else:
@@ -184,6 +184,14 @@ def test_assistant_photo_turn_on_a_scene_carries_its_regions(client: TestClient,
         )
     assert "region" in body["message"]
     assert _turn(client, session, "cheaper")["regions"] == []
+
+
+def test_assistant_regions_can_be_skipped_per_turn(client: TestClient, tiny_catalog: Path) -> None:
+    """`?regions=false` keeps a photo turn as cheap as before (one embedding): no regions, same results."""
+    data, _ = _scene(tiny_catalog)
+    session = client.post("/assistant/sessions", json={}).json()["session_id"]
+    body = _turn(client, session, "", data, query="?regions=false")
+    assert body["regions"] == [] and body["results"] and "region" not in body["message"]
 
 
 def test_assistant_photo_without_objects_has_no_regions(client: TestClient) -> None:

@@ -172,11 +172,17 @@ class Assistant:
         return self.sessions.create(user_id)
 
     def respond(
-        self, session_id: str, message: str, image: bytes | None = None, edit: FilterEdit | None = None
+        self,
+        session_id: str,
+        message: str,
+        image: bytes | None = None,
+        edit: FilterEdit | None = None,
+        *,
+        regions: bool = True,
     ) -> Reply:
         """Run one turn to completion and return the reply."""
         reply: Reply | None = None
-        for kind, payload in self.events(session_id, message, image, edit):
+        for kind, payload in self.events(session_id, message, image, edit, regions=regions):
             if kind == "done":
                 reply = payload
         assert reply is not None  # the generator always ends with "done"
@@ -211,23 +217,36 @@ class Assistant:
         return text
 
     def events(
-        self, session_id: str, message: str, image: bytes | None = None, edit: FilterEdit | None = None
+        self,
+        session_id: str,
+        message: str,
+        image: bytes | None = None,
+        edit: FilterEdit | None = None,
+        *,
+        regions: bool = True,
     ) -> Iterator[tuple[str, Any]]:
         """Validate now, then return the turn's events: ("turn", dict), ("results"|"section", ...),
         ("done", Reply). The turn runs and is saved here, so bad input, unknown sessions and a lost race
         (`ConflictError`) raise before anything is streamed. `edit` is a structured filter change (a
-        filter form), folded in with whatever the message says."""
+        filter form), folded in with whatever the message says; `regions=False` skips answering a scene
+        photo region by region (it costs several image embeddings)."""
         t0 = time.perf_counter()
         text = self._check(message, image, edit)
-        return iter(self._run(session_id, text, image, t0, edit))
+        return iter(self._run(session_id, text, image, t0, edit, regions))
 
     def _run(
-        self, session_id: str, text: str, image: bytes | None, t0: float, edit: FilterEdit | None = None
+        self,
+        session_id: str,
+        text: str,
+        image: bytes | None,
+        t0: float,
+        edit: FilterEdit | None = None,
+        regions: bool = True,
     ) -> list[tuple[str, Any]]:
         """Run the turn on the stored session and save it if nobody saved first; else re-run it."""
         for attempt in range(TURN_ATTEMPTS):
             session = self.sessions.load(session_id)
-            events = list(self._turn(session, text, image, t0, edit))
+            events = list(self._turn(session, text, image, t0, edit, regions))
             try:
                 self.sessions.save(session)
             except ConflictError:
@@ -241,7 +260,13 @@ class Assistant:
         raise AssertionError("unreachable")  # the loop returns or raises
 
     def _turn(
-        self, session: Session, text: str, image: bytes | None, t0: float, edit: FilterEdit | None = None
+        self,
+        session: Session,
+        text: str,
+        image: bytes | None,
+        t0: float,
+        edit: FilterEdit | None = None,
+        regions: bool = True,
     ) -> Iterator[tuple[str, Any]]:
         """One turn's events on a loaded session, updating it in memory (the caller saves it)."""
         know = self.understanding()
@@ -300,7 +325,7 @@ class Assistant:
             shown = [Shown(pin_id=i.pin_id, price=i.price) for i in items]
             facet_src = response.facets if response is not None else {}
             yield "results", [asdict(i) for i in reply.results]
-        if digest is not None and self.look is not None:  # this turn's photo, region by region when it is a scene
+        if digest is not None and regions and self.look is not None:  # this turn's photo, region by region
             self._scene(photos.get(digest), self.look, state, know, reply)
         t_retrieve = time.perf_counter()
         state = state.model_copy(update={"shown": tuple(shown)})
