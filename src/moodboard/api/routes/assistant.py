@@ -232,7 +232,9 @@ async def post_message(
     assistant = await run_in_threadpool(get_assistant, services)
     await run_in_threadpool(_owned_session, assistant, session_id, caller)
     turn = partial(assistant.events, session_id, message, image, edit, regions=regions)
-    events = await run_in_threadpool(turn)
+    # `events` runs the whole turn (the stream only replays it): a photo turn embeds the photo, and a scene's
+    # regions several crops, so it runs in the bounded model pool and text turns and searches keep flowing
+    events = await (run_model(services, turn) if image is not None else run_in_threadpool(turn))
     if stream or "text/event-stream" in request.headers.get("accept", ""):
         return StreamingResponse(_sse(events), media_type="text/event-stream")
     reply: Reply | None = None
@@ -244,8 +246,7 @@ async def post_message(
                 last = payload
         return last
 
-    # a photo turn embeds the photo: it runs in the bounded model pool so text turns and searches keep flowing
-    reply = await (run_model(services, drain) if image is not None else run_in_threadpool(drain))
+    reply = await run_in_threadpool(drain)
     assert reply is not None
     return reply.to_dict()
 
