@@ -112,7 +112,12 @@ def build_live_graph(settings: Settings, store: CatalogStore) -> LiveGraph:
 
 
 def build_assistant(
-    settings: Settings, store: CatalogStore, search: SearchService, *, graph: LiveGraph | None
+    settings: Settings,
+    store: CatalogStore,
+    search: SearchService,
+    *,
+    graph: LiveGraph | None,
+    look: Callable[[], ShopTheLook] | None = None,
 ) -> Assistant:
     """The assistant over the one search service: sessions in the catalog database, taste from the graph or boards."""
     from moodboard.assistant.engine import Assistant
@@ -134,6 +139,8 @@ def build_assistant(
         taste=GraphTaste(graph, boards) if graph is not None else boards,
         image_check=image_check,
         max_message_chars=settings.assistant.max_message_chars,
+        look=look if settings.look.assistant_regions else None,
+        region_k=settings.look.assistant_region_k,
     )
 
 
@@ -170,8 +177,10 @@ def build_runtime(settings: Settings, store: CatalogStore | None = None) -> Runt
 
     search = SearchService(index.get, embedder.get, settings.index, pins, crop=crop_to_object)  # type: ignore[arg-type]
     graph: Lazy[LiveGraph] = Lazy(lambda: build_live_graph(settings, store))
-    assistant: Lazy[Assistant] = Lazy(lambda: build_assistant(settings, store, search, graph=graph.optional()))
     look: Lazy[ShopTheLook] = Lazy(lambda: build_look(settings, search))
+    assistant: Lazy[Assistant] = Lazy(
+        lambda: build_assistant(settings, store, search, graph=graph.optional(), look=look.get)
+    )
     feed: Lazy[FeedService] = Lazy(lambda: build_feed(settings, graph))
 
     def to_sequence(events: Sequence[Event]) -> None:

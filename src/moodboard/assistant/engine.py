@@ -25,11 +25,13 @@ from moodboard.assistant.planner import SPREAD_WORDS, content_words
 from moodboard.assistant.query import Context, section_filters, to_request
 from moodboard.assistant.refine import refine
 from moodboard.assistant.relax import relaxations
+from moodboard.assistant.scene import SceneRegion, scene_regions
 from moodboard.assistant.sessions import Session, SessionStore
 from moodboard.core.errors import ConflictError, ImageError, InvalidInputError
 from moodboard.core.query import FilterEdit, Filters, QueryState, Section, Shown, Term, TermKind, Turn
 from moodboard.index.profile import CatalogProfile
 from moodboard.rank.search import QueryImage, SearchRequest, SearchResponse, SearchService
+from moodboard.rank.shop_the_look import ShopTheLook
 
 PROFILE_WEIGHT = 0.3
 LIKED_MIN = 0.8
@@ -132,6 +134,7 @@ class Reply:
     notes: list[str] = field(default_factory=list)
     parser: str = "builtin"
     timings_ms: dict[str, float] = field(default_factory=dict)
+    regions: list[SceneRegion] = field(default_factory=list)  # a scene photo's regions (this turn's photo only)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -150,25 +153,36 @@ class Assistant:
         taste: TasteSource | None = None,
         image_check: ImageCheck | None = None,
         max_message_chars: int = 4000,
+        look: Callable[[], ShopTheLook] | None = None,
+        region_k: int = 8,
     ) -> None:
-        """Wire the parts; nothing heavy happens here. `understanding` follows the live index snapshot."""
+        """Wire the parts; nothing heavy happens here. `understanding` follows the live index snapshot;
+        with `look`, a photo turn also answers a scene photo region by region (`region_k` products each)."""
         self.search = search
         self.understanding = understanding
         self.sessions = sessions
         self.taste = taste
         self.image_check = image_check
         self.max_message_chars = max_message_chars
+        self.look = look
+        self.region_k = region_k
 
     def start(self, user_id: int | None = None) -> Session:
         """Open a new session (optionally for a known user)."""
         return self.sessions.create(user_id)
 
     def respond(
-        self, session_id: str, message: str, image: bytes | None = None, edit: FilterEdit | None = None
+        self,
+        session_id: str,
+        message: str,
+        image: bytes | None = None,
+        edit: FilterEdit | None = None,
+        *,
+        regions: bool = True,
     ) -> Reply:
         """Run one turn to completion and return the reply."""
         reply: Reply | None = None
-        for kind, payload in self.events(session_id, message, image, edit):
+        for kind, payload in self.events(session_id, message, image, edit, regions=regions):
             if kind == "done":
                 reply = payload
         assert reply is not None  # the generator always ends with "done"
@@ -203,23 +217,36 @@ class Assistant:
         return text
 
     def events(
-        self, session_id: str, message: str, image: bytes | None = None, edit: FilterEdit | None = None
+        self,
+        session_id: str,
+        message: str,
+        image: bytes | None = None,
+        edit: FilterEdit | None = None,
+        *,
+        regions: bool = True,
     ) -> Iterator[tuple[str, Any]]:
         """Validate now, then return the turn's events: ("turn", dict), ("results"|"section", ...),
         ("done", Reply). The turn runs and is saved here, so bad input, unknown sessions and a lost race
         (`ConflictError`) raise before anything is streamed. `edit` is a structured filter change (a
-        filter form), folded in with whatever the message says."""
+        filter form), folded in with whatever the message says; `regions=False` skips answering a scene
+        photo region by region (it costs several image embeddings)."""
         t0 = time.perf_counter()
         text = self._check(message, image, edit)
-        return iter(self._run(session_id, text, image, t0, edit))
+        return iter(self._run(session_id, text, image, t0, edit, regions))
 
     def _run(
-        self, session_id: str, text: str, image: bytes | None, t0: float, edit: FilterEdit | None = None
+        self,
+        session_id: str,
+        text: str,
+        image: bytes | None,
+        t0: float,
+        edit: FilterEdit | None = None,
+        regions: bool = True,
     ) -> list[tuple[str, Any]]:
         """Run the turn on the stored session and save it if nobody saved first; else re-run it."""
         for attempt in range(TURN_ATTEMPTS):
             session = self.sessions.load(session_id)
-            events = list(self._turn(session, text, image, t0, edit))
+            events = list(self._turn(session, text, image, t0, edit, regions))
             try:
                 self.sessions.save(session)
             except ConflictError:
@@ -233,7 +260,13 @@ class Assistant:
         raise AssertionError("unreachable")  # the loop returns or raises
 
     def _turn(
-        self, session: Session, text: str, image: bytes | None, t0: float, edit: FilterEdit | None = None
+        self,
+        session: Session,
+        text: str,
+        image: bytes | None,
+        t0: float,
+        edit: FilterEdit | None = None,
+        regions: bool = True,
     ) -> Iterator[tuple[str, Any]]:
         """One turn's events on a loaded session, updating it in memory (the caller saves it)."""
         know = self.understanding()
@@ -250,6 +283,7 @@ class Assistant:
             if not plan:  # nothing in the catalog groups under this goal: search for it as text (no cutoff)
                 update = {"add_positives": (*turn.add_positives, Term(kind=TermKind.TEXT, value=turn.goal))}
             turn = turn.model_copy(update=update)
+        digest = None
         if image is not None:
             digest = self.sessions.put_image(session.id, image)
             refs = tuple(r for r in turn.references if r.position is not None)
@@ -291,6 +325,8 @@ class Assistant:
             shown = [Shown(pin_id=i.pin_id, price=i.price) for i in items]
             facet_src = response.facets if response is not None else {}
             yield "results", [asdict(i) for i in reply.results]
+        if digest is not None and regions and self.look is not None:  # this turn's photo, region by region
+            self._scene(photos.get(digest), self.look, state, know, reply)
         t_retrieve = time.perf_counter()
         state = state.model_copy(update={"shown": tuple(shown)})
         reply.state = state.to_dict()
@@ -311,6 +347,27 @@ class Assistant:
         yield "done", reply
 
     # --- helpers -------------------------------------------------------------------------------
+
+    def _scene(
+        self,
+        photo: QueryImage | None,
+        look: Callable[[], ShopTheLook],
+        state: QueryState,
+        know: Understanding,
+        reply: Reply,
+    ) -> None:
+        """Put the photo's regions (each with its products, under the conversation's filters) on the reply."""
+        if photo is None:
+            return
+
+        def item(hit: Hit, position: int) -> ResultItem:
+            return self._item(hit, state, state.filters, True, know, position, None)
+
+        def label(category: str) -> str:
+            return know.profile.leaf("category", category) or category
+
+        reply.regions, found = scene_regions(look(), photo.image, state.filters, self.region_k, item, label)
+        reply.notes += [found] if found else []
 
     def _profile(self, session: Session) -> tuple[tuple[int, float], ...]:
         pins = [(pid, w) for pid, w in session.profile.items() if w > 0]

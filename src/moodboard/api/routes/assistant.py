@@ -6,6 +6,8 @@
   structured filter change: `"filters": {...}` in the `POST /search` form, `"remove_filters": ["color"]`), or multipart
   with a `message` field and an `image` file. With `?stream=true` (or `Accept: text/event-stream`) the
   reply streams as server-sent events: `turn`, then `section`/`results`, then `done` with the reply.
+  A photo that shows a scene is also answered region by region (`regions` in the reply, as
+  `POST /search/look` does); `?regions=false` skips that work.
 - `POST /assistant/sessions/{id}/feedback` records a click, save or hide as an engagement event of the
   session (a thin alias of `POST /events` with `context.session_id`, which anonymous sessions can use).
 - `DELETE /assistant/sessions/{id}` forgets a conversation (state, history, uploaded images).
@@ -15,16 +17,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from functools import partial
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from moodboard.api.auth import Caller, CallerDep, ensure_owner
 from moodboard.api.pools import run_model
-from moodboard.api.schemas import PinCard
+from moodboard.api.schemas import PinCard, SceneRegionOut
 from moodboard.api.services import Services, ServicesDep
 from moodboard.assistant.engine import Assistant, Reply
 from moodboard.core.errors import ImageError, InvalidInputError
@@ -77,6 +80,12 @@ class SectionOut(BaseModel):
     note: str | None = None
 
 
+class AssistantRegionOut(SceneRegionOut):
+    """A region of this turn's scene photo with its products as assistant cards."""
+
+    results: list[CardOut]
+
+
 class ReplyOut(BaseModel):
     """One turn's reply: the message, the parsed turn, the new state and the results (flat or by section)."""
 
@@ -92,6 +101,9 @@ class ReplyOut(BaseModel):
     notes: list[str]
     parser: str
     timings_ms: dict[str, float]
+    regions: list[AssistantRegionOut] = Field(
+        default_factory=list, description="this turn's photo region by region, when it shows a scene (else empty)"
+    )
 
 
 class SessionOut(BaseModel):
@@ -242,13 +254,21 @@ def _sse(events: Iterator[tuple[str, Any]]) -> Iterator[str]:
     openapi_extra=_body(MessageIn, {"message": {"type": "string"}, "image": {"type": "string", "format": "binary"}}),
 )
 async def post_message(
-    session_id: str, request: Request, services: ServicesDep, caller: CallerDep, stream: bool = False
+    session_id: str,
+    request: Request,
+    services: ServicesDep,
+    caller: CallerDep,
+    stream: bool = False,
+    regions: bool = Query(True, description="answer a scene photo region by region too (false skips that work)"),
 ) -> dict[str, Any] | StreamingResponse:
     """Run one turn of the conversation and return (or stream) the reply."""
     message, image, edit = await _read_message(request, services)
     assistant = await run_in_threadpool(get_assistant, services)
     await run_in_threadpool(_owned_session, assistant, session_id, caller)
-    events = await run_in_threadpool(assistant.events, session_id, message, image, edit)
+    turn = partial(assistant.events, session_id, message, image, edit, regions=regions)
+    # `events` runs the whole turn (the stream only replays it): a photo turn embeds the photo, and a scene's
+    # regions several crops, so it runs in the bounded model pool and text turns and searches keep flowing
+    events = await (run_model(services, turn) if image is not None else run_in_threadpool(turn))
     if stream or "text/event-stream" in request.headers.get("accept", ""):
         return StreamingResponse(_sse(events), media_type="text/event-stream")
     reply: Reply | None = None
@@ -260,8 +280,7 @@ async def post_message(
                 last = payload
         return last
 
-    # a photo turn embeds the photo: it runs in the bounded model pool so text turns and searches keep flowing
-    reply = await (run_model(services, drain) if image is not None else run_in_threadpool(drain))
+    reply = await run_in_threadpool(drain)
     assert reply is not None
     return reply.to_dict()
 
