@@ -144,14 +144,18 @@ class MilvusIndex:
         engine: still exact (recall holds), only slower (BENCHMARKS.md, "Vector backends").
         """
         milvus_exception = _pymilvus().exceptions.MilvusException
-        for name in (*CODE_FIELDS, EXTRA):
-            params = self._client.prepare_index_params()
-            params.add_index(name, index_type="INVERTED")
-            try:
+        rpc_log = logging.getLogger("pymilvus.decorators")  # logs every refused call as an error, with a trace
+        level = rpc_log.level
+        rpc_log.setLevel(logging.CRITICAL)
+        try:
+            for name in (*CODE_FIELDS, EXTRA):
+                params = self._client.prepare_index_params()
+                params.add_index(name, index_type="INVERTED")
                 self._client.create_index(self.collection, params, sync=False)
-            except milvus_exception as exc:
-                log.info("no scalar index on array %s of %s: %s", name, self.collection, exc)
-                return  # the engine refuses every array alike
+        except milvus_exception as exc:  # the engine refuses every array alike
+            log.info("no scalar index on the attribute arrays of %s: %s", self.collection, exc)
+        finally:
+            rpc_log.setLevel(level)
 
     def drop(self) -> None:
         """Delete the collection from the engine (an index snapshot that names it becomes unloadable)."""
