@@ -6,6 +6,7 @@ Each runs in this process (`LocalRunner.call`) or as one Ray task (`RayRunner.ca
 
 from __future__ import annotations
 
+import json
 from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,11 +32,8 @@ def _settings(home: Path) -> Settings:
     return load_settings(home=home, sequence={"d_model": 16, "max_len": 8, "epochs": 6, "eval_every": 2})
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def _seed(st: CatalogStore) -> None:
     """12 pins in two categories, 24 users walking round one category each, two boards."""
-    path = tmp_path_factory.mktemp("task-jobs") / "catalog.db"
-    st = CatalogStore.open(f"sqlite:///{path}")
     st.add_pins([NewPin(f"{s}{i}", f"{s} {i}", category=s, price=5.0 + i) for s in ("alpha", "beta") for i in range(6)])
     ids = {p.external_id: p.id for batch in st.iter_pins() for p in batch}
     rng = np.random.default_rng(0)
@@ -52,6 +50,14 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Any:
         board = st.create_board(owner, f"{side} board")
         for i in range(4):
             st.add_pin_to_board(board.id, ids[f"{side}{i}"])
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A seeded SQLite catalog (`_seed`)."""
+    path = tmp_path_factory.mktemp("task-jobs") / "catalog.db"
+    st = CatalogStore.open(f"sqlite:///{path}")
+    _seed(st)
     yield st
     st.close()
 
@@ -119,3 +125,25 @@ def test_a_task_error_reaches_the_caller_as_itself(ray_cluster: Any) -> None:
         _ray_runner().call(_refuse, 3)
     assert type(err.value) is InvalidInputError and err.value.message == "refused 3"
     assert _ray_runner().call(abs, -4) == LocalRunner().call(abs, -4) == 4
+
+
+def test_the_cli_picks_the_runner_from_the_jobs_setting(tmp_path: Path, ray_cluster: Any) -> None:
+    """`MOODBOARD_JOBS__RUNNER=ray moodboard graph build` builds on Ray: same graph as the default local run."""
+    from typer.testing import CliRunner
+
+    from moodboard.cli.main import build_app
+
+    settings = _settings(tmp_path / "home")
+    settings.ensure_home()
+    st = CatalogStore.open(settings.database_url)
+    _seed(st)
+    st.close()
+    outs = {}
+    for runner in ("local", "ray"):
+        env = {"MOODBOARD_HOME": str(settings.home), "MOODBOARD_JOBS__RUNNER": runner}
+        done = CliRunner().invoke(build_app(), ["graph", "build", "--json"], env=env)
+        assert done.exit_code == 0, (done.stdout[-2000:], done.exception)
+        outs[runner] = json.loads(done.stdout[done.stdout.index("{") :])
+        manifest = json.loads((Path(outs[runner].pop("snapshot")) / "manifest.json").read_text())
+        assert manifest["runner"] == runner
+    assert outs["local"] == outs["ray"] and outs["local"]["edges"] > 0

@@ -262,6 +262,7 @@ def run_align_job(
         "photos": 0 if data.photos is None else int(data.photos.images.shape[0]),
         "metrics": result.aligner.spec.metrics,
         "history": result.history,
+        "runner": runner.name,
     }
     snap = write_aligner(snapshots_dir, result.aligner, manifest)
     return AlignJobResult(

@@ -139,7 +139,8 @@ def run_graph_job(
     pins = read_pins(store, progress, current_profile(settings.snapshots_dir))
     events = read_events(store, progress)
     boards = read_boards(store, progress)
-    graph = (runner or LocalRunner()).call(build_graph, events, boards, pins, build_params(settings))
+    runner = runner or LocalRunner()
+    graph = runner.call(build_graph, events, boards, pins, build_params(settings))
     if progress:
         progress("built", 1)
     manifest: dict[str, Any] = {
@@ -149,6 +150,7 @@ def run_graph_job(
             "board_pins": len(boards.pin),
         },
         "settings": settings.graph.model_dump(),
+        "runner": runner.name,
     }
     path = write_snapshot(settings.snapshots_dir, "graph", graph.save, manifest)
     return path, graph

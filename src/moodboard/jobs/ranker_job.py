@@ -174,13 +174,15 @@ def run_ranker_job(
         last_seen[u] = max(last_seen.get(u, t), t)
     table = read_pins(store, profile=current_profile(snapshots_dir))
     pin_codes = {int(p): (int(f[0]), int(f[1])) for p, f in zip(table.ids.tolist(), table.feats, strict=True)}
-    ranker, n, rows = (runner or LocalRunner()).call(
+    runner = runner or LocalRunner()
+    ranker, n, rows = runner.call(
         fit_ranker, histories, first_seen, last_seen, source.model, source.pin_ids, pin_codes, settings
     )
     manifest: dict[str, Any] = {
         "inputs": {"requests": n, "rows": rows, "sources": list(SOURCES)},
         "settings": settings.model_dump(),
         "trained_at": time.time(),
+        "runner": runner.name,
     }
     path = write_snapshot(snapshots_dir, RANKER_KIND, ranker.save, manifest)
     return RankerJobResult(path, n, rows, ranker.train_seconds)

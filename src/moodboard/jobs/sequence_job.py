@@ -147,7 +147,8 @@ def run_sequence_job(
     import time
 
     t0 = time.perf_counter()
-    trained = (runner or LocalRunner()).call(train_from_sequences, data, settings, progress=progress)
+    runner = runner or LocalRunner()
+    trained = runner.call(train_from_sequences, data, settings, progress=progress)
     model, pin_ids, val_hr, best_epoch = trained
     seconds = time.perf_counter() - t0
     n_events = sum(len(h) for h in data.histories.values())
@@ -157,6 +158,7 @@ def run_sequence_job(
         "val_hr_at_10": val_hr,
         "best_epoch": best_epoch,
         "train_seconds": round(seconds, 2),
+        "runner": runner.name,
     }
     path = write_snapshot(
         snapshots_dir, SEQUENCE_KIND, lambda d: save_sequence_snapshot(d, model, pin_ids, data.histories), manifest
