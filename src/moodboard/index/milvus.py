@@ -138,7 +138,7 @@ class MilvusIndex:
         client.load_collection(self.collection)
 
     def _index_arrays(self) -> None:
-        """`INVERTED` indexes on the attribute arrays, where the engine has them (Milvus 2.4+ does).
+        """`INVERTED` indexes on the attribute arrays, where the engine has them (the Milvus server documents them).
 
         Milvus Lite has no scalar index on arrays; there the filter is evaluated row by row inside the
         engine: still exact (recall holds), only slower (BENCHMARKS.md, "Vector backends").
