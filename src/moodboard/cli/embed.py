@@ -129,26 +129,29 @@ def register(app: typer.Typer) -> None:
         from labelled people's photos and the pins' categories (a photo domain adapter).
         """
         from dataclasses import replace
+        from functools import partial
 
         from moodboard.embed.aligner import AlignerConfig
         from moodboard.embed.feature_cache import FeatureCache
         from moodboard.embed.lite import feature_cache_path, lite_towers
         from moodboard.jobs.align_job import read_labelled_photos, read_pairs, run_align_job
+        from moodboard.jobs.runners import make_runner
 
         settings = get_settings(ctx)
         backend = settings.embed.backend
         towers: tuple[Any, Any]
         if backend == "lite":
-            towers = lite_towers(settings.embed.device)
+            tower_factory: Any = partial(lite_towers, settings.embed.device)  # Ray actors load their own
         elif backend == "open_clip":
             from moodboard.embed.open_clip_backend import open_clip_towers
 
-            towers = open_clip_towers(settings.embed)
+            tower_factory = partial(open_clip_towers, settings.embed)
         else:
             raise ConfigError(
                 f"backend {backend!r} has no frozen towers to align",
                 "set MOODBOARD_EMBED__BACKEND=lite (or open_clip)",
             )
+        towers = tower_factory()
         # settings.embed.dim is the model's whole output: joint space + the image-only block
         extra = min(AlignerConfig.image_extra_dims, settings.embed.dim // 4)
         # the image-only block comes from the image tower's main feature group (lite: its pooled head)
@@ -199,6 +202,10 @@ def register(app: typer.Typer) -> None:
                 extract_progress=lambda done, total: bar.update(feats, completed=done, total=total),
                 train_progress=lambda e, n, m: bar.update(fit, completed=e, total=n, info=_train_info(m)),
                 photos=labelled,
+                runner=make_runner(settings.jobs),
+                partition_size=settings.jobs.partition_size,
+                work_url=settings.jobs.work_url or str(settings.home / "jobs"),
+                tower_factory=tower_factory,
             )
         out = {
             "snapshot": str(result.snapshot),
