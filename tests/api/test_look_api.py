@@ -194,6 +194,16 @@ def test_assistant_regions_can_be_skipped_per_turn(client: TestClient, tiny_cata
     assert body["regions"] == [] and body["results"] and "region" not in body["message"]
 
 
+def test_assistant_product_shot_on_a_plain_backdrop_has_no_regions(client: TestClient, tiny_catalog: Path) -> None:
+    """One product on a studio backdrop is not a scene: no regions, and the proposer is not run for it."""
+    item = Image.open(next(tiny_catalog.parent.rglob("*.png"))).convert("RGB").resize((120, 160))
+    shot = Image.new("RGB", (400, 300), (250, 250, 250))
+    shot.paste(item, (140, 70))
+    session = client.post("/assistant/sessions", json={}).json()["session_id"]
+    body = _turn(client, session, "", _png(shot))
+    assert body["regions"] == [] and body["results"] and "region" not in body["message"]
+
+
 def test_assistant_photo_without_objects_has_no_regions(client: TestClient) -> None:
     """A photo with nothing to separate is not a scene: the reply's results are its answer, no regions."""
     session = client.post("/assistant/sessions", json={}).json()["session_id"]

@@ -2,8 +2,10 @@
 
 `POST /search/look` answers a scene photo region by region; an assistant photo turn does the same
 through the same `ShopTheLook`, under the conversation's filters, so a shopper who sends a room gets the
-lamp's lamps and the rug's rugs beside the blended results. A photo in which the proposer finds no object
-(only the whole image) is not a scene: the reply then has no regions, and its results are the answer.
+lamp's lamps and the rug's rugs beside the blended results. A photo of one product on a plain backdrop
+(`embed.backdrop`: its border is one colour; tested before the proposer runs) and a photo in which the
+proposer finds no object (only the whole image) are not scenes: the reply then has no regions, and its
+results are the answer.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from moodboard.assistant.explain import Hit
 from moodboard.core.query import Filters
+from moodboard.embed.backdrop import plain_backdrop
 from moodboard.rank.shop_the_look import ShopTheLook
 
 ToItem = Callable[[Hit, int], Any]
@@ -37,6 +40,8 @@ def scene_regions(
 ) -> tuple[list[SceneRegion], str | None]:
     """The regions of a decoded photo with up to `k` products each, and a note naming what was found;
     ([], None) when the photo shows no separable object (the whole image is its only region)."""
+    if plain_backdrop(image):
+        return [], None  # one product on a plain backdrop: no scene to split (and no proposer's ~0.5 s of CPU)
     answer = look.answer(image, k=k, filters=filters)
     if len(answer.regions) <= 1:
         return [], None

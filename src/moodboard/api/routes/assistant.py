@@ -29,7 +29,8 @@ from moodboard.api.auth import Caller, CallerDep, ensure_owner
 from moodboard.api.pools import run_model
 from moodboard.api.schemas import PinCard, SceneRegionOut
 from moodboard.api.services import Services, ServicesDep
-from moodboard.assistant.engine import Assistant, Reply
+from moodboard.assistant.engine import Assistant
+from moodboard.assistant.reply import Reply
 from moodboard.core.errors import ImageError, InvalidInputError
 from moodboard.core.query import FilterEdit
 from moodboard.index.attributes import parse_filter_edit
