@@ -133,7 +133,7 @@ def register(app: typer.Typer) -> None:
 
         from moodboard.embed.aligner import AlignerConfig
         from moodboard.embed.feature_cache import FeatureCache
-        from moodboard.embed.lite import feature_cache_path, lite_towers
+        from moodboard.embed.lite import feature_cache_path, lite_runtime_towers
         from moodboard.jobs.align_job import read_labelled_photos, read_pairs, run_align_job
         from moodboard.jobs.runners import make_runner
 
@@ -141,7 +141,8 @@ def register(app: typer.Typer) -> None:
         backend = settings.embed.backend
         towers: tuple[Any, Any]
         if backend == "lite":
-            tower_factory: Any = partial(lite_towers, settings.embed.device)  # Ray actors load their own
+            # the runtime the index job embeds with (ONNX Runtime on a CPU); Ray actors load their own
+            tower_factory: Any = partial(lite_runtime_towers, settings.embed, settings.snapshots_dir)
         elif backend == "open_clip":
             from moodboard.embed.open_clip_backend import open_clip_towers
 

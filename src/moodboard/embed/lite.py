@@ -27,6 +27,12 @@ def lite_towers(device: str = "auto") -> tuple[EfficientNetLiteTower, MiniLMText
     return EfficientNetLiteTower(dev), MiniLMTextTower(dev)
 
 
+def lite_runtime_towers(settings: EmbedSettings, snapshots_dir: Path) -> tuple[ImageTower, TextTower]:
+    """Both frozen lite towers on the configured device and runtime (ONNX Runtime on a CPU: the same
+    features as torch within 1e-3, measured 4x faster per image, BENCHMARKS.md "CPU inference runtime")."""
+    return lite_image_tower(settings, snapshots_dir), lite_text_tower(settings, snapshots_dir)
+
+
 def lite_image_tower(settings: EmbedSettings, snapshots_dir: Path, threads: int | None = None) -> ImageTower:
     """The lite image tower on the configured device and runtime (ONNX Runtime only runs on the CPU)."""
     dev = select_device(settings.device)
