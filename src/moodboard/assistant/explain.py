@@ -31,7 +31,7 @@ class Hit:
 
 
 def distinct_labels(label: Label, fld: str, values: Sequence[str]) -> list[str]:
-    """How several values of a field read, each once ("Showpieces" under two parents and "Showpiece" are
+    """How several values of a field read, each once ("Lanterns" under two parents and "Lantern" are
     one name to a shopper)."""
     out: dict[str, str] = {}
     for v in values:

@@ -266,8 +266,8 @@ class Parser:
     def _modifies_next(self, tokens: list[str], j: int, matches: list[Match]) -> bool:
         """Whether attribute matches are a modifier of the next word ("table" in "table lamps", where
         Suitable For = table is a value of the catalog): the next word is catalog text that names no
-        category, colour or attribute itself. Categories are never modifiers; "living room curtains" keeps
-        its attribute, since "curtains" is a phrase of its own."""
+        category, colour or attribute itself. Categories are never modifiers; "garden bench cushions" keeps
+        its attribute, since "cushions" is a phrase of its own."""
         if any(m.field == "category" for m in matches) or j >= len(tokens):
             return False
         nxt = tokens[j]

@@ -295,7 +295,7 @@ class Vocabulary:
     def lookup(self, phrase: str) -> list[Match]:
         """Catalog values a phrase names, most specific field first (the field with most values)."""
         key = phrase_key(phrase)
-        # a compound written apart ("bed sheets", "t shirts") names the catalog's one-word value too
+        # a compound written apart ("book ends", "tea cups") names the catalog's one-word value too
         found = self.phrases.get(key) or (self.phrases.get(key.replace(" ", ""), []) if " " in key else [])
         matches = list(dict.fromkeys(found))
         return sorted(matches, key=lambda m: (-self.field_cardinality.get(m.field, 0), -m.count))
