@@ -10,7 +10,12 @@ from pydantic import BaseModel, Field
 class EmbedSettings(BaseModel):
     """Which embedding model to use and how to run it."""
 
-    backend: Literal["lite", "open_clip", "fake"] = "lite"
+    backend: str = Field(
+        "lite",
+        pattern=r"^[A-Za-z0-9_.:-]{1,100}$",
+        description="embedding backend: lite, open_clip, fake or any name given to `embed.register_backend` "
+        "(checked against the registry when the embedder is built)",
+    )
     model: str = "ViT-B-32"
     pretrained: str = "laion2b_s34b_b79k"
     checkpoint: str = ""
