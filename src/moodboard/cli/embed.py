@@ -68,7 +68,7 @@ def register(app: typer.Typer) -> None:
         embedder = make_embedder(settings.embed, settings.snapshots_dir)
         items = list(read_pins(store, settings.thumbnails_dir))
         store.close()
-        cache = FeatureCache(settings.home / "cache" / "vectors.sqlite")
+        cache = FeatureCache(settings.layout.vector_cache)
         with Progress(*_COLUMNS, console=console, transient=json_out) as bar:
             task = bar.add_task("embed", total=len(items))
             result = run_embed_job(
@@ -82,7 +82,7 @@ def register(app: typer.Typer) -> None:
                 progress=lambda done, total, _n: bar.update(task, completed=done, total=total),
                 runner=make_runner(settings.jobs),
                 partition_size=settings.jobs.partition_size,
-                work_url=settings.jobs.work_url or str(settings.home / "jobs"),
+                work_url=settings.jobs.work_url or str(settings.layout.jobs),
                 embedder_factory=partial(make_embedder, settings.embed, settings.snapshots_dir),
             )
         out = {
@@ -205,7 +205,7 @@ def register(app: typer.Typer) -> None:
                 photos=labelled,
                 runner=make_runner(settings.jobs),
                 partition_size=settings.jobs.partition_size,
-                work_url=settings.jobs.work_url or str(settings.home / "jobs"),
+                work_url=settings.jobs.work_url or str(settings.layout.jobs),
                 tower_factory=tower_factory,
             )
         out = {

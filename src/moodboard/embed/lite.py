@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from moodboard.core.layout import HomeLayout
 from moodboard.embed.aligned import TowerEmbedder
 from moodboard.embed.aligner import load_current_aligner
 from moodboard.embed.device import select_device
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
 def feature_cache_path(snapshots_dir: Path) -> Path:
     """Where the frozen-tower feature cache lives for a moodboard home (beside the snapshots)."""
-    return snapshots_dir.parent / "cache" / "features.sqlite"
+    return HomeLayout.of_snapshots(snapshots_dir).feature_cache
 
 
 def lite_towers(device: str = "auto") -> tuple[EfficientNetLiteTower, MiniLMTextTower]:

@@ -24,6 +24,7 @@ import numpy as np
 
 from moodboard.core.arrays import FloatArray
 from moodboard.core.errors import DependencyError
+from moodboard.core.layout import HomeLayout
 from moodboard.embed.towers import (
     _LITE_MEAN,
     _LITE_STD,
@@ -242,7 +243,7 @@ def onnx_cache_dir(configured: str, snapshots_dir: Path) -> Path:
             return base
     except OSError:
         pass
-    return snapshots_dir.parent / "cache" / "onnx"
+    return HomeLayout.of_snapshots(snapshots_dir).onnx_fallback
 
 
 def torch_device_is_cpu(device: torch.device) -> bool:
