@@ -223,15 +223,11 @@ def inprocess_search(home: Path, fx: Fixtures, seconds: float) -> dict[str, Any]
     os.environ.update(RAISED_LIMITS)
     from moodboard.api.app import build_services
     from moodboard.core.settings import load_settings
+    from moodboard.core.sizing import limit_native_threads
     from moodboard.index.attributes import parse_filter
     from moodboard.rank.search import SearchRequest
 
-    try:
-        import torch
-
-        torch.set_num_threads(1)  # one core's worth, as one of two workers on two cores gets
-    except ImportError:
-        pass
+    limit_native_threads(1)  # one core's worth (BLAS, OpenMP, torch), as one of two workers on two cores gets
     services = build_services(load_settings(home=home))
     service = services.runtime.search
     service.search(SearchRequest(text="warm up", k=5))

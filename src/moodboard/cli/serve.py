@@ -38,18 +38,12 @@ def uvicorn_options(settings: Settings, workers: int | None = None) -> dict[str,
 
 
 def configure_worker(settings: Settings) -> None:
-    """Per-process setup before the app is built: JSON logs and torch's thread count."""
+    """Per-process setup before the app is built: JSON logs and the native thread pools' size."""
     from moodboard.api.logs import configure_json_logging
-    from moodboard.core.sizing import torch_threads
+    from moodboard.core.sizing import limit_native_threads, torch_threads
 
     configure_json_logging(settings.log_level)
-    threads = torch_threads(settings.serve)
-    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a dependency; a slim install may lack it
-        return
-    torch.set_num_threads(threads)
+    limit_native_threads(torch_threads(settings.serve))
 
 
 def worker_app() -> Any:
