@@ -131,9 +131,12 @@ def build_assistant(
         search,
         CatalogUnderstanding(settings.assistant, search),
         CatalogSessionStore(
-            store, ttl_s=a.session_ttl_s, sweep_every_s=a.session_sweep_s, max_images=a.max_session_images,
+            store,
+            ttl_s=a.session_ttl_s,
+            sweep_every_s=a.session_sweep_s,
+            max_images=a.max_session_images,
             max_image_bytes=a.max_session_image_bytes,
-        ),  # fmt: skip
+        ),
         taste=GraphTaste(graph, boards) if graph is not None else boards,
         image_check=image_check,
         max_message_chars=settings.assistant.max_message_chars,

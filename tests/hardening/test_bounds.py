@@ -160,7 +160,7 @@ def _count(store: CatalogStore, table: type) -> int:
         return int(s.execute(select(func.count()).select_from(table)).scalar_one())
 
 
-def test_session_expires_after_its_time_to_live_and_the_sweep_deletes_it_with_its_guest(any_store: CatalogStore) -> None:
+def test_session_expires_after_its_ttl_and_the_sweep_deletes_it_with_its_guest(any_store: CatalogStore) -> None:
     settings = load_settings(assistant={"session_ttl_s": 3600, "session_sweep_s": 60})
     a = settings.assistant
     clock = Clock()

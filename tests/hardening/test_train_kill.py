@@ -48,8 +48,7 @@ def _sequence_answers(home: Path) -> Callable[[], Any]:
         source = live.get()
         users = sorted(source._hist)  # every user the snapshot holds a history for
         return [
-            ([c.pin_id for c in source.candidates(u, 5)], np.round(source.user_embedding(u), 4).tolist())
-            for u in users
+            ([c.pin_id for c in source.candidates(u, 5)], np.round(source.user_embedding(u), 4).tolist()) for u in users
         ]
 
     return serve

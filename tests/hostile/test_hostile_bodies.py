@@ -177,9 +177,9 @@ def test_an_upload_over_the_size_cap_is_413_on_every_photo_route(live: Live, unc
     image were malformed; it is too large, like a body over the body limit: 413, naming the limit."""
     data = b"\x89PNG\r\n\x1a\n" + b"\xff" * 450_000  # over the 400 kB upload cap, under the 600 kB body cap
     files = {"image": ("big.png", data, "image/png")}
+    turn = f"/assistant/sessions/{live.bob['session']}/messages"
     with unchanged():
-        for path, form in (("/search", {"k": "3"}), ("/search/look", {}),
-                           (f"/assistant/sessions/{live.bob['session']}/messages", {"message": "like this"})):  # fmt: skip
+        for path, form in (("/search", {"k": "3"}), ("/search/look", {}), (turn, {"message": "like this"})):
             r = httpx.post(f"{live.url}{path}", files=files, data=form, headers=live.bob["headers"], timeout=60)
             assert_clean(r, 413)
             assert "400,000 bytes" in r.json()["detail"] and r.json()["hint"], (path, r.text)

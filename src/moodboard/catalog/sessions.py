@@ -23,8 +23,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from moodboard.catalog.store import CatalogStore
 from moodboard.catalog.tables import AssistantSessionImageRow, AssistantSessionRow, UserRow
@@ -236,10 +235,10 @@ class CatalogSessionStore:
                 .where(img.session_id == session_id)
                 .order_by(img.created_at.desc(), img.digest)
             ).all()
-            kept, size, drop = 0, 0, []
-            for digest, length in sorted(rows, key=lambda r: r[0] != keep):  # the new photo first, then newest
+            size, drop = 0, list[str]()
+            newest_first = sorted(rows, key=lambda r: r[0] != keep)  # the new photo first, then the newest
+            for kept, (digest, length) in enumerate(newest_first, 1):
                 size += int(length or 0)
-                kept += 1
                 if digest != keep and (drop or kept > self.max_images or size > self.max_image_bytes):
                     drop.append(digest)  # this one and every older one
             if drop:
