@@ -3,7 +3,8 @@
 One test per bound, each through the object the server builds (`build_runtime`, `make_rate_limiter`, the
 session store as the runtime configures it): the pin cache (size, time to live), the query-text,
 query-photo and lexical-answer caches of the search service, the rate limiter's clients (in-process and
-the shared file), the session store's time to live and sweep, and a session's photos (count, bytes).
+the shared file), the session store's time to live and sweep, and a session's photos (count, bytes); and
+the latency histogram's children, which made-up HTTP methods used to grow.
 """
 
 from __future__ import annotations
@@ -207,3 +208,26 @@ def test_a_session_keeps_at_most_its_image_count_and_bytes(any_store: CatalogSto
     clock.now += timedelta(seconds=1)
     huge = sessions.put_image(sid, b"H" * 20_000)  # over the byte bound alone: the newest photo is kept
     assert sessions.get_image(sid, huge) is not None and sessions.get_image(sid, big) is None
+
+
+def test_made_up_http_methods_do_not_grow_the_metrics(tmp_path: Path) -> None:
+    """Regression: each made-up HTTP method added a child to the latency histogram (labelled by method) for
+    the life of the process; a method no route serves is now answered 501 before the metrics see it."""
+    from fastapi.testclient import TestClient
+
+    from moodboard.api.app import create_app
+
+    app = create_app(load_settings(home=tmp_path / "h"))
+    client = TestClient(app)
+    assert client.get("/healthz").status_code == 200
+
+    def children() -> int:
+        text = app.state.services.metrics.render().decode()
+        return sum(line.startswith("moodboard_request_seconds_count") for line in text.splitlines())
+
+    before = children()
+    for i in range(50):
+        r = client.request(f"X{i}", "/healthz")
+        assert r.status_code == 501 and r.json()["detail"] == "unknown HTTP method"
+    assert children() == before
+    assert client.request("OPTIONS", "/healthz").status_code in (200, 405)  # known methods pass through
