@@ -7,6 +7,8 @@ the same phrase. Reported per catalog:
 - `on_topic_share`: mean over goals of the share of the cascade's pins that lie in a relevant category
   (an empty reply counts 0);
 - `plain_search_on_topic_share`: the same for the first page of `POST /search`;
+- `goal_recall` / `plain_search_goal_recall`: mean over goals of the share of the goal's products (every pin
+  in a relevant category) that the reply shows, cascade and plain search;
 - `section_on_topic_share`: share of cascade sections whose pins are mostly relevant;
 - `section_diversity`: distinct categories per cascade (mean).
 
@@ -251,6 +253,9 @@ def evaluate(client: TestClient, goals: list[tuple[str, tuple[str, ...]]], progr
     def paths(ids: list[int]) -> dict[int, tuple[str, ...]]:
         return {p.id: profile.values_of("category", p.category) for p in store.get_pins(ids)}
 
+    catalog = {p.id: profile.values_of("category", p.category) for b in store.iter_pins(batch_size=2000) for p in b}
+    recall = plain_recall = 0.0
+
     nonempty = on_topic = plain_on = 0.0
     sec_total = sec_on = 0
     diversity: list[int] = []
@@ -275,6 +280,10 @@ def evaluate(client: TestClient, goals: list[tuple[str, tuple[str, ...]]], progr
         pp = paths(pids)
         plain_share = sum(_relevant(pp[i], prefixes) for i in pids) / len(pids) if pids else 0.0
         plain_on += plain_share
+        # the share of the goal's products a reply shows (the recall form of the on-topic measure)
+        wanted = {i for i, path in catalog.items() if _relevant(path, prefixes)}
+        recall += len(wanted & set(ids)) / max(len(wanted), 1)
+        plain_recall += len(wanted & set(pids)) / max(len(wanted), 1)
         per_goal.append({"goal": goal, "sections": len(reply.get("sections", [])), "on_topic": round(share, 3),
                          "plain_on_topic": round(plain_share, 3), "plain_results": len(pids)})  # fmt: skip
         print(f"\r{progress}: {n}/{len(goals)} goals ({time.perf_counter() - start:.0f}s)", end="", file=sys.stderr)
@@ -286,6 +295,8 @@ def evaluate(client: TestClient, goals: list[tuple[str, tuple[str, ...]]], progr
         "on_topic_share": round(on_topic / k, 4),
         "plain_search_on_topic_share": round(plain_on / k, 4),
         "ratio_vs_plain_search": round((on_topic / k) / max(plain_on / k, 1e-9), 2),
+        "goal_recall": round(recall / k, 4),
+        "plain_search_goal_recall": round(plain_recall / k, 4),
         "section_on_topic_share": round(sec_on / max(sec_total, 1), 4),
         "section_diversity": round(sum(diversity) / k, 2),
         "per_goal": per_goal,

@@ -18,14 +18,15 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 from moodboard.catalog.pin_cache import PinCache
 from moodboard.catalog.store import CatalogStore
 from moodboard.core.errors import MoodboardError
-from moodboard.core.settings import IndexSettings, Settings
+from moodboard.core.settings import EmbedSettings, IndexSettings, Settings
+from moodboard.core.sizing import torch_threads
 from moodboard.index.bundle import IndexHolder
 from moodboard.rank.search import SearchService
 
 if TYPE_CHECKING:
     from moodboard.assistant.engine import Assistant
+    from moodboard.core.live_snapshot import LiveSnapshot
     from moodboard.core.records import Event
-    from moodboard.core.snapshot import LiveSnapshot
     from moodboard.embed.embedder import Embedder
     from moodboard.graph.live import LiveGraph
     from moodboard.rank.feed import FeedService
@@ -111,7 +112,12 @@ def build_live_graph(settings: Settings, store: CatalogStore) -> LiveGraph:
 
 
 def build_assistant(
-    settings: Settings, store: CatalogStore, search: SearchService, *, graph: LiveGraph | None
+    settings: Settings,
+    store: CatalogStore,
+    search: SearchService,
+    *,
+    graph: LiveGraph | None,
+    look: Callable[[], ShopTheLook] | None = None,
 ) -> Assistant:
     """The assistant over the one search service: sessions in the catalog database, taste from the graph or boards."""
     from moodboard.assistant.engine import Assistant
@@ -140,21 +146,34 @@ def build_assistant(
         taste=GraphTaste(graph, boards) if graph is not None else boards,
         image_check=image_check,
         max_message_chars=settings.assistant.max_message_chars,
+        look=look if settings.look.assistant_regions else None,
+        region_k=settings.look.assistant_region_k,
     )
+
+
+def serving_embed_settings(settings: Settings) -> EmbedSettings:
+    """The embedder settings a server (or a CLI query) runs with.
+
+    Queries are not catalog items: their features stay out of the on-disk feature cache (it grew without
+    bound and its writes were 12 % of a unique-text search); the search service keeps recent ones in
+    memory. And the model runtime gets this worker's share of the cores (`serve` runs one worker per core).
+    """
+    threads = settings.embed.threads or torch_threads(settings.serve)
+    return settings.embed.model_copy(update={"feature_cache": False, "threads": threads})
 
 
 def build_runtime(settings: Settings, store: CatalogStore | None = None) -> Runtime:
     """Build the serving objects for `settings` (heavy ones lazily); nothing is loaded yet."""
+    from moodboard.assistant.hints import load_hints
     from moodboard.embed.embedder import make_embedder
     from moodboard.embed.object_crop import crop_to_object
 
+    load_hints(settings.assistant.hints_file)  # a broken hints file stops the start, not the first turn
     settings.ensure_home()
     store = store or CatalogStore.open(
         settings.database_url, echo=settings.database.echo, pool_size=settings.database.pool_size
     )
-    # queries are not catalog items: their features stay out of the on-disk feature cache (it grew without
-    # bound and its writes were 12 % of a unique-text search); the search service keeps recent ones in memory
-    serving_embed = settings.embed.model_copy(update={"feature_cache": False})
+    serving_embed = serving_embed_settings(settings)
     embedder: Lazy[Embedder] = Lazy(lambda: make_embedder(serving_embed, settings.snapshots_dir))
     index = IndexHolder(settings.snapshots_dir, settings.index)
 
@@ -167,8 +186,10 @@ def build_runtime(settings: Settings, store: CatalogStore | None = None) -> Runt
     search = SearchService(index.get, embedder.get, settings.index, pins, crop=crop_to_object)  # type: ignore[arg-type]
     bound_search_caches(search, settings.index)
     graph: Lazy[LiveGraph] = Lazy(lambda: build_live_graph(settings, store))
-    assistant: Lazy[Assistant] = Lazy(lambda: build_assistant(settings, store, search, graph=graph.optional()))
     look: Lazy[ShopTheLook] = Lazy(lambda: build_look(settings, search))
+    assistant: Lazy[Assistant] = Lazy(
+        lambda: build_assistant(settings, store, search, graph=graph.optional(), look=look.get)
+    )
     feed: Lazy[FeedService] = Lazy(lambda: build_feed(settings, graph))
 
     def to_sequence(events: Sequence[Event]) -> None:
@@ -192,7 +213,8 @@ def bound_search_caches(search: SearchService, index: IndexSettings) -> None:
 
 def build_feed(settings: Settings, graph: Lazy[LiveGraph]) -> FeedService:
     """Feeds and related pins through the one blender, over the live graph, sequence and ranker snapshots."""
-    from moodboard.core.snapshot import LiveSnapshot, verify_snapshot
+    from moodboard.core.live_snapshot import LiveSnapshot
+    from moodboard.core.snapshot import verify_snapshot
     from moodboard.rank.feed import FeedService
     from moodboard.rank.ranker import RANKER_KIND, Ranker
     from moodboard.rank.sequence_source import SEQUENCE_KIND, load_sequence_source

@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from moodboard.api.app import build_services, create_app
+from moodboard.api.routes.search import SearchOut
 from moodboard.api.schemas import PinCard
 from moodboard.catalog.ingest import Ingestor
 from moodboard.catalog.sources import open_source
@@ -46,7 +47,9 @@ def _cards(items: list[dict]) -> list[dict]:
 
 
 def test_search_assistant_catalog_and_boards_return_pin_cards(client: TestClient) -> None:
-    hits = _cards(client.post("/search", json={"text": "red", "k": 5, "cutoff": False}).json()["results"])
+    body = client.post("/search", json={"text": "red", "k": 5, "cutoff": False}).json()
+    SearchOut.model_validate(body)  # the route writes its body itself (api/fast_json.py): it must still match
+    hits = _cards(body["results"])
     assert {h["source"] for h in hits} == {"search"} and all("sources" in h for h in hits)
     assert _cards(client.get("/catalog/cards", params={"limit": 4}).json()["results"])[0]["source"] == "catalog"
     sid = client.post("/assistant/sessions", json={}).json()["session_id"]
@@ -54,6 +57,15 @@ def test_search_assistant_catalog_and_boards_return_pin_cards(client: TestClient
     assert {c["source"] for c in _cards(reply["results"])} == {"assistant"}
     schema = client.get("/openapi.json").json()["components"]["schemas"]
     assert {"PinCard", "SearchHitOut", "RecCard", "ReplyOut", "LookOut", "CardsOut"} <= set(schema)
+    # every assistant route that answers with a body documents its schema (review, step 5)
+    paths = client.get("/openapi.json").json()["paths"]
+    for path, methods in paths.items():
+        if not path.startswith("/assistant/"):
+            continue
+        for method, op in methods.items():
+            ok = {code: r for code, r in op["responses"].items() if code.startswith("2")}
+            documented = [r for code, r in ok.items() if code == "204" or "schema" in str(r.get("content", {}))]
+            assert documented, f"{method.upper()} {path} has no response schema"
 
 
 def test_filter_edit_is_structured_and_one_filter_can_be_removed(client: TestClient) -> None:

@@ -193,7 +193,7 @@ def test_realdata_lite_upload_returns_same_article_type(data_dir: Path, tmp_path
         "MOODBOARD_EMBED__DIM": "64",
         "MOODBOARD_INGEST__WORKERS": "1",
     }
-    cli_main._register()
+    cli_main.build_app()
     runner = CliRunner()
     maps = ["--map", "title=productDisplayName", "--map", "category=articleType", "--map", "color=baseColour"]
     for args in (["ingest", str(catalog), *maps], ["train", "align", "--epochs", "40"], ["index"]):

@@ -14,9 +14,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from moodboard.api.app import build_services, create_app
-from moodboard.api.pools import model_concurrency, run_model, torch_threads, worker_count
+from moodboard.api.pools import model_concurrency, run_model
 from moodboard.api.ratelimit import SharedTokenBuckets, TokenBuckets, make_rate_limiter
 from moodboard.core.settings import ServeSettings, load_settings
+from moodboard.core.sizing import torch_threads, worker_count
 
 
 def _spend(path: str, n: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]

@@ -9,9 +9,10 @@ import pytest
 
 from moodboard.assistant.engine import Assistant
 from moodboard.assistant.parser import Parser
-from moodboard.assistant.sessions import SessionStore
 from moodboard.assistant.understanding import CatalogUnderstanding
 from moodboard.assistant.vocabulary import Vocabulary
+from moodboard.catalog.sessions import CatalogSessionStore
+from moodboard.catalog.store import CatalogStore
 from moodboard.core.records import Pin, Product
 from moodboard.core.settings import load_settings
 from moodboard.index.bundle import SearchIndex
@@ -97,7 +98,7 @@ def service(index: SearchIndex, pins: list[Pin]) -> SearchService:
 
 
 @pytest.fixture
-def assistant(service: SearchService, tmp_path: Path) -> Assistant:
-    """An assistant over the one search service, with sessions in a temp folder."""
+def assistant(service: SearchService, store: CatalogStore, tmp_path: Path) -> Assistant:
+    """An assistant over the one search service, with sessions in a fresh catalog database."""
     settings = load_settings(home=tmp_path / "home")
-    return Assistant(service, CatalogUnderstanding(settings.assistant, service), SessionStore(tmp_path / "sessions"))
+    return Assistant(service, CatalogUnderstanding(settings.assistant, service), CatalogSessionStore(store))

@@ -26,6 +26,23 @@ def test_price_forms(parser: Parser) -> None:
     assert parser.parse("under 2k").price.max == 2000  # type: ignore[union-attr]
 
 
+def test_a_compound_written_apart_names_the_one_word_category(parser: Parser) -> None:
+    # regression: "bed sheets" missed the catalog's "Bedsheets" and matched an attribute value "bed" instead
+    (s,) = parser.parse("red t shirts").scopes
+    assert s.categories == ("tshirts",)
+    assert parser.parse("red t shirts").colours == ("red",)
+
+
+def test_an_attribute_value_that_modifies_the_next_word_stays_soft(parser: Parser) -> None:
+    # regression: "table lamps" became the hard filter Suitable For = table plus the text "lamps"
+    t = parser.parse("formal leather")
+    assert not any("usage" in s.attributes for s in t.scopes)
+    assert [str(p.value) for p in t.add_positives] == ["formal leather"]
+    # ... but the value stays a filter before a phrase of its own, or alone
+    assert any(s.attributes.get("usage") == ("formal",) for s in parser.parse("formal shoes").scopes)
+    assert any(s.attributes.get("usage") == ("formal",) for s in parser.parse("something formal").scopes)
+
+
 def test_references(parser: Parser) -> None:
     (r,) = parser.parse("the third one").references
     assert (r.position, r.polarity) == (3, 1)

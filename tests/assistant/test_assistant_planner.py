@@ -18,6 +18,8 @@ from moodboard.rank.search import SearchService
         ("I want to redo my kitchen", "redo my kitchen"),
         ("ideas for a gift for my dad", "ideas for a gift for my dad"),
         ("set up a home office", "set up a home office"),
+        ("a bright reading corner idea with character", "a bright reading corner idea with character"),
+        ("garden ideas", "garden ideas"),
     ],
 )
 def test_goal_phrasings_are_detected(text: str, goal: str) -> None:

@@ -103,6 +103,18 @@ def test_section_turn_changes_only_that_section() -> None:
     assert s2.filters == s.filters
 
 
+def test_x_instead_drops_the_earlier_words_but_keeps_photos(parser: Parser) -> None:
+    # regression: "show me table lamps" -> "only shoes instead" kept searching for "table lamps"
+    photo = Term(kind=TermKind.IMAGE, value="d1")
+    s = QueryState(positives=(Term(kind=TermKind.TEXT, value="leather slim"), photo))
+    turn = parser.parse("only shoes instead", s)
+    assert turn.replace_subject
+    s2 = refine(s, turn)
+    assert [t.kind for t in s2.positives] == [TermKind.IMAGE]
+    assert not parser.parse("only shoes", s).replace_subject  # narrowing keeps the words
+    assert refine(s, parser.parse("only shoes", s)).positives == s.positives
+
+
 def test_terms_are_capped() -> None:
     s = QueryState()
     for i in range(MAX_TERMS + 15):

@@ -71,6 +71,11 @@ def build_home(home: Path, data_dir: Path | None) -> str:
     return used
 
 
+START_S = 180.0
+"""How long a server may take to answer /readyz (a first readiness check verifies every snapshot's checksums;
+on a loaded 2-core machine that took over a minute, with 1 s probes timing out)."""
+
+
 def free_port() -> int:
     """A free TCP port on 127.0.0.1."""
     with socket.socket() as s:
@@ -93,16 +98,16 @@ def start_server(home: Path, data_dir: Path | None, port: int, log: Path) -> sub
         env["MOODBOARD_DATA_DIR"] = str(data_dir)
     cmd = [sys.executable, "-m", "moodboard.cli.main", "serve", "--host", "127.0.0.1", "--port", str(port)]
     proc = subprocess.Popen(cmd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + START_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}: {log.read_text()[-2000:]}")
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=10).status_code == 200:
                 warm_up(f"http://127.0.0.1:{port}")
                 return proc
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
     proc.terminate()
-    raise RuntimeError(f"server did not start within 60 s: {log.read_text()[-2000:]}")
+    raise RuntimeError(f"server did not start within {START_S:.0f} s: {log.read_text()[-2000:]}")

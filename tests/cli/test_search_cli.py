@@ -14,7 +14,7 @@ from tests.conftest import make_image
 
 @pytest.fixture(scope="module")
 def app():  # type: ignore[no-untyped-def]
-    cli_main._register()
+    cli_main.build_app()
     return cli_main.app
 
 

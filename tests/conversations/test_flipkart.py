@@ -9,6 +9,8 @@ offline model for goals and photos.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -68,6 +70,27 @@ def test_scope_change_only_x_instead(flipkart: TestClient) -> None:
     c.say("show me curtains")
     c.say("only cushion covers instead")
     c.assert_all(lambda p: "cushion covers" in c.levels(p), "the new scope replaced the old")
+
+
+def test_a_kind_named_by_two_words_is_searched_as_words(flipkart: TestClient) -> None:
+    # regression: "table lamps" became the hard filter Suitable For = table (a specification value) plus
+    # the text "lamps": 3 results, showpieces among them
+    c = Chat(flipkart)
+    c.say("show me table lamps")
+    assert not c.state.filters.attributes, c.state.filters
+    store = flipkart.app.state.services.store  # type: ignore[attr-defined]
+    lamps = {p.id for b in store.iter_pins(batch_size=500) for p in b if re.search(r"\btable lamp", p.title.lower())}
+    assert lamps and {p.id for p in c.pins()[: len(lamps)]} == lamps, [p.title for p in c.pins()]
+    c.say("only coffee mugs instead")
+    c.assert_all(lambda p: "coffee mugs" in c.levels(p), "the new scope")
+    assert not [t for t in c.state.positives if "lamp" in str(t.value)], "'instead' drops the earlier words"
+
+
+def test_compound_written_apart(flipkart: TestClient) -> None:
+    # regression: "bed sheets" missed the catalog's "Bedsheets" and showed blankets
+    c = Chat(flipkart)
+    c.say("show me bed sheets")
+    c.assert_all(lambda p: "bedsheets" in c.levels(p), "bedsheets")
 
 
 def test_scope_change_also_x(flipkart: TestClient) -> None:
@@ -224,6 +247,8 @@ def test_section_refinement_changes_only_that_section(flipkart: TestClient) -> N
     assert sec["filters"].get("price_max") == 400
     assert {s["name"]: s["filters"] for s in c.sections[1:]} == others
     c.assert_all(lambda p: float(p.product.price or 0) <= 400, "section price", sec["results"])
+    # the reply says what changed, in the catalog's currency (it used to repeat the plan's first message)
+    assert c.message.startswith(f"“{target}” now shows") and "₹400" in c.message, c.message
 
 
 def test_photo_then_only_a_category(flipkart: TestClient) -> None:

@@ -51,3 +51,16 @@ def test_invalid_values_name_the_setting(tmp_path: Path, overrides: dict[str, ob
 def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found"):
         load_settings(tmp_path / "nope.toml")
+
+
+def test_every_path_under_the_home_comes_from_one_layout(tmp_path: Path) -> None:
+    # review §1.9: the home's layout was decided in five places
+    from moodboard.core.layout import HomeLayout
+
+    settings = load_settings(home=tmp_path / "home")
+    layout = settings.layout
+    assert layout == HomeLayout.of_snapshots(settings.snapshots_dir)
+    assert settings.thumbnails_dir == layout.thumbnails and settings.snapshots_dir == layout.snapshots
+    assert settings.database_url.endswith(str(layout.catalog_db))
+    paths = [getattr(layout, name) for name in dir(HomeLayout) if isinstance(getattr(HomeLayout, name), property)]
+    assert len(set(paths)) == len(paths) and all(p.is_relative_to(layout.home) for p in paths)

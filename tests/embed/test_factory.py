@@ -18,14 +18,15 @@ def test_builtin_backends_registered() -> None:
 
 
 def test_unknown_backend(tmp_path: Path) -> None:
-    settings = EmbedSettings.model_construct(backend="nope")
-    with pytest.raises(ConfigError, match="unknown embedding backend"):
+    settings = EmbedSettings(backend="nope")
+    with pytest.raises(ConfigError, match=r"unknown embedding backend .*set MOODBOARD_EMBED__BACKEND to one of"):
         make_embedder(settings, tmp_path)
 
 
 def test_register_custom_backend(tmp_path: Path) -> None:
+    # review §1.9: the setting was a Literal, so a registered backend could never be selected
     register_backend("tiny-fake", lambda s, d: FakeEmbedder(dim=8))
-    settings = EmbedSettings.model_construct(backend="tiny-fake")
+    settings = EmbedSettings(backend="tiny-fake")
     emb = make_embedder(settings, tmp_path)
     assert emb.dim == 8
     assert emb.embed_texts(["x"]).shape == (1, 8)

@@ -60,3 +60,32 @@ def test_feature_cache_makes_reruns_cheap(lite_snapshots: Path, shape_pairs: lis
     assert calls == []  # every image came from the cache
     np.testing.assert_allclose(first, again, atol=1e-6)
     assert feature_cache_path(lite_snapshots).is_file()
+
+
+def test_a_burst_of_first_requests_loads_each_tower_once() -> None:
+    # regression (issue 12): a fresh server's first burst of requests each loaded the text model
+    import threading
+    import time
+
+    from moodboard.embed.aligned import TowerEmbedder
+
+    loads = {"image": 0, "text": 0}
+
+    def loader(kind: str) -> object:
+        loads[kind] += 1
+        time.sleep(0.05)  # a slow load, so the threads really overlap
+        return object()
+
+    emb = TowerEmbedder("m", 8, lambda: loader("image"), lambda: loader("text"))  # type: ignore[arg-type,return-value]
+    start = threading.Barrier(8)
+
+    def first_request() -> None:
+        start.wait()
+        assert emb.text_tower is emb.text_tower and emb.image_tower is not None
+
+    threads = [threading.Thread(target=first_request) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert loads == {"image": 1, "text": 1}

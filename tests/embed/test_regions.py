@@ -122,3 +122,17 @@ def test_detector_is_chosen_by_settings_env(monkeypatch: pytest.MonkeyPatch) -> 
     assert proposer.name == "whole" and [r.source for r in proposer.propose(np.zeros((40, 60, 3), np.uint8), 6)] == [
         "whole"
     ]
+
+
+def test_a_band_along_the_border_is_background_not_an_object() -> None:
+    """A dark band across the top (a wall, a shelf's shadow) stands out as much as a dark box in the
+    middle; the boundary-connectivity prior keeps the box and drops the band (without it, the band ranks
+    first)."""
+    objects = [((40, 40, 40), (0, 0, 639, 140), "rect"), ((40, 40, 40), (260, 250, 380, 370), "rect")]
+    rgb = np.asarray(scene(objects, seed=3))
+    band, box = (0, 0, 640, 141), (260, 250, 381, 371)
+    with_prior = ClassicalProposer().propose(rgb, 8)
+    assert iou(with_prior[0].box, box) >= 0.8
+    assert max(iou(r.box, band) for r in with_prior[:-1]) < 0.5  # the whole image is no band either
+    without = ClassicalProposer(ProposalConfig(border_sigma=0)).propose(rgb, 8)
+    assert iou(without[0].box, band) >= 0.9

@@ -61,7 +61,7 @@ def _graph_answers(home: Path) -> Callable[[], Any]:
 
 
 def _aligner_answers(home: Path) -> Callable[[], Any]:
-    from moodboard.core.snapshot import LiveSnapshot
+    from moodboard.core.live_snapshot import LiveSnapshot
     from moodboard.embed.aligner import Aligner
 
     def load(path: Path) -> Aligner:

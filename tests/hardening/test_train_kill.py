@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from moodboard.core.snapshot import LiveSnapshot, verify_snapshot
+from moodboard.core.live_snapshot import LiveSnapshot
+from moodboard.core.snapshot import verify_snapshot
 from tests.hardening.kill_harness import ForkServer, Job, check_kills
 
 pytestmark = pytest.mark.slow

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from moodboard.core.errors import ConfigError, SnapshotError
+from moodboard.core.errors import ConfigError, InvalidInputError, SnapshotError
 from moodboard.core.settings import IndexSettings
 from moodboard.index.attributes import ItemAttrs, parse_filter
+from moodboard.index.milvus_filters import MAX_VALUES
 from moodboard.index.vector_index import load_vector_index, make_index, save_vector_index
 
 pytest.importorskip("pymilvus", reason="pymilvus is not installed: pip install 'moodboard[milvus]'")
@@ -66,4 +67,34 @@ def test_misconfiguration_and_dropped_collection_are_explained(tmp_path: Path) -
     save_vector_index(index, tmp_path / "snap")
     index.drop()  # type: ignore[attr-defined]
     with pytest.raises(SnapshotError, match="does not exist"):
+        load_vector_index(tmp_path / "snap", _settings(tmp_path))
+
+
+def test_attribute_fields_added_by_one_client_are_known_to_another(tmp_path: Path) -> None:
+    """Field names live in the collection's properties: an API replica attached earlier learns new ones."""
+    writer = make_index(_settings(tmp_path), 4, "m")
+    save_vector_index(writer, tmp_path / "snap")
+    reader = load_vector_index(tmp_path / "snap", _settings(tmp_path))
+    writer.add(
+        np.arange(2), np.eye(4, dtype=np.float32)[:2], [ItemAttrs(extra={"material": ("wood", "jade")}), ItemAttrs()]
+    )
+    flt = parse_filter({"attributes": {"material": ["jade"]}})
+    assert reader.count_allowed(flt) == 1
+    assert reader.facet_counts(np.arange(2), ["material"]) == {"material": {"wood": 1, "jade": 1}}
+
+
+def test_too_many_values_are_refused_before_anything_is_written(tmp_path: Path) -> None:
+    index = make_index(_settings(tmp_path), 4, "m")
+    many = ItemAttrs(color=tuple(f"c{i}" for i in range(MAX_VALUES + 1)))
+    with pytest.raises(InvalidInputError, match="at most"):
+        index.add(np.arange(2), np.eye(4, dtype=np.float32)[:2], [ItemAttrs(color="red"), many])
+    assert len(index) == 0
+
+
+def test_a_collection_from_the_one_value_schema_is_refused_with_the_fix(tmp_path: Path) -> None:
+    """Regression: collections built before multi-valued attributes hold VARCHAR fields; filters would fail."""
+    index = make_index(_settings(tmp_path), 4, "m")
+    save_vector_index(index, tmp_path / "snap")
+    index._client.alter_collection_properties(index.collection, properties={"moodboard.schema": "1"})  # type: ignore[attr-defined]
+    with pytest.raises(SnapshotError, match="older moodboard"):
         load_vector_index(tmp_path / "snap", _settings(tmp_path))

@@ -40,6 +40,9 @@ def test_comma_category_is_a_path_and_comma_colour_is_a_list() -> None:
     assert cat.kind == "hierarchy" and cat.separator == ","
     assert f"rug{PATH_SEP}flatwoven" in cat.values and "rug" in cat.values
     assert profile.values_of("category", "Lamp, pendant") == ("lamp", f"lamp{PATH_SEP}pendant")
+    # a comma path reads as the operator wrote it: its sub-kind alone ("pendant") names nothing
+    assert profile.label("category", f"lamp{PATH_SEP}pendant") == "Lamp, pendant"
+    assert profile.label("category", "lamp") == "Lamp"
     assert col.kind == "multi"
     assert set(profile.values_of("color", "White,black")) == {"white", "black"}
     assert profile.fields["material"].kind == "multi"
@@ -53,7 +56,9 @@ def test_examples_come_from_the_catalog_and_the_profile_round_trips() -> None:
     assert profile.examples
     for example in profile.examples:
         content = [
-            w for w in example.split() if w not in {"under", "ideas", "for"} and not w.replace(".", "").isdigit()
+            w
+            for w in example.replace(",", " ").split()
+            if w not in {"under", "ideas", "for"} and not w.replace(".", "").isdigit()
         ]
         assert content and set(content) <= words, example
     assert CatalogProfile.from_dict(profile.to_dict()) == profile

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -90,23 +89,6 @@ def test_output_goes_to_any_fsspec_url(tmp_path: Path) -> None:
     np.testing.assert_array_equal(store.read(parts[2]).arrays["x"], [8])
     store.clear()
     assert store.done_marker(parts[0]) is None
-
-
-@pytest.fixture(scope="module")
-def ray_cluster() -> Iterator[Any]:
-    """A local 2-CPU Ray cluster for this module (workers import this worktree's `moodboard`)."""
-    try:
-        import ray
-    except ImportError as exc:
-        pytest.skip(reason=f"ray cannot be imported ({exc}): pip install 'ray[data]'")
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join([str(SRC), str(REPO)])}},
-    )
-    yield ray
-    ray.shutdown()
 
 
 def test_local_and_ray_runners_give_identical_vectors(tmp_path: Path, ray_cluster: Any) -> None:

@@ -41,7 +41,7 @@ def secret_key(settings: Settings) -> bytes:
     """The token-signing key: the configured one, or (dev mode) one generated once under MOODBOARD_HOME."""
     if settings.api.secret_key:
         return settings.api.secret_key.encode()
-    path: Path = settings.home / "secret_key"
+    path: Path = settings.layout.secret_key
     if not path.exists():
         settings.ensure_home()
         path.write_text(secrets.token_urlsafe(48))

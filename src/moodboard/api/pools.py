@@ -8,7 +8,6 @@ worker and the rest wait on the event loop, while text searches keep the shared 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
@@ -16,6 +15,7 @@ import anyio
 import anyio.to_thread
 
 from moodboard.core.settings import ServeSettings
+from moodboard.core.sizing import torch_threads
 from moodboard.runtime import Lazy
 
 T = TypeVar("T")
@@ -28,24 +28,6 @@ class HasModelPool(Protocol):
     def model_pool(self) -> Lazy[anyio.CapacityLimiter]:
         """The pool, built on first use."""
         ...
-
-
-def cores() -> int:
-    """CPU cores this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def worker_count(serve: ServeSettings) -> int:
-    """Worker processes to run: the setting, or one per CPU core (at most 8)."""
-    return serve.workers or min(8, cores())
-
-
-def torch_threads(serve: ServeSettings) -> int:
-    """Torch threads per worker: the setting, or the cores shared out among the workers (at least 1)."""
-    return serve.torch_threads or max(1, cores() // worker_count(serve))
 
 
 def model_concurrency(serve: ServeSettings) -> int:

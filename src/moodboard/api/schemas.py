@@ -118,6 +118,26 @@ def pin_card(
     }
 
 
+class BoxOut(BaseModel):
+    """A region's box in the photo's pixels."""
+
+    left: int
+    top: int
+    right: int
+    bottom: int
+
+
+class SceneRegionOut(BaseModel):
+    """One region of a scene photo (shop the look, an assistant photo turn); each endpoint adds its `results`
+    (the region's products in that endpoint's card shape)."""
+
+    id: int
+    bbox: BoxOut
+    label: str | None = Field(description="the category its products vote for, or a detector's class")
+    score: float = Field(description="objectness in [0, 1]; 0 for the whole image")
+    source: str = Field(description="the cue or detector that found it; `whole` = the whole photo")
+
+
 class CardsOut(BaseModel):
     """A list of pin cards, best (or catalog order) first."""
 

@@ -11,58 +11,40 @@ concurrent turns are never lost or interleaved and nothing streamed is ever disc
 
 from __future__ import annotations
 
-import io
 import random
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any, Protocol
 
 import numpy as np
 
-from moodboard.assistant.explain import Hit, chips, explain, price_phrase
+from moodboard.assistant.explain import Hit, chips, distinct_labels
+from moodboard.assistant.photos import SessionPhotos
 from moodboard.assistant.planner import SPREAD_WORDS, content_words
 from moodboard.assistant.query import Context, section_filters, to_request
 from moodboard.assistant.refine import refine
 from moodboard.assistant.relax import relaxations
+from moodboard.assistant.reply import (
+    Reply,
+    ResultItem,
+    SectionReply,
+    compose_message,
+    reference_notes,
+    result_item,
+)
+from moodboard.assistant.scene import scene_regions
 from moodboard.assistant.sessions import Session, SessionStore
+from moodboard.assistant.understanding import Understanding
 from moodboard.core.errors import ConflictError, ImageError, InvalidInputError
 from moodboard.core.query import FilterEdit, Filters, QueryState, Section, Shown, Term, TermKind, Turn
-from moodboard.index.profile import CatalogProfile
 from moodboard.rank.search import QueryImage, SearchRequest, SearchResponse, SearchService
+from moodboard.rank.shop_the_look import ShopTheLook
 
 PROFILE_WEIGHT = 0.3
 LIKED_MIN = 0.8
 """Similarity to a saved pin above which a result is explained as "like a pin you saved"."""
 TURN_ATTEMPTS = 12  # a turn that loses this many races in a row answers 409
-
-
-class TurnParser(Protocol):
-    """Anything that turns a message into a `Turn` (the built-in parser or an LLM backend)."""
-
-    def parse(self, message: str, state: QueryState | None = None) -> Turn:
-        """Parse one message in the context of `state`."""
-        ...
-
-
-class GoalPlanner(Protocol):
-    """Turns a goal into the sections of a cascade (learned from the catalog)."""
-
-    def plan(self, goal: str, filters: Filters, *, require_spread: bool = False) -> tuple[Section, ...]:
-        """Sections for `goal` under the conversation's filters (may be empty; with `require_spread`,
-        only when its results scatter over several categories)."""
-        ...
-
-
-@dataclass(frozen=True)
-class Understanding:
-    """What the assistant knows of the live catalog: its parser, planner, profile and known words."""
-
-    parser: TurnParser
-    planner: GoalPlanner
-    profile: CatalogProfile
-    is_known: Callable[[str], bool]
-    label: Callable[[str, str], str]
 
 
 class TasteSource(Protocol):
@@ -81,63 +63,6 @@ class ImageCheck(Protocol):
         ...
 
 
-@dataclass
-class ResultItem:
-    """One result as the client sees it: the pin card (what a card shows) plus rank, score and reason."""
-
-    position: int
-    pin_id: int
-    external_id: str
-    title: str
-    category: str | None
-    color: str | None
-    price: float | None
-    currency: str | None
-    merchant: str | None
-    url: str | None
-    thumbnail_url: str | None
-    score: float
-    sources: list[str]
-    why: str
-    section: str | None = None
-    availability: str = "unknown"
-    width: int | None = None
-    height: int | None = None
-    source: str = "assistant"
-
-
-@dataclass
-class SectionReply:
-    """One section of a cascade with its results."""
-
-    name: str
-    filters: dict[str, Any]
-    results: list[ResultItem]
-    note: str | None = None
-
-
-@dataclass
-class Reply:
-    """Everything one turn produced."""
-
-    session_id: str
-    message: str
-    turn: dict[str, Any]
-    state: dict[str, Any]
-    results: list[ResultItem] = field(default_factory=list)
-    sections: list[SectionReply] = field(default_factory=list)
-    chips: list[str] = field(default_factory=list)
-    facets: dict[str, dict[str, int]] = field(default_factory=dict)
-    unknown: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    parser: str = "builtin"
-    timings_ms: dict[str, float] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return asdict(self)
-
-
 class Assistant:
     """Runs conversations over the search service, the catalog's understanding, sessions and taste."""
 
@@ -150,25 +75,36 @@ class Assistant:
         taste: TasteSource | None = None,
         image_check: ImageCheck | None = None,
         max_message_chars: int = 4000,
+        look: Callable[[], ShopTheLook] | None = None,
+        region_k: int = 8,
     ) -> None:
-        """Wire the parts; nothing heavy happens here. `understanding` follows the live index snapshot."""
+        """Wire the parts; nothing heavy happens here. `understanding` follows the live index snapshot;
+        with `look`, a photo turn also answers a scene photo region by region (`region_k` products each)."""
         self.search = search
         self.understanding = understanding
         self.sessions = sessions
         self.taste = taste
         self.image_check = image_check
         self.max_message_chars = max_message_chars
+        self.look = look
+        self.region_k = region_k
 
     def start(self, user_id: int | None = None) -> Session:
         """Open a new session (optionally for a known user)."""
         return self.sessions.create(user_id)
 
     def respond(
-        self, session_id: str, message: str, image: bytes | None = None, edit: FilterEdit | None = None
+        self,
+        session_id: str,
+        message: str,
+        image: bytes | None = None,
+        edit: FilterEdit | None = None,
+        *,
+        regions: bool = True,
     ) -> Reply:
         """Run one turn to completion and return the reply."""
         reply: Reply | None = None
-        for kind, payload in self.events(session_id, message, image, edit):
+        for kind, payload in self.events(session_id, message, image, edit, regions=regions):
             if kind == "done":
                 reply = payload
         assert reply is not None  # the generator always ends with "done"
@@ -203,23 +139,36 @@ class Assistant:
         return text
 
     def events(
-        self, session_id: str, message: str, image: bytes | None = None, edit: FilterEdit | None = None
+        self,
+        session_id: str,
+        message: str,
+        image: bytes | None = None,
+        edit: FilterEdit | None = None,
+        *,
+        regions: bool = True,
     ) -> Iterator[tuple[str, Any]]:
         """Validate now, then return the turn's events: ("turn", dict), ("results"|"section", ...),
         ("done", Reply). The turn runs and is saved here, so bad input, unknown sessions and a lost race
         (`ConflictError`) raise before anything is streamed. `edit` is a structured filter change (a
-        filter form), folded in with whatever the message says."""
+        filter form), folded in with whatever the message says; `regions=False` skips answering a scene
+        photo region by region (it costs several image embeddings)."""
         t0 = time.perf_counter()
         text = self._check(message, image, edit)
-        return iter(self._run(session_id, text, image, t0, edit))
+        return iter(self._run(session_id, text, image, t0, edit, regions))
 
     def _run(
-        self, session_id: str, text: str, image: bytes | None, t0: float, edit: FilterEdit | None = None
+        self,
+        session_id: str,
+        text: str,
+        image: bytes | None,
+        t0: float,
+        edit: FilterEdit | None = None,
+        regions: bool = True,
     ) -> list[tuple[str, Any]]:
         """Run the turn on the stored session and save it if nobody saved first; else re-run it."""
         for attempt in range(TURN_ATTEMPTS):
             session = self.sessions.load(session_id)
-            events = list(self._turn(session, text, image, t0, edit))
+            events = list(self._turn(session, text, image, t0, edit, regions))
             try:
                 self.sessions.save(session)
             except ConflictError:
@@ -233,7 +182,13 @@ class Assistant:
         raise AssertionError("unreachable")  # the loop returns or raises
 
     def _turn(
-        self, session: Session, text: str, image: bytes | None, t0: float, edit: FilterEdit | None = None
+        self,
+        session: Session,
+        text: str,
+        image: bytes | None,
+        t0: float,
+        edit: FilterEdit | None = None,
+        regions: bool = True,
     ) -> Iterator[tuple[str, Any]]:
         """One turn's events on a loaded session, updating it in memory (the caller saves it)."""
         know = self.understanding()
@@ -250,6 +205,7 @@ class Assistant:
             if not plan:  # nothing in the catalog groups under this goal: search for it as text (no cutoff)
                 update = {"add_positives": (*turn.add_positives, Term(kind=TermKind.TEXT, value=turn.goal))}
             turn = turn.model_copy(update=update)
+        digest = None
         if image is not None:
             digest = self.sessions.put_image(session.id, image)
             refs = tuple(r for r in turn.references if r.position is not None)
@@ -261,14 +217,14 @@ class Assistant:
         reply = Reply(session_id=session.id, message="", turn=turn.model_dump(mode="json"), state={})
         reply.parser = turn.source  # which parser produced this turn (an LLM may have fallen back)
         reply.unknown = list(turn.unknown)
-        reply.notes = list(turn.notes) + self._reference_notes(session.state, turn)
+        reply.notes = list(turn.notes) + reference_notes(session.state, turn)
         ctx = Context(
             profile_pins=self._profile(session),
             exclude_ids=frozenset(pid for pid, w in session.profile.items() if w < 0),
             is_known=know.is_known,
             max_k=self.search.settings.max_k,
         )
-        photos = _Photos(self.sessions, session.id)
+        photos = SessionPhotos(self.sessions, session.id)
         currency = know.profile.currency
         shown: list[Shown] = []
         facet_src: dict[str, dict[str, int]] = {}
@@ -291,6 +247,8 @@ class Assistant:
             shown = [Shown(pin_id=i.pin_id, price=i.price) for i in items]
             facet_src = response.facets if response is not None else {}
             yield "results", [asdict(i) for i in reply.results]
+        if digest is not None and regions and self.look is not None:  # this turn's photo, region by region
+            self._scene(photos.get(digest), self.look, state, know, reply)
         t_retrieve = time.perf_counter()
         state = state.model_copy(update={"shown": tuple(shown)})
         reply.state = state.to_dict()
@@ -298,7 +256,7 @@ class Assistant:
         prices = [s.price for s in shown if s.price is not None]
         names = [s.name for s in state.sections]
         reply.chips = chips(facet_src, state.filters, know.label, prices, currency, names)
-        reply.message = self._message(state, turn, reply, len(shown), know, currency)
+        reply.message = compose_message(state, turn, reply, len(shown), know, currency)
         session.state = state
         session.history.append(
             {"message": text[:500], "turn": reply.turn, "shown": [s.pin_id for s in shown], "at": time.time()}
@@ -311,6 +269,27 @@ class Assistant:
         yield "done", reply
 
     # --- helpers -------------------------------------------------------------------------------
+
+    def _scene(
+        self,
+        photo: QueryImage | None,
+        look: Callable[[], ShopTheLook],
+        state: QueryState,
+        know: Understanding,
+        reply: Reply,
+    ) -> None:
+        """Put the photo's regions (each with its products, under the conversation's filters) on the reply."""
+        if photo is None:
+            return
+
+        def item(hit: Hit, position: int) -> ResultItem:
+            return result_item(hit, state, state.filters, True, know, position, None)
+
+        def label(category: str) -> str:
+            return know.profile.leaf("category", category) or category
+
+        reply.regions, found = scene_regions(look(), photo.image, state.filters, self.region_k, item, label)
+        reply.notes += [found] if found else []
 
     def _profile(self, session: Session) -> tuple[tuple[int, float], ...]:
         pins = [(pid, w) for pid, w in session.profile.items() if w > 0]
@@ -349,7 +328,7 @@ class Assistant:
         state: QueryState,
         section: Section | None,
         ctx: Context,
-        photos: _Photos,
+        photos: SessionPhotos,
         know: Understanding,
         offset: int,
     ) -> tuple[list[ResultItem], SearchResponse | None, str | None]:
@@ -372,7 +351,7 @@ class Assistant:
         hits = [Hit(h.pin, h.score, tuple(h.sources)) for h in response.hits if h.pin is not None]
         liked = self._liked([h.pin.id for h in hits], [p for p, _ in ctx.profile_pins])
         items = [
-            self._item(hit, state, filters, has_image, know, offset + n + 1, section, like)
+            result_item(hit, state, filters, has_image, know, offset + n + 1, section, like)
             for n, (hit, like) in enumerate(zip(hits, liked, strict=True))
         ]
         return items, response, note
@@ -394,119 +373,9 @@ class Assistant:
 
     @staticmethod
     def _subject(state: QueryState, know: Understanding) -> str:
-        cats = [know.label("category", c) for c in state.filters.categories]
+        cats = distinct_labels(know.label, "category", state.filters.categories)
         texts = [str(t.value) for t in state.positives if t.kind == TermKind.TEXT][-1:]
-        return " ".join(cats or texts) or "that"
-
-    def _item(
-        self,
-        hit: Hit,
-        state: QueryState,
-        filters: Filters,
-        has_image: bool,
-        know: Understanding,
-        position: int,
-        section: Section | None,
-        liked: bool = False,
-    ) -> ResultItem:
-        pin = hit.pin
-        price = float(pin.product.price) if pin.product.price is not None else None
-        leaf = know.profile.leaf("category", pin.category) or pin.category
-        return ResultItem(
-            position=position,
-            pin_id=pin.id,
-            external_id=pin.external_id,
-            title=pin.title,
-            category=leaf,
-            color=pin.color,
-            price=price,
-            currency=pin.product.currency,
-            merchant=pin.product.merchant,
-            url=pin.product.url,
-            thumbnail_url=f"/pins/{pin.id}/thumbnail" if pin.image else None,
-            availability=pin.product.availability.value,
-            width=pin.image.width if pin.image else None,
-            height=pin.image.height if pin.image else None,
-            score=round(hit.score, 5),
-            sources=list(hit.sources),
-            why=explain(hit, state, filters, has_image, pin.product.currency, leaf, liked),
-            section=section.name if section is not None else None,
-        )
-
-    @staticmethod
-    def _reference_notes(state: QueryState, turn: Turn) -> list[str]:
-        notes = []
-        for ref in turn.references:
-            if ref.position is not None and ref.position > len(state.shown):
-                notes.append(f"there is no result #{ref.position} on screen (I showed {len(state.shown)})")
-            elif ref.position is None and not state.shown and state.focus is None:
-                notes.append("there is nothing on screen yet to compare with")
-        if turn.none_of_these and not state.shown:
-            notes.append("nothing was shown yet")
-        return notes
-
-    @staticmethod
-    def _message(
-        state: QueryState, turn: Turn, reply: Reply, n_shown: int, know: Understanding, currency: str | None
-    ) -> str:
-        parts: list[str] = []
-        if turn.reset and state.is_empty():
-            parts.append("Starting over. What are you looking for?")
-        elif state.sections:
-            names = ", ".join(s.name for s in state.sections)
-            parts.append(f"Here is a plan for “{state.goal or 'your goal'}”: {names}.")
-        elif state.is_empty():
-            parts.append("Tell me what you are looking for, or attach a photo.")
-        else:
-            has_photo = any(t.kind == TermKind.IMAGE for t in state.positives)
-            texts = [str(t.value) for t in state.positives if t.kind == TermKind.TEXT][-3:]
-            bits = [" ".join(w for w in t.split() if know.is_known(w)) for t in texts]
-            bits = [b for b in bits if b]
-            f = state.filters
-            bits += [know.label("category", c) for c in f.categories[:3]]
-            bits += [know.label(k, v) for k, vals in f.attributes.items() for v in vals[:2]]
-            bits += [f"{c}" for c in f.colours] + [f"not {c}" for c in f.exclude_colours]
-            price = price_phrase(f, currency)
-            if price:
-                bits.append(price)
-            what = " · ".join((["your photo"] if has_photo else []) + bits) or "your picks"
-            if n_shown:
-                parts.append(f"{n_shown} results for {what}.")
-            elif has_photo:
-                asked = f" ({' · '.join(bits)})" if bits else ""
-                parts.append(f"I could not match your photo to anything in the catalog{asked}.")
-            else:
-                parts.append(f"Nothing in the catalog matches {what}.")
-        if reply.unknown:
-            shown_words = ", ".join(w[:30] for w in reply.unknown[:8])
-            parts.append(f"I did not understand: {shown_words}.")
-        parts += reply.notes
-        return " ".join(parts)
-
-
-class _Photos:
-    """A session's uploaded photos by digest, decoded at most once per turn."""
-
-    def __init__(self, sessions: SessionStore, session_id: str) -> None:
-        self.sessions = sessions
-        self.session_id = session_id
-        self._decoded: dict[str, QueryImage | None] = {}
-
-    def get(self, digest: str) -> QueryImage | None:
-        """The decoded photo with this digest, or None when the session no longer holds it."""
-        if digest not in self._decoded:
-            data = self.sessions.get_image(self.session_id, digest)
-            self._decoded[digest] = None if data is None else QueryImage(_decode(data), digest)
-        return self._decoded[digest]
-
-
-def _decode(data: bytes) -> Any:
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        return Image.open(io.BytesIO(data)).convert("RGB")
-    except (UnidentifiedImageError, OSError) as exc:
-        raise ImageError(f"cannot decode the uploaded image: {exc}", "upload a JPEG or PNG") from exc
+        return " or ".join(cats) or " ".join(texts) or "that"
 
 
 def _with_filters(req: SearchRequest, filters: Filters) -> SearchRequest:

@@ -30,6 +30,16 @@ class Hit:
     sources: tuple[str, ...] = ()
 
 
+def distinct_labels(label: Label, fld: str, values: Sequence[str]) -> list[str]:
+    """How several values of a field read, each once ("Lanterns" under two parents and "Lantern" are
+    one name to a shopper)."""
+    out: dict[str, str] = {}
+    for v in values:
+        name = label(fld, v)
+        out.setdefault(" ".join(singular(w) for w in words(name)) or name, name)
+    return list(out.values())
+
+
 def money(value: float, currency: str | None) -> str:
     """An amount in the catalog's currency: `$40`, `₹1,299`, `CHF 12.50`."""
     amount = f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"

@@ -19,12 +19,14 @@ from moodboard.assistant.planner import goal_phrase
 from moodboard.assistant.vocabulary import (
     AUDIENCE_WORDS,
     STOPWORDS,
+    Match,
     Vocabulary,
     normalise,
     phrase_key,
     singular,
 )
 from moodboard.core.query import PriceChange, QueryState, Reference, Scope, Term, TermKind, Turn
+from moodboard.index.profile import PATH_SEP
 
 _NUM = r"(\d{1,7}(?:\.\d{1,2})?)\s*k?"
 _CUR = r"(?:[$€£₹]|usd|eur|rs\.?|inr)?\s*"
@@ -59,6 +61,8 @@ NONE_OF_THESE = re.compile(
     r"\b(?:none of (?:these|them|those|this)|not (?:these|those|any of (?:these|them))|"
     r"something (?:else|different)|different ones|show me others|i don'?t like any|nothing like (?:these|this))\b"
 )
+INSTEAD = re.compile(r"\b(?:instead|rather)\b")
+"""A scope change that replaces what was sought ("only chairs instead", "rather some rugs")."""
 RESET = re.compile(
     r"\b(?:start (?:over|again|afresh)|reset|clear (?:everything|all|the search)|new search|"
     r"from scratch|forget (?:everything|all that)|begin again)\b"
@@ -86,6 +90,7 @@ class _Scan:
     neg_words: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    made: list[Scope] = field(default_factory=list)
 
 
 class Parser:
@@ -123,6 +128,7 @@ class Parser:
         fields["none_of_these"] = none_of_these
         scan = self._scan(text, consumed)
         fields.update(self._finish(scan))
+        fields["replace_subject"] = bool(INSTEAD.search(text)) and any(sc.mode == "only" for sc in scan.made)
         return Turn.model_validate(fields)
 
     # --- pieces -------------------------------------------------------------------------------
@@ -248,12 +254,30 @@ class Parser:
                 (scan.exclude_colours if mode == "not" else scan.colours).extend(colours)
                 return n
             matches = self.vocab.best(phrase)
+            if matches and self._modifies_next(tokens, i + n, matches):
+                return 0  # "table lamps": an attribute value naming the next word's kind stays soft text
             if matches and not (n == 1 and phrase in STOPWORDS):
                 target = scan.scopes["not" if mode == "not" else mode]
                 for m in matches:
                     target.setdefault(m.field, []).append(m.value)
                 return n
         return 0
+
+    def _modifies_next(self, tokens: list[str], j: int, matches: list[Match]) -> bool:
+        """Whether attribute matches are a modifier of the next word ("table" in "table lamps", where
+        Suitable For = table is a value of the catalog): the next word is catalog text that names no
+        category, colour or attribute itself. Categories are never modifiers; "garden bench cushions" keeps
+        its attribute, since "cushions" is a phrase of its own."""
+        if any(m.field == "category" for m in matches) or j >= len(tokens):
+            return False
+        nxt = tokens[j]
+        if nxt in BOUNDARY or nxt in STOPWORDS or nxt in NEGATE or nxt.isdigit() or not self.vocab.is_known(nxt):
+            return False
+        for n in range(min(self.vocab.max_phrase_words, len(tokens) - j), 0, -1):
+            phrase = " ".join(tokens[j : j + n])
+            if self.vocab.colour(phrase) or self.vocab.best(phrase):
+                return False
+        return True
 
     def _word(self, tok: str, mode: Mode, scan: _Scan) -> None:
         audience = self._audience(tok)
@@ -287,7 +311,7 @@ class Parser:
         for mode, per_field in scan.scopes.items():
             if not per_field:
                 continue
-            cats = tuple(dict.fromkeys(per_field.pop("category", [])))
+            cats = _most_specific(list(dict.fromkeys(per_field.pop("category", []))))
             attrs = {f: tuple(dict.fromkeys(v)) for f, v in per_field.items()}
             scope_mode: Literal["only", "also", "not"] = "only" if mode == "set" else mode
             touched = {"category"} if cats else set()
@@ -298,6 +322,7 @@ class Parser:
                 replace = tuple(sorted(tax if touched & tax else touched))
             scopes.append(Scope(mode=scope_mode, categories=cats, attributes=attrs, replace=replace))
         out["scopes"] = tuple(scopes)
+        scan.made = scopes
         understood = bool(scopes or scan.colours or scan.exclude_colours or scan.neg_words)
         if not understood and scan.pos_words and all(w in scan.unknown for w in scan.pos_words):
             scan.pos_words = []  # nothing here is the catalog's language: report it, search for nothing
@@ -306,6 +331,27 @@ class Parser:
         if scan.neg_words:
             out["add_negatives"] = tuple(Term(kind=TermKind.TEXT, value=w) for w in dict.fromkeys(scan.neg_words))
         return out
+
+
+def _most_specific(cats: list[str]) -> tuple[str, ...]:
+    """The categories one scope means: "pendant lamps" names lamp › pendant, not every lamp, and in "table
+    lamps" the "table" is the lamp's kind, not the furniture. A name several categories share keeps those
+    under another category the message named (when there are); then a category is dropped when a more
+    specific one under it was named too."""
+
+    def ancestors(c: str) -> list[str]:
+        parts = c.split(PATH_SEP)
+        return [PATH_SEP.join(parts[:i]) for i in range(1, len(parts))]
+
+    named = set(cats)
+    by_name: dict[str, list[str]] = defaultdict(list)
+    for c in cats:
+        by_name[phrase_key(c.rsplit(PATH_SEP, 1)[-1])].append(c)
+    keep: set[str] = set()
+    for group in by_name.values():
+        placed = [c for c in group if any(a in named for a in ancestors(c))]
+        keep.update(placed if placed and len(group) > 1 else group)
+    return tuple(c for c in cats if c in keep and not any(o != c and o.startswith(c + PATH_SEP) for o in keep))
 
 
 def _amount(raw: str, context: str) -> float:

@@ -39,7 +39,7 @@ SPREAD_WORDS = 3
 
 GOAL_CUES = re.compile(
     r"\b(?:help me (?:plan|choose|pick|find|put together|set up|get|design|decorate)|plan(?:ning)?|"
-    r"ideas? (?:for|to|on)|inspir\w*|set(?:ting)? up|redo|re-do|make ?over|revamp\w*|refresh\w*|renovat\w*|"
+    r"ideas?|inspir\w*|set(?:ting)? up|redo|re-do|make ?over|revamp\w*|refresh\w*|renovat\w*|"
     r"decorat\w*|furnish\w*|get ready for|prepar\w* for|everything (?:i need )?for|essentials for|"
     r"must[- ]haves?|gifts? (?:for|ideas?)|kit for|starter|what (?:do|should|can) i (?:need|get|buy|wear)|"
     r"outfits? for|upgrade my|build (?:a|my)|put together|a complete|the whole|what to (?:wear|pack|buy|get)|"

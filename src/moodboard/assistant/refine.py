@@ -1,12 +1,12 @@
 """`refine(state, turn) -> state`: fold one parsed turn into the conversation state. Pure and total.
 
 Rules, in order: a reset empties the state; a plan starts a new cascade (goal and sections, earlier
-terms and filters dropped, then this turn's constraints applied); a turn aimed at a
-section changes only that section; references resolve against the results shown last ("the third
-one" is `state.shown[2]`), so a replayed conversation gives the same state. Relative prices use the
-shown prices: "cheaper" caps at 80 % of their median (or of the current cap), "less than that" caps
-just below the focused result's price (or 80 % of the current cap), "pricier" floors at 120 % of the
-median. Term lists are capped so a long session cannot grow without bound.
+terms and filters dropped, then this turn's constraints applied); a turn aimed at a section changes only
+that section; "X instead" drops the earlier words of what was sought; references resolve against the
+results shown last ("the third one" is `state.shown[2]`), so a replayed conversation gives the same
+state. Relative prices use the shown prices: "cheaper" caps at 80 % of their median (or of the current
+cap), "less than that" caps just below the focused result's price (or 80 % of the current cap),
+"pricier" floors at 120 % of the median. Term lists are capped so a long session cannot grow without bound.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def refine(state: QueryState, turn: Turn) -> QueryState:
     if turn.section is not None and any(s.name == turn.section for s in state.sections):
         sections = tuple(_refine_section(s, state, turn) if s.name == turn.section else s for s in state.sections)
         return state.model_copy(update={"sections": sections, "focus": focus, "version": state.version + 1})
-    positives, negatives = _terms(state.positives, state.negatives, state.shown, turn)
+    positives, negatives = _terms(_subject_kept(state.positives, turn), state.negatives, state.shown, turn)
     filters = _filters(state.filters, state.shown, focus, turn)
     return state.model_copy(
         update={
@@ -68,9 +68,17 @@ def refine(state: QueryState, turn: Turn) -> QueryState:
 
 def _refine_section(section: Section, state: QueryState, turn: Turn) -> Section:
     shown = tuple(s for s in state.shown if s.section == section.name) or state.shown
-    positives, negatives = _terms(section.positives, section.negatives, shown, turn)
+    positives, negatives = _terms(_subject_kept(section.positives, turn), section.negatives, shown, turn)
     filters = _filters(section.filters, shown, state.focus, turn)
     return section.model_copy(update={"positives": positives, "negatives": negatives, "filters": filters})
+
+
+def _subject_kept(positives: tuple[Term, ...], turn: Turn) -> tuple[Term, ...]:
+    """The positive terms that survive the turn: "X instead" drops the earlier words (what was sought
+    before); photos and pins the shopper gave stay."""
+    if not turn.replace_subject:
+        return positives
+    return tuple(t for t in positives if t.kind != TermKind.TEXT)
 
 
 def _resolve(shown: tuple[Shown, ...], focus: int | None, ref: Reference) -> int | None:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from moodboard.assistant.explain import price_phrase
+from moodboard.assistant.explain import distinct_labels, price_phrase
 from moodboard.core.query import Filters
 
 
 def _names(label: Callable[[str, str], str], fld: str, values: tuple[str, ...]) -> str:
-    return " or ".join(label(fld, v) for v in values)
+    return " or ".join(distinct_labels(label, fld, values))
 
 
 def relaxations(

@@ -9,16 +9,47 @@ index` wrote, and is rebuilt when a new snapshot goes live. An LLM parser is use
 from __future__ import annotations
 
 import threading
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-from moodboard.assistant.engine import TurnParser, Understanding
+from moodboard.assistant.hints import apply_hints, load_hints
 from moodboard.assistant.parser import Parser
 from moodboard.assistant.planner import Planner
 from moodboard.assistant.vocabulary import Vocabulary
 from moodboard.core.errors import DependencyError, NotFoundError
+from moodboard.core.query import Filters, QueryState, Section, Turn
 from moodboard.core.settings import AssistantSettings
 from moodboard.index.profile import CatalogProfile
 from moodboard.rank.search import SearchService
+
+
+class TurnParser(Protocol):
+    """Anything that turns a message into a `Turn` (the built-in parser or an LLM backend)."""
+
+    def parse(self, message: str, state: QueryState | None = None) -> Turn:
+        """Parse one message in the context of `state`."""
+        ...
+
+
+class GoalPlanner(Protocol):
+    """Turns a goal into the sections of a cascade (learned from the catalog)."""
+
+    def plan(self, goal: str, filters: Filters, *, require_spread: bool = False) -> tuple[Section, ...]:
+        """Sections for `goal` under the conversation's filters (may be empty; with `require_spread`,
+        only when its results scatter over several categories)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """What the assistant knows of the live catalog: its parser, planner, profile and known words."""
+
+    parser: TurnParser
+    planner: GoalPlanner
+    profile: CatalogProfile
+    is_known: Callable[[str], bool]
+    label: Callable[[str, str], str]
 
 
 class CatalogUnderstanding:
@@ -52,6 +83,7 @@ class CatalogUnderstanding:
 
     def _build(self, profile: CatalogProfile, data: dict[str, Any] | None) -> Understanding:
         vocab = Vocabulary.from_dict(data) if data else Vocabulary()
+        apply_hints(vocab, load_hints(self.cfg.hints_file))
         builtin = Parser(vocab)
         parser: TurnParser = builtin
         cfg = self.cfg

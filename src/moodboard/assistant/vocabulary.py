@@ -12,10 +12,12 @@ the index snapshot (`vocabulary.json`), so serving never loads the catalog to le
 from __future__ import annotations
 
 import re
+import tomllib
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any
 
 from moodboard.core.records import Pin
@@ -35,68 +37,18 @@ PHRASE_FIELD_SHARE = 0.05
 PHRASE_FIELD_VALUES = 150
 """... and it has at most this many distinct values."""
 
-COLOUR_ALIASES: dict[str, tuple[str, ...]] = {
-    "gray": ("grey",),
-    "navy": ("navy blue",),
-    "golden": ("gold",),
-    "offwhite": ("off white",),
-    "ivory": ("off white", "cream"),
-    "violet": ("purple", "lavender"),
-    "burgundy": ("burgundy", "maroon"),
-    "wine": ("maroon", "burgundy"),
-    "turquoise": ("turquoise blue", "teal"),
-    "tan": ("tan",),
-    "khaki": ("khaki",),
-    "multicolour": ("multi",),
-    "multicolor": ("multi",),
-    "colourful": ("multi",),
-    "silverish": ("silver",),
-}
-"""English colour words mapped to colour names a catalog may use; kept only if the catalog has them."""
 
-STOPWORDS: frozenset[str] = _words(
-    "a about again also am an and any anything are as at be best better bit but buy by can cheers cool "
-    "could did do does find for from get give go good great had has have he hello her here hey hi his "
-    "how i in instead into is it item items its just kind less let let's lets like likes look looking "
-    "lot lots maybe me more my need needs new nice no nope not now of ok okay on one ones only option "
-    "options or our over pair pairs perhaps please really same see set she shop shopping should show so "
-    "some something sort stuff style styles than thank thanks that the them then there these they thing "
-    "things this those to too type under very want wants we wear wearing what when where which who with "
-    "would yes you your "
-)
-AUDIENCE_WORDS: dict[str, str] = {
-    "men": "men",
-    "mens": "men",
-    "man": "men",
-    "male": "men",
-    "guys": "men",
-    "gents": "men",
-    "him": "men",
-    "husband": "men",
-    "boyfriend": "men",
-    "women": "women",
-    "womens": "women",
-    "woman": "women",
-    "female": "women",
-    "ladies": "women",
-    "lady": "women",
-    "her": "women",
-    "wife": "women",
-    "girlfriend": "women",
-    "kids": "kids",
-    "kid": "kids",
-    "children": "kids",
-    "child": "kids",
-    "boys": "kids",
-    "girls": "kids",
-    "toddler": "kids",
-    "baby": "kids",
-}
-AUDIENCE_VALUES: dict[str, tuple[str, ...]] = {
-    "men": ("men", "man", "male", "unisex"),
-    "women": ("women", "woman", "female", "unisex"),
-    "kids": ("boys", "girls", "kids", "children", "baby"),
-}
+def _lexicon() -> dict[str, Any]:
+    """The packaged English lexicon (`lexicon_en.toml`): language data the catalog cannot teach."""
+    return tomllib.loads(resources.files("moodboard.assistant").joinpath("lexicon_en.toml").read_text("utf-8"))
+
+
+_LEXICON = _lexicon()
+COLOUR_ALIASES: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _LEXICON["colour_aliases"].items()}
+"""English colour words mapped to colour names a catalog may use; kept only if the catalog has them."""
+STOPWORDS: frozenset[str] = _words(_LEXICON["stopwords"])
+AUDIENCE_WORDS: dict[str, str] = dict(_LEXICON["audience_words"])
+AUDIENCE_VALUES: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _LEXICON["audience_values"].items()}
 """Attribute values (lower case) that serve each audience; unisex serves both adults."""
 
 
@@ -274,11 +226,13 @@ class Vocabulary:
                 vocab.value_counts[(fld, val)] = n
                 if fld == "color":
                     continue
-                key = phrase_key(labels.get((fld, val), val))
-                if key and not key.isdigit() and key != "na":
-                    vocab.phrases.setdefault(key, []).append(Match(fld, val, n))
-                    # "T-lights" also as "tlight" and "t light"; "Tea Sets" also as "teaset"
-                    vocab.phrases.setdefault(key.replace(" ", ""), []).append(Match(fld, val, n))
+                # a path's value is named by its label and by its own level ("Lamp, pendant" and "pendant")
+                names = {labels.get((fld, val), val), val.rsplit(PATH_SEP, 1)[-1]}
+                for key in {phrase_key(name) for name in names}:
+                    if key and not key.isdigit() and key != "na":
+                        vocab.phrases.setdefault(key, []).append(Match(fld, val, n))
+                        # "T-lights" also as "tlight" and "t light"; "Tea Sets" also as "teaset"
+                        vocab.phrases.setdefault(key.replace(" ", ""), []).append(Match(fld, val, n))
         cls._learn_colours(vocab, values.get("color", Counter()), labels)
         cls._learn_synonyms(vocab, word_by_category)
         cls._learn_audience(vocab, facet_fields)
@@ -340,7 +294,10 @@ class Vocabulary:
 
     def lookup(self, phrase: str) -> list[Match]:
         """Catalog values a phrase names, most specific field first (the field with most values)."""
-        matches = list(dict.fromkeys(self.phrases.get(phrase_key(phrase), [])))
+        key = phrase_key(phrase)
+        # a compound written apart ("book ends", "tea cups") names the catalog's one-word value too
+        found = self.phrases.get(key) or (self.phrases.get(key.replace(" ", ""), []) if " " in key else [])
+        matches = list(dict.fromkeys(found))
         return sorted(matches, key=lambda m: (-self.field_cardinality.get(m.field, 0), -m.count))
 
     def best(self, phrase: str) -> list[Match]:

@@ -67,7 +67,7 @@ def register(app: typer.Typer) -> None:
         mapping = load_mapping(map_ or [], mapping_file)
         src = open_source(source, images_root)
         store = open_store(settings)
-        report_path = report or settings.home / "reports" / f"ingest-{time.strftime('%Y%m%dT%H%M%S')}.jsonl"
+        report_path = report or settings.layout.reports / f"ingest-{time.strftime('%Y%m%dT%H%M%S')}.jsonl"
         ingestor = Ingestor(store, settings.ingest, settings.thumbnails_dir, report_path, mapping)
         total = src.count()
         with Progress(

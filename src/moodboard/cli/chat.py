@@ -16,8 +16,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from moodboard.assistant.engine import Assistant, Reply, ResultItem
+from moodboard.assistant.engine import Assistant
 from moodboard.assistant.explain import money
+from moodboard.assistant.reply import Reply, ResultItem
 from moodboard.cli.context import get_settings, open_store
 from moodboard.core.errors import MoodboardError
 

@@ -34,7 +34,7 @@ def prepare_catalog(
 ) -> tuple[Path, Path, dict[str, str]]:
     """Pick the demo catalog (an operator's path with its mapping, else a generated one); add demo prices
     to a JSONL catalog without any when asked."""
-    demo_dir = settings.home / "demo"
+    demo_dir = settings.layout.demo
     if catalog is not None:
         mapping = load_mapping([], mapping_file)
         root = images_root or (catalog.parent if catalog.is_file() else catalog)
@@ -69,7 +69,7 @@ def ingest_demo(settings: Settings, path: Path, root: Path, mapping: dict[str, s
     store = open_store(settings)
     src = open_source(path, root)
     ingestor = Ingestor(
-        store, settings.ingest, settings.thumbnails_dir, settings.home / "reports" / "demo.jsonl", mapping
+        store, settings.ingest, settings.thumbnails_dir, settings.layout.reports / "demo.jsonl", mapping
     )
     with Progress(TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), console=console) as bar:
         task = bar.add_task("ingest", total=src.count())

@@ -68,7 +68,7 @@ def register(app: typer.Typer) -> None:
         embedder = make_embedder(settings.embed, settings.snapshots_dir)
         items = list(read_pins(store, settings.thumbnails_dir))
         store.close()
-        cache = FeatureCache(settings.home / "cache" / "vectors.sqlite")
+        cache = FeatureCache(settings.layout.vector_cache)
         with Progress(*_COLUMNS, console=console, transient=json_out) as bar:
             task = bar.add_task("embed", total=len(items))
             result = run_embed_job(
@@ -82,7 +82,7 @@ def register(app: typer.Typer) -> None:
                 progress=lambda done, total, _n: bar.update(task, completed=done, total=total),
                 runner=make_runner(settings.jobs),
                 partition_size=settings.jobs.partition_size,
-                work_url=settings.jobs.work_url or str(settings.home / "jobs"),
+                work_url=settings.jobs.work_url or str(settings.layout.jobs),
                 embedder_factory=partial(make_embedder, settings.embed, settings.snapshots_dir),
             )
         out = {
@@ -129,26 +129,30 @@ def register(app: typer.Typer) -> None:
         from labelled people's photos and the pins' categories (a photo domain adapter).
         """
         from dataclasses import replace
+        from functools import partial
 
         from moodboard.embed.aligner import AlignerConfig
         from moodboard.embed.feature_cache import FeatureCache
-        from moodboard.embed.lite import feature_cache_path, lite_towers
+        from moodboard.embed.lite import feature_cache_path, lite_runtime_towers
         from moodboard.jobs.align_job import read_labelled_photos, read_pairs, run_align_job
+        from moodboard.jobs.runners import make_runner
 
         settings = get_settings(ctx)
         backend = settings.embed.backend
         towers: tuple[Any, Any]
         if backend == "lite":
-            towers = lite_towers(settings.embed.device)
+            # the runtime the index job embeds with (ONNX Runtime on a CPU); Ray actors load their own
+            tower_factory: Any = partial(lite_runtime_towers, settings.embed, settings.snapshots_dir)
         elif backend == "open_clip":
             from moodboard.embed.open_clip_backend import open_clip_towers
 
-            towers = open_clip_towers(settings.embed)
+            tower_factory = partial(open_clip_towers, settings.embed)
         else:
             raise ConfigError(
                 f"backend {backend!r} has no frozen towers to align",
                 "set MOODBOARD_EMBED__BACKEND=lite (or open_clip)",
             )
+        towers = tower_factory()
         # settings.embed.dim is the model's whole output: joint space + the image-only block
         extra = min(AlignerConfig.image_extra_dims, settings.embed.dim // 4)
         # the image-only block comes from the image tower's main feature group (lite: its pooled head)
@@ -199,6 +203,10 @@ def register(app: typer.Typer) -> None:
                 extract_progress=lambda done, total: bar.update(feats, completed=done, total=total),
                 train_progress=lambda e, n, m: bar.update(fit, completed=e, total=n, info=_train_info(m)),
                 photos=labelled,
+                runner=make_runner(settings.jobs),
+                partition_size=settings.jobs.partition_size,
+                work_url=settings.jobs.work_url or str(settings.layout.jobs),
+                tower_factory=tower_factory,
             )
         out = {
             "snapshot": str(result.snapshot),

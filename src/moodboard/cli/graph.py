@@ -26,6 +26,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Read pins, boards and events from the catalog, build the taste graph and publish it."""
         from moodboard.jobs.graph_job import run_graph_job
+        from moodboard.jobs.runners import make_runner
 
         settings = get_settings(ctx)
         store = open_store(settings)
@@ -43,7 +44,7 @@ def register(app: typer.Typer) -> None:
                     tasks[stage] = bar.add_task(f"reading {stage}" if stage != "built" else "built graph", total=None)
                 bar.advance(tasks[stage], done)
 
-            path, graph = run_graph_job(store, settings, progress=progress)
+            path, graph = run_graph_job(store, settings, progress=progress, runner=make_runner(settings.jobs))
         store.close()
         out = {
             "snapshot": str(path),

@@ -77,9 +77,6 @@ def build_app() -> typer.Typer:
     return app
 
 
-_register = build_app  # kept for tests written against the earlier name
-
-
 def exit_code_for(exc: MoodboardError) -> int:
     """The process exit code for a moodboard error."""
     if isinstance(exc, NotFoundError):

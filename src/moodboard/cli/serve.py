@@ -24,7 +24,7 @@ _WORKER_SETTINGS = "_MOODBOARD_WORKER_SETTINGS"  # the parent's resolved setting
 
 def uvicorn_options(settings: Settings, workers: int | None = None) -> dict[str, Any]:
     """The uvicorn keyword arguments `serve` uses (the HTTP benchmark serves its bare baseline with them)."""
-    from moodboard.api.pools import worker_count
+    from moodboard.core.sizing import worker_count
 
     return {
         "host": settings.api.host,
@@ -40,7 +40,7 @@ def uvicorn_options(settings: Settings, workers: int | None = None) -> dict[str,
 def configure_worker(settings: Settings) -> None:
     """Per-process setup before the app is built: JSON logs and torch's thread count."""
     from moodboard.api.logs import configure_json_logging
-    from moodboard.api.pools import torch_threads
+    from moodboard.core.sizing import torch_threads
 
     configure_json_logging(settings.log_level)
     threads = torch_threads(settings.serve)
@@ -109,7 +109,7 @@ def register(app: typer.Typer) -> None:
                 None,
                 **{**settings.model_dump(exclude={"api", "serve"}), "api": api.model_dump(), "serve": srv.model_dump()},
             )
-        from moodboard.api.pools import worker_count
+        from moodboard.core.sizing import worker_count
 
         n = worker_count(settings.serve)
         console.print(

@@ -39,6 +39,7 @@ def register(app: typer.Typer) -> None:
         json_out: JsonFlag = False,
     ) -> None:
         """Train the sequence transformer on every user's engagement; writes a `sequence` snapshot."""
+        from moodboard.jobs.runners import make_runner
         from moodboard.jobs.sequence_job import read_sequences, run_sequence_job
 
         settings = get_settings(ctx)
@@ -60,6 +61,7 @@ def register(app: typer.Typer) -> None:
                 seq_settings,
                 settings.snapshots_dir,
                 progress=lambda e, n, m: bar.update(task, completed=e, total=n, info=_epoch_info(m)),
+                runner=make_runner(settings.jobs),
             )
         out = {
             "snapshot": str(result.snapshot),
@@ -88,12 +90,13 @@ def register(app: typer.Typer) -> None:
         Needs a `sequence` snapshot (`moodboard train sequence`) for candidates and user embeddings.
         """
         from moodboard.jobs.ranker_job import run_ranker_job
+        from moodboard.jobs.runners import make_runner
 
         settings = get_settings(ctx)
         store = open_store(settings)
         try:
             with console.status("replaying engagement and training the ranker", spinner="dots"):
-                result = run_ranker_job(store, settings.ranker, settings.snapshots_dir)
+                result = run_ranker_job(store, settings.ranker, settings.snapshots_dir, make_runner(settings.jobs))
         finally:
             store.close()
         out = {

@@ -251,6 +251,9 @@ class Turn(_Frozen):
     goal: str | None = None
     plan: tuple[Section, ...] = ()
     section: str | None = Field(None, description="name of the section this turn refines, if any")
+    replace_subject: bool = Field(
+        False, description="'X instead': earlier words about what was sought go; the new scope replaces them"
+    )
     filter_edit: FilterEdit | None = Field(None, description="a structured filter change sent with the message")
     unknown: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()

@@ -24,7 +24,15 @@ import numpy as np
 
 from moodboard.core.arrays import FloatArray
 from moodboard.core.errors import DependencyError
-from moodboard.embed.towers import _LITE_MEAN, _LITE_STD, _STAGE_TAPS, EfficientNetLiteTower, MiniLMTextTower
+from moodboard.core.layout import HomeLayout
+from moodboard.embed.towers import (
+    _LITE_MEAN,
+    _LITE_STD,
+    _STAGE_TAPS,
+    EfficientNetLiteTower,
+    MiniLMTextTower,
+    minilm_tokenizer,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -80,7 +88,10 @@ def _session(path: Path, threads: int) -> Any:
     ort = _ort()
     opts = ort.SessionOptions()
     if threads > 0:
+        # a fixed share of the cores (a server worker's): idle pool threads must not spin-wait on a core
+        # another worker needs (measured: the default spinning pool doubled a query text's CPU time)
         opts.intra_op_num_threads = threads
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
@@ -186,12 +197,12 @@ class OnnxMiniLMTextTower:
 
     def __init__(self, cache_dir: Path, threads: int = 0) -> None:
         """Export (once) and load the text network; `threads` = 0 lets ONNX Runtime pick."""
-        import torch
-
-        source = MiniLMTextTower(torch.device("cpu"))  # the tokenizer is needed either way
-        self.tokenizer = source.tokenizer
+        self.tokenizer = minilm_tokenizer()  # the torch model is loaded only to export it (4 s, ~100 MB)
         path = _model_path(cache_dir, self.tower_id)
         if not path.is_file():
+            import torch
+
+            source = MiniLMTextTower(torch.device("cpu"))
             log.info("exporting the lite text tower to %s", path)
             tok = self.tokenizer(["a export example", "two"], padding=True, return_tensors="pt")
             dynamic = {n: {0: "batch", 1: "tokens"} for n in ("input_ids", "attention_mask")}
@@ -232,7 +243,7 @@ def onnx_cache_dir(configured: str, snapshots_dir: Path) -> Path:
             return base
     except OSError:
         pass
-    return snapshots_dir.parent / "cache" / "onnx"
+    return HomeLayout.of_snapshots(snapshots_dir).onnx_fallback
 
 
 def torch_device_is_cpu(device: torch.device) -> bool:

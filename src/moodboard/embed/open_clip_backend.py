@@ -17,6 +17,7 @@ import numpy as np
 
 from moodboard.core.arrays import FloatArray
 from moodboard.core.errors import ConfigError, DependencyError, SnapshotError
+from moodboard.core.layout import HomeLayout
 from moodboard.embed.aligned import TowerEmbedder
 from moodboard.embed.aligner import load_current_aligner
 from moodboard.embed.device import select_device
@@ -147,7 +148,7 @@ def open_clip_towers(settings: EmbedSettings) -> tuple[OpenClipImageTower, OpenC
 def create_open_clip(settings: EmbedSettings, snapshots_dir: Path) -> TowerEmbedder:
     """Factory of the `open_clip` backend (with the trained adapter when `open_clip_adapter` is set)."""
     image_tower, text_tower = open_clip_towers(settings)
-    cache_dir = snapshots_dir.parent / "cache"
+    cache_dir = HomeLayout.of_snapshots(snapshots_dir).cache
     cache = FeatureCache(cache_dir / "features.sqlite") if settings.feature_cache else None
     if settings.open_clip_adapter:
         aligner = load_current_aligner(

@@ -3,8 +3,10 @@
 A scene (a room, an outfit, a flat lay) holds several products; embedding it as one image retrieves
 whatever the whole picture resembles. The classical proposer needs no learnt weights and downloads
 nothing. It pools boxes from four cues computed on a small copy of the photo, ranks them by how much
-they stand out from their surroundings, suppresses near-duplicates and always keeps the whole image
-as a last region, so a photo without separable objects gets an honest single-region answer:
+they stand out from their surroundings (down-weighting regions that run along the photo's border:
+walls, floors and ceilings are background, Zhu et al., CVPR 2014), suppresses near-duplicates and
+always keeps the whole image as a last region, so a photo without separable objects gets an honest
+single-region answer:
 
 - colour segments: k-means on Lab colour, connected components per cluster; optionally (off by
   default, it measured worse) selective search's hierarchical grouping of those components
@@ -73,6 +75,10 @@ class ProposalConfig:
     grouping: bool = False
     min_score: float = 0.15  # weaker regions (noise, faint texture) are dropped: no object there
     pad: float = 0.04  # fraction of the box side added around it (context helps the embedder)
+    # background prior (Zhu et al., CVPR 2014): walls, floors, ceilings and sky run along the photo's
+    # border, objects mostly do not. A region's score is multiplied by exp(-b^2 / (2 sigma^2)), b = its
+    # pixels on the border / sqrt(its area); sigma = 1 as in the paper (not tuned here). 0 turns it off.
+    border_sigma: float = 1.0
 
 
 def iou(a: Box, b: Box) -> float:
@@ -97,6 +103,14 @@ def whole_image(rgb: np.ndarray) -> Region:
     """The whole photo as a region (score 0: nothing was found to stand out)."""
     h, w = rgb.shape[:2]
     return Region((0, 0, w, h), 0.0, "whole")
+
+
+def box_border(box: Box, width: int, height: int) -> float:
+    """Boundary connectivity of a box taken as the region: its length along the photo's border / sqrt(area)."""
+    x0, y0, x1, y1 = box
+    bw, bh = max(1, x1 - x0), max(1, y1 - y0)
+    along = bw * ((y0 <= 0) + (y1 >= height)) + bh * ((x0 <= 0) + (x1 >= width))
+    return float(along) / float(np.sqrt(bw * bh))
 
 
 def _require_cv2() -> None:
@@ -131,18 +145,23 @@ class ClassicalProposer:
         lab = cv2.cvtColor(cv2.GaussianBlur(small, (3, 3), 0), cv2.COLOR_RGB2LAB).astype(np.float32)
         colour = self._colour_labels(lab)
         masks = [*self._colour_masks(colour), self._edge_mask(small), self._saliency_mask(small)]
-        boxes: list[tuple[Box, str]] = []
+        boxes: list[tuple[Box, str, float]] = []  # (work-resolution box, cue, boundary connectivity)
         for mask, source in masks:
-            boxes.extend((b, source) for b in self._component_boxes(mask))
+            boxes.extend((b, source, bnd) for b, bnd in self._component_boxes(mask))
         if cfg.grouping:
-            boxes.extend((b, "grouping") for b in self._grouping_boxes(lab, colour))
-        candidates = [Region(self._to_full(b, scale, w, h), self._contrast(lab, b), source) for b, source in boxes]
+            sh, sw = lab.shape[:2]
+            boxes.extend((b, "grouping", box_border(b, sw, sh)) for b in self._grouping_boxes(lab, colour))
+        candidates = [
+            Region(self._to_full(b, scale, w, h), self._contrast(lab, b) * self._background_prior(bnd), source)
+            for b, source, bnd in boxes
+        ]
         from moodboard.embed.object_crop import object_box
 
         grab = object_box(rgb)
         if grab is not None and (grab[2] - grab[0]) * (grab[3] - grab[1]) <= cfg.max_area * w * h:
             sb: Box = (round(grab[0] * scale), round(grab[1] * scale), round(grab[2] * scale), round(grab[3] * scale))
-            candidates.append(Region(grab, self._contrast(lab, sb), "grabcut"))
+            prior = self._background_prior(box_border(sb, size[0], size[1]))
+            candidates.append(Region(grab, self._contrast(lab, sb) * prior, "grabcut"))
         kept = non_max_suppression([c for c in candidates if c.score >= cfg.min_score], cfg.nms_iou)
         kept = [k for k in kept if iou(k.box, whole.box) < 0.8]
         return [*kept[: max_regions - 1], whole]
@@ -288,21 +307,29 @@ class ClassicalProposer:
             nxt += 1
         return out
 
-    def _component_boxes(self, mask: np.ndarray) -> list[Box]:
-        """Boxes (work resolution) of connected components whose area is plausible for one object."""
+    def _component_boxes(self, mask: np.ndarray) -> list[tuple[Box, float]]:
+        """(box at work resolution, boundary connectivity) of each connected component whose area is
+        plausible for one object."""
         import cv2
 
         sh, sw = mask.shape
-        n, _labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-        out: list[Box] = []
-        for x, y, bw, bh, area in stats[1:n].tolist():
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        ring = np.concatenate([labels[0], labels[-1], labels[1:-1, 0], labels[1:-1, -1]])
+        on_border = np.bincount(ring, minlength=n)  # (n,) pixels of each component on the photo's border
+        out: list[tuple[Box, float]] = []
+        for i, (x, y, bw, bh, area) in enumerate(stats[1:n].tolist(), start=1):
             frac = bw * bh / (sh * sw)
             if area < self.config.min_area * sh * sw or frac > self.config.max_area:
                 continue
             if min(bw, bh) < 4 or max(bw / bh, bh / bw) > 6:
                 continue  # slivers: shadows, seams, the edge of a table
-            out.append((x, y, x + bw, y + bh))
+            out.append(((x, y, x + bw, y + bh), float(on_border[i]) / float(np.sqrt(area))))
         return out
+
+    def _background_prior(self, connectivity: float) -> float:
+        """exp(-b^2 / (2 sigma^2)) of a region's boundary connectivity b (1 when the prior is off)."""
+        sigma = self.config.border_sigma
+        return 1.0 if sigma <= 0 else float(np.exp(-(connectivity**2) / (2 * sigma**2)))
 
     @staticmethod
     def _contrast(lab: np.ndarray, box: Box) -> float:

@@ -19,9 +19,10 @@ import numpy as np
 
 from moodboard.core.arrays import FloatArray, IntArray
 from moodboard.core.errors import NotFoundError, SnapshotError
+from moodboard.core.live_snapshot import LiveSnapshot, SnapshotStatus
 from moodboard.core.records import Event
 from moodboard.core.settings import GraphSettings
-from moodboard.core.snapshot import LiveSnapshot, SnapshotStatus, verify_snapshot
+from moodboard.core.snapshot import verify_snapshot
 from moodboard.graph.csr import TasteGraph
 from moodboard.graph.delta import DeltaOverlay
 from moodboard.graph.recommender import GraphRecommender, RecommendationList

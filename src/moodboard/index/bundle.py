@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from moodboard.core.errors import ModelMismatchError, NotFoundError, SnapshotError
+from moodboard.core.live_snapshot import LiveSnapshot, SnapshotStatus
 from moodboard.core.settings import IndexSettings
-from moodboard.core.snapshot import LiveSnapshot, SnapshotStatus, current_snapshot, verify_snapshot, write_snapshot
+from moodboard.core.snapshot import current_snapshot, verify_snapshot, write_snapshot
 from moodboard.index.lexical import LEXICAL_FILE, LexicalDoc, LexicalIndex
 from moodboard.index.profile import CatalogProfile
 from moodboard.index.vector_index import VectorIndex, load_vector_index, save_vector_index

@@ -10,13 +10,16 @@ against Milvus Lite's 18 QPS single-query (364 QPS batched), both at recall 1.0 
 Where the data lives: in the collection, not in this process. `index.milvus.uri` names the engine: a
 `.db` path (Milvus Lite, embedded) or `http://host:19530` (Milvus standalone or distributed, Zilliz).
 Every `create()` makes a new collection, so each index snapshot names its own collection; `save()` writes
-only that pointer. Filters are Milvus boolean expressions over scalar fields with `INVERTED` indexes,
-evaluated inside the engine's search (pre-filtering), so a 1 %-selective filter keeps full recall.
+only that pointer. Filter attributes are multi-valued arrays (`milvus_filters.py`), so every filter the
+embedded backends accept works here with the same meaning; filters are Milvus boolean expressions
+evaluated inside the engine's search (pre-filtering), so a 1 %-selective filter keeps full recall. The
+names of the other attribute fields live in the collection's properties, so every client knows them.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import uuid
 from collections import Counter
@@ -31,11 +34,26 @@ from moodboard.core.errors import ConfigError, DependencyError, InvalidInputErro
 from moodboard.core.query import Filters
 from moodboard.core.settings import IndexSettings
 from moodboard.index.attributes import CODE_FIELDS, FACET_FIELDS, BoolArray, ItemAttrs, price_buckets
+from moodboard.index.milvus_filters import (
+    ELEMENT_CHARS,
+    EXTRA,
+    MAX_TOKENS,
+    MAX_VALUES,
+    SCHEMA_VERSION,
+    VALUE_CHARS,
+    field_values,
+    filter_expression,
+    row_columns,
+)
 from moodboard.index.vector_index import as_ids, check_vectors
+
+log = logging.getLogger(__name__)
 
 _VECTOR = "vector"
 _QUERY_CHUNK = 1000  # ids per `id in [...]` expression
 _MAX_EF = 4096
+_FIELDS_PROPERTY = "moodboard.attribute_fields"  # JSON list of the other attribute fields' names
+_SCHEMA_PROPERTY = "moodboard.schema"
 
 
 def _pymilvus() -> Any:
@@ -44,45 +62,6 @@ def _pymilvus() -> Any:
     except ImportError as exc:
         raise DependencyError("pymilvus is not installed", 'pip install "moodboard[milvus]"') from exc
     return pymilvus
-
-
-def _norm(value: str | None) -> str:
-    return "" if value is None else str(value).strip().lower()
-
-
-def filter_expression(flt: Filters | None) -> str:
-    """The Milvus boolean expression of a structured filter ("" = no constraint).
-
-    This backend holds one value per code field (the deepest of a category path, the first of a colour
-    list) and no other attribute fields; a filter on anything else is refused rather than ignored.
-
-    Raises:
-        InvalidInputError: a filter on a field this backend does not hold.
-    """
-    if flt is None or flt.is_empty():
-        return ""
-    terms = []
-    if flt.price_min is not None:
-        terms.append(f"(has_price == true and price >= {float(flt.price_min)!r})")
-    if flt.price_max is not None:
-        terms.append(f"(has_price == true and price <= {float(flt.price_max)!r})")
-    for op, fields in (("in", flt.includes()), ("not in", flt.excludes())):
-        for name, values in fields.items():
-            if name not in CODE_FIELDS:
-                raise InvalidInputError(
-                    f"the milvus backend cannot filter on {name!r}",
-                    f"filter on {', '.join(CODE_FIELDS)} or price, or use the faiss/exact backend",
-                    field="filters",
-                )
-            terms.append(f"{name} {op} {json.dumps([_norm(v) for v in values])}")
-    return " and ".join(terms)
-
-
-def _one(value: str | tuple[str, ...] | None, last: bool) -> str | None:
-    """One stored value of a code field: the deepest level of a path (`last`), else the first value."""
-    if value is None or isinstance(value, str):
-        return value
-    return (value[-1] if last else value[0]) if value else None
 
 
 def _ids_expression(ids: Sequence[int], extra: str = "") -> str:
@@ -105,8 +84,9 @@ class MilvusIndex:
         self.collection = collection
         self.uri = uri
         self._client = _pymilvus().MilvusClient(uri=uri, token=settings.milvus.token or "", db_name=settings.milvus.db)
-        self._codes: dict[str, dict[str, int]] = {f: {} for f in CODE_FIELDS}
+        self._codes: dict[str, dict[str, int]] = {}  # field -> value -> code, for `attribute_codes`
         self._selectivity: dict[str, float] = {}  # filter expression -> fraction kept; cleared on writes
+        self._fields: set[str] = set(CODE_FIELDS)  # every field with a column; others join from properties
 
     # ---- lifecycle --------------------------------------------------------------------------------
     @staticmethod
@@ -137,8 +117,11 @@ class MilvusIndex:
         schema.add_field(_VECTOR, data_type.FLOAT_VECTOR, dim=self.dim)
         schema.add_field("price", data_type.FLOAT)
         schema.add_field("has_price", data_type.BOOL)
-        for name in CODE_FIELDS:
-            schema.add_field(name, data_type.VARCHAR, max_length=512)
+        for name in CODE_FIELDS:  # every value of the field, in order (a category path's levels)
+            array = {"element_type": data_type.VARCHAR, "max_capacity": MAX_VALUES, "max_length": VALUE_CHARS}
+            schema.add_field(name, data_type.ARRAY, **array)
+        array = {"element_type": data_type.VARCHAR, "max_capacity": MAX_TOKENS, "max_length": ELEMENT_CHARS}
+        schema.add_field(EXTRA, data_type.ARRAY, **array)  # ["field","value"] tokens of the other fields
         params = client.prepare_index_params()
         params.add_index(
             _VECTOR,
@@ -146,12 +129,33 @@ class MilvusIndex:
             metric_type="IP",
             params={"M": self.settings.hnsw_m, "efConstruction": self.settings.hnsw_ef_construction},
         )
-        for name in (*CODE_FIELDS, "price"):  # scalar ("payload") indexes: filters stay fast and exact
-            params.add_index(name, index_type="INVERTED")
-        client.create_collection(self.collection, schema=schema, consistency_level="Strong")
+        params.add_index("price", index_type="INVERTED")
+        properties = {_SCHEMA_PROPERTY: SCHEMA_VERSION, _FIELDS_PROPERTY: "[]"}
+        client.create_collection(self.collection, schema=schema, consistency_level="Strong", properties=properties)
         # sync=False: the engine builds indexes in the background (pymilvus otherwise polls 0.5 s per index)
         client.create_index(self.collection, params, sync=False)
+        self._index_arrays()
         client.load_collection(self.collection)
+
+    def _index_arrays(self) -> None:
+        """`INVERTED` indexes on the attribute arrays, where the engine has them (the Milvus server documents them).
+
+        Milvus Lite has no scalar index on arrays; there the filter is evaluated row by row inside the
+        engine: still exact (recall holds), only slower (BENCHMARKS.md, "Vector backends").
+        """
+        milvus_exception = _pymilvus().exceptions.MilvusException
+        rpc_log = logging.getLogger("pymilvus.decorators")  # logs every refused call as an error, with a trace
+        level = rpc_log.level
+        rpc_log.setLevel(logging.CRITICAL)
+        try:
+            for name in (*CODE_FIELDS, EXTRA):
+                params = self._client.prepare_index_params()
+                params.add_index(name, index_type="INVERTED")
+                self._client.create_index(self.collection, params, sync=False)
+        except milvus_exception as exc:  # the engine refuses every array alike
+            log.info("no scalar index on the attribute arrays of %s: %s", self.collection, exc)
+        finally:
+            rpc_log.setLevel(level)
 
     def drop(self) -> None:
         """Delete the collection from the engine (an index snapshot that names it becomes unloadable)."""
@@ -174,7 +178,10 @@ class MilvusIndex:
 
     # ---- mutations --------------------------------------------------------------------------------
     def add(self, ids: IntArray, vectors: FloatArray, attrs: Sequence[ItemAttrs] | None = None) -> None:
-        """Upsert items; an id that already exists is replaced (vector and attributes)."""
+        """Upsert items; an id that already exists is replaced (vector and attributes).
+
+        Every row is checked before the first is written, so bad input leaves the collection untouched.
+        """
         id_arr = self._as_ids(ids)
         vecs = self._check_vectors(vectors, id_arr.shape[0], "vectors")
         if np.unique(id_arr).shape[0] != id_arr.shape[0]:
@@ -182,22 +189,47 @@ class MilvusIndex:
         rows = list(attrs) if attrs is not None else [ItemAttrs()] * id_arr.shape[0]
         if len(rows) != id_arr.shape[0]:
             raise InvalidInputError(f"{len(rows)} attribute rows for {id_arr.shape[0]} ids", "pass one per id")
+        data: list[dict[str, Any]] = []
+        names: set[str] = set()
+        for i, a in enumerate(rows):
+            columns, row_names = row_columns(a)
+            names |= row_names
+            price = a.price if a.price is not None and math.isfinite(a.price) else None
+            row: dict[str, Any] = {
+                "id": int(id_arr[i]),
+                _VECTOR: vecs[i],
+                "price": float(price) if price is not None else 0.0,
+                "has_price": price is not None,
+                **columns,
+            }
+            data.append(row)
+        if names - self._fields:
+            self._register_fields(names)  # before the rows: a reader never meets values of an unknown field
         batch = max(1, self.settings.milvus.insert_batch)
-        for start in range(0, id_arr.shape[0], batch):
-            data = []
-            for i in range(start, min(start + batch, id_arr.shape[0])):
-                a = rows[i]
-                price = a.price if a.price is not None and math.isfinite(a.price) else None
-                row: dict[str, Any] = {
-                    "id": int(id_arr[i]),
-                    _VECTOR: vecs[i],
-                    "price": float(price) if price is not None else 0.0,
-                    "has_price": price is not None,
-                }
-                row.update({name: _norm(_one(getattr(a, name), name == "category"))[:512] for name in CODE_FIELDS})
-                data.append(row)
-            self._client.upsert(self.collection, data)
+        for start in range(0, len(data), batch):
+            self._client.upsert(self.collection, data[start : start + batch])
         self._selectivity.clear()
+
+    def _stored_fields(self) -> set[str]:
+        props = self._client.describe_collection(self.collection).get("properties") or {}
+        return {str(n) for n in json.loads(props.get(_FIELDS_PROPERTY) or "[]")}
+
+    def _register_fields(self, names: set[str]) -> None:
+        """Record new attribute field names in the collection's properties (read back by every client)."""
+        merged = self._stored_fields() | (self._fields - set(CODE_FIELDS)) | names
+        value = json.dumps(sorted(merged))
+        self._client.alter_collection_properties(self.collection, properties={_FIELDS_PROPERTY: value})
+        self._fields |= merged
+
+    def _known(self, wanted: Sequence[str]) -> set[str]:
+        """The fields with a column; re-read from the collection when `wanted` names one not seen yet."""
+        if set(wanted) - self._fields:
+            self._fields |= self._stored_fields()  # another client may have added the field
+        return self._fields
+
+    def _expression(self, flt: Filters | None) -> str:
+        names = [*flt.includes(), *flt.excludes()] if flt is not None else []
+        return filter_expression(flt, self._known(names))
 
     def remove(self, ids: IntArray) -> int:
         """Delete items by id; unknown ids are ignored. Returns how many existed."""
@@ -239,7 +271,7 @@ class MilvusIndex:
         """
         q = self._check_vectors(queries, None, "queries")
         kk = self._check_k(k)
-        expr = filter_expression(flt)
+        expr = self._expression(flt)
         ef = max(self.settings.hnsw_ef_search, kk)
         if expr and flt is not None:
             selectivity = self._selectivity.get(expr)
@@ -284,22 +316,33 @@ class MilvusIndex:
     def allowed(self, ids: IntArray, flt: Filters) -> BoolArray:
         """Whether each id is live and passes `flt`."""
         id_arr = self._as_ids(ids)
-        present = set(self._present(np.unique(id_arr), filter_expression(flt)))
+        present = set(self._present(np.unique(id_arr), self._expression(flt)))
         return np.array([int(i) in present for i in id_arr], dtype=bool)
 
     def count_allowed(self, flt: Filters) -> int:
         """Number of live items that pass `flt` (counted by the engine)."""
-        rows = self._client.query(self.collection, filter=filter_expression(flt), output_fields=["count(*)"])
+        rows = self._client.query(self.collection, filter=self._expression(flt), output_fields=["count(*)"])
         return int(rows[0]["count(*)"]) if rows else 0
 
+    def _columns_of(self, names: Sequence[str]) -> list[str]:
+        """The collection columns holding fields `names`."""
+        return sorted({n if n in CODE_FIELDS else EXTRA for n in names})
+
     def facet_counts(self, ids: IntArray, fields: Sequence[str] = FACET_FIELDS) -> dict[str, dict[str, int]]:
-        """Facet counts over the given (retrieved) ids; ids not in the index are skipped."""
+        """Facet counts over the given (retrieved) ids, every value of a multi-valued field counted once per
+        item; ids not in the index are skipped.
+
+        Raises:
+            InvalidInputError: on an unknown facet field.
+        """
+        known = self._known([f for f in fields if f != "price"])
         for name in fields:
-            if name != "price" and name not in CODE_FIELDS:
+            if name != "price" and name not in known:
                 raise InvalidInputError(
-                    f"unknown facet field {name!r}", f"use {', '.join(FACET_FIELDS)}", field="facets"
+                    f"unknown facet field {name!r}", f"use {', '.join((*sorted(known), 'price'))}", field="facets"
                 )
-        wanted = [f for f in fields if f != "price"] + (["price", "has_price"] if "price" in fields else [])
+        codes = [f for f in fields if f != "price"]
+        wanted = self._columns_of(codes) + (["price", "has_price"] if "price" in fields else [])
         rows = list(self._query_ids([int(i) for i in self._as_ids(ids)], wanted).values())
         out: dict[str, dict[str, int]] = {}
         for name in fields:
@@ -307,22 +350,28 @@ class MilvusIndex:
                 prices = np.array([r["price"] for r in rows if r["has_price"]], dtype=np.float32)
                 out[name] = price_buckets(prices)
                 continue
-            counts = Counter(str(r[name]) for r in rows if r[name])
+            counts = Counter(v for r in rows for v in field_values(r, name))
             out[name] = dict(sorted(counts.items(), key=lambda kv: -kv[1]))
         return out
 
     def attribute_codes(self, ids: IntArray, name: str) -> IntArray:
-        """Integer code of a code attribute per id (-1 = missing or not indexed); stable within this object."""
-        if name not in CODE_FIELDS:
-            raise InvalidInputError(f"unknown attribute field {name!r}", f"use {', '.join(CODE_FIELDS)}")
+        """Integer code of a field's last value (a category path's deepest level) per id; -1 = missing or not
+        indexed. Codes are stable within this object.
+
+        Raises:
+            InvalidInputError: on a field the index holds no values of.
+        """
+        known = self._known([name])
+        if name not in known:
+            raise InvalidInputError(f"unknown attribute field {name!r}", f"use {', '.join(sorted(known))}")
         id_arr = self._as_ids(ids)
-        rows = self._query_ids([int(i) for i in np.unique(id_arr)], [name])
-        vocab = self._codes[name]
+        rows = self._query_ids([int(i) for i in np.unique(id_arr)], self._columns_of([name]))
+        vocab = self._codes.setdefault(name, {})
         out = np.full(id_arr.shape[0], -1, dtype=np.int64)
         for pos, i in enumerate(id_arr):
-            value = rows.get(int(i), {}).get(name) or ""
-            if value:
-                out[pos] = vocab.setdefault(value, len(vocab))
+            values = field_values(rows.get(int(i), {}), name)
+            if values:
+                out[pos] = vocab.setdefault(values[-1], len(vocab))
         return out
 
     # ---- persistence ------------------------------------------------------------------------------
@@ -344,5 +393,12 @@ class MilvusIndex:
                 f"Milvus collection {index.collection!r} named by {folder} does not exist at {uri}",
                 "rebuild the index (`moodboard index`) or point MOODBOARD_INDEX__MILVUS__URI at its cluster",
             )
+        props = index._client.describe_collection(index.collection).get("properties") or {}
+        if props.get(_SCHEMA_PROPERTY) != SCHEMA_VERSION:
+            raise SnapshotError(
+                f"Milvus collection {index.collection!r} was built by an older moodboard (one value per field)",
+                "rebuild the index with `moodboard index` (its filters hold every value of a field)",
+            )
+        index._fields |= index._stored_fields()
         index._client.load_collection(index.collection)
         return index

@@ -39,6 +39,8 @@ MAX_VALUES = 400
 MIN_FIELD_SHARE = 0.02
 """Attribute fields held by fewer items than this share are not indexed as filter columns."""
 BASE_FIELDS = ("category", "color", "merchant")
+SPLIT_MEMO = 50_000
+"""Raw values whose split a field profile remembers (distinct raw values; cleared when full)."""
 _NUMBER = re.compile(r"^-?\d+(?:[.,]\d+)?$")
 Kind = Literal["categorical", "multi", "hierarchy", "numeric", "text"]
 
@@ -60,10 +62,20 @@ class FieldProfile:
     depth: int = 1
 
     def split(self, raw: Any) -> tuple[str, ...]:
-        """Normalised values of one raw field value (path prefixes for a hierarchy)."""
+        """Normalised values of one raw field value (path prefixes for a hierarchy); memoised, since every
+        result card of every response splits its pin's category (a measurable share of a search's CPU)."""
         if raw is None:
             return ()
         text = str(raw)
+        memo: dict[str, tuple[str, ...]] = self.__dict__.setdefault("_memo", {})  # not a field: never serialised
+        found = memo.get(text)
+        if found is None:
+            if len(memo) >= SPLIT_MEMO:
+                memo.clear()
+            found = memo[text] = self._split(text)
+        return found
+
+    def _split(self, text: str) -> tuple[str, ...]:
         if not text.strip():
             return ()
         if self.kind == "multi" and self.separator:
@@ -175,24 +187,34 @@ def _separator(values: Counter[str]) -> tuple[str, Kind] | None:
         share = sum(n for v, n in values.items() if sep in v) / total
         if share < MIN_SHARE:
             continue
+        # the first parts are compared with the later parts of separated values only: a catalog may file
+        # "Chair" beside "Lamp, table", and the lone "Chair" says nothing about whether "table" is a kind of lamp
         first: Counter[str] = Counter()
         later: Counter[str] = Counter()
+        single: set[str] = set()
+        separated = 0
         for v, n in values.items():
             parts = [_norm(p) for p in v.split(sep) if _norm(p)]
-            if not parts:
+            if len(parts) == 1:
+                single.add(parts[0])
+            if len(parts) < 2:
                 continue
+            separated += 1
             first[parts[0]] += n
             for p in parts[1:]:
                 later[p] += n
         if not later:
             continue
         overlap = len(set(first) & set(later)) / max(1, min(len(first), len(later)))
-        if overlap >= 0.25:
+        alone = len(set(later) & single) / len(later)
+        if overlap >= 0.25 or alone >= 0.5:
+            # interchangeable parts ("White,black" and "Black,white"), or parts that are values on their
+            # own ("Grey,white" beside "White"): a list. A sub-kind ("pendant" of "Lamp, pendant") rarely is.
             return sep, "multi"
         if sep.strip() in {"&", "and"}:
             continue  # "Tables & Chairs" is one name, not a path
-        if len(first) <= max(2, 0.5 * len(values)):
-            return sep, "hierarchy"
+        if len(first) <= max(2, 0.5 * separated):
+            return sep, "hierarchy"  # a few kinds, each with its sub-kinds: "Lamp, pendant", "Lamp, table"
     return None
 
 
@@ -233,16 +255,20 @@ def _profile_field(name: str, values: Counter[str], n_pins: int) -> FieldProfile
 
 
 def _display(values: Counter[str], sep: str, kind: Kind) -> dict[str, str]:
-    """Display names of normalised parts/paths: the most common original spelling of each last level."""
+    """Display names of normalised parts/paths: the most common original spelling of each last level, or,
+    in a comma path ("Lamp, pendant"), of the path so far: its sub-kind alone ("pendant") names nothing."""
+    whole = kind == "hierarchy" and sep.strip() == ","
     out: dict[str, str] = {}
     for v, _n in values.most_common():
         parts = [p.strip().strip("\"'") for p in v.split(sep)]
         path: list[str] = []
+        shown: list[str] = []
         for p in parts:
             if not p:
                 continue
             key = _norm(p) if kind == "multi" else PATH_SEP.join([*path, _norm(p)])
-            out.setdefault(key, p)
+            shown.append(p)
+            out.setdefault(key, ", ".join(shown) if whole else p)
             if kind == "hierarchy":
                 path.append(_norm(p))
     return out

@@ -1,54 +1,57 @@
 """The aligner training job: catalog pins → frozen tower features (cached) → trained heads → snapshot.
 
 Reader → mapper → writer: `read_pairs` yields (image path, text variants, category) per pin,
-`extract_pair_features` decodes images in worker threads while the frozen towers run (features are
-cached by content hash, so a re-run recomputes nothing), `train_aligner` fits the heads, and
-`write_aligner` publishes a versioned `aligner` snapshot that the `lite` embedder loads.
+`extract_pair_features` (`pair_features.py`) decodes images in worker threads while the frozen towers
+run, as resumable partitions on the job runner (features are cached by content hash, so a re-run
+recomputes nothing), `train_aligner` fits the heads (one training loop: one task on the runner, not
+partitioned), and `write_aligner` publishes a versioned `aligner` snapshot that the `lite` embedder loads.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from moodboard.catalog.images import ImageLimits, open_checked, read_capped
 from moodboard.core.arrays import FloatArray, IntArray
 from moodboard.core.errors import InvalidInputError
 from moodboard.core.snapshot import write_snapshot
 from moodboard.embed.align_training import ProgressFn, TrainingData, train_aligner
 from moodboard.embed.aligner import ALIGNER_KIND, Aligner, AlignerConfig
 from moodboard.embed.feature_cache import FeatureCache
-from moodboard.embed.features import image_digest, prepared_image_features, text_features
 from moodboard.embed.pair_text import pair_texts
 from moodboard.embed.photo_block import PhotoSet
 from moodboard.jobs.embed_job import pin_image_path
-from moodboard.jobs.prefetch import prefetch_map
+from moodboard.jobs.pair_features import (
+    N_TEXT_VARIANTS,
+    ImageTransform,
+    PairFeatures,
+    PairItem,
+    TowerFactory,
+    extract_image_features,
+    extract_pair_features,
+    load_image_for_tower,
+)
+from moodboard.jobs.runner import JobRunner, LocalRunner
 
 if TYPE_CHECKING:
-    from PIL import Image
-
     from moodboard.catalog.store import CatalogStore
     from moodboard.embed.towers import ImageTower, TextTower
 
-N_TEXT_VARIANTS = 3
-ImageTransform = Callable[["Image.Image"], "Image.Image"]
-"""A decoded image in, the image the tower should see out (e.g. `crop_to_object`)."""
-
-
-@dataclass(frozen=True, slots=True)
-class PairItem:
-    """One training pair: an image file, its text variants (title first) and a category for hard batches."""
-
-    key: str
-    path: str
-    texts: tuple[str, ...]
-    category: str = ""
+__all__ = [  # the feature extraction moved to pair_features.py; its names stay importable from here
+    "N_TEXT_VARIANTS",
+    "ImageTransform",
+    "PairFeatures",
+    "PairItem",
+    "extract_image_features",
+    "extract_pair_features",
+    "load_image_for_tower",
+]
 
 
 def read_pairs(store: CatalogStore, thumbnails_dir: Path | None = None, batch_size: int = 1000) -> Iterator[PairItem]:
@@ -67,102 +70,6 @@ def read_pairs(store: CatalogStore, thumbnails_dir: Path | None = None, batch_si
             texts = pair_texts(pin.title, leaf, pin.color, pin.attributes)
             if path and any(texts):
                 yield PairItem(str(pin.id), path, tuple(texts), leaf)
-
-
-@dataclass
-class PairFeatures:
-    """Frozen features of the pairs that decoded: kept items, image (n, Di), text variants [(n, Dt)]."""
-
-    items: list[PairItem]
-    images: FloatArray
-    texts: list[FloatArray]
-    failed: dict[str, str] = field(default_factory=dict)
-    computed: int = 0
-
-
-def load_image_for_tower(
-    path: str, tower: ImageTower, limits: ImageLimits, transform: ImageTransform | None = None
-) -> tuple[str, FloatArray]:
-    """Safely decode one image file, apply `transform` (e.g. an object crop) and prepare it for `tower`.
-
-    Returns (digest of the pixels the tower sees, input array).
-    """
-    image = open_checked(read_capped(Path(path), limits.max_file_bytes), limits).image
-    if transform is not None:
-        image = transform(image)
-    return image_digest(image), tower.prepare(image)
-
-
-def extract_image_features(
-    paths: Sequence[str],
-    tower: ImageTower,
-    cache: FeatureCache | None,
-    *,
-    batch_size: int = 64,
-    workers: int = 0,
-    limits: ImageLimits | None = None,
-    progress: Callable[[int, int], None] | None = None,
-    transform: ImageTransform | None = None,
-) -> tuple[FloatArray, dict[int, str], int]:
-    """Features of image files, decoding (and `transform`ing) in threads while the tower runs; cached by pixel hash.
-
-    Returns:
-        ((n, dim) features, {position: error} for files that failed (their rows are zero), #computed).
-    """
-    lim = limits or ImageLimits()
-    out = np.zeros((len(paths), tower.dim), dtype=np.float32)
-    failed: dict[int, str] = {}
-    computed = done = 0
-    positions = list(range(len(paths)))
-    n_workers = workers or os.cpu_count() or 1
-
-    def load(pos: int) -> tuple[str, FloatArray]:
-        return load_image_for_tower(paths[pos], tower, lim, transform)
-
-    for batch, results in prefetch_map(positions, load, batch_size=batch_size, workers=n_workers):
-        ok = []
-        for pos, res in zip(batch, results, strict=True):
-            if isinstance(res, Exception):
-                failed[pos] = str(res)
-            else:
-                ok.append((pos, res))
-        feats, n_new = prepared_image_features(tower, [r[1] for _, r in ok], [r[0] for _, r in ok], cache)
-        for j, (pos, _) in enumerate(ok):
-            out[pos] = feats[j]
-        computed += n_new
-        done += len(batch)
-        if progress is not None:
-            progress(done, len(paths))
-    return out, failed, computed
-
-
-def extract_pair_features(
-    items: Sequence[PairItem],
-    image_tower: ImageTower,
-    text_tower: TextTower,
-    cache: FeatureCache | None,
-    *,
-    batch_size: int = 64,
-    workers: int = 0,
-    progress: Callable[[int, int], None] | None = None,
-) -> PairFeatures:
-    """Frozen features for every pair; pairs whose image fails to decode are dropped and reported."""
-    images, failed_pos, computed = extract_image_features(
-        [it.path for it in items], image_tower, cache, batch_size=batch_size, workers=workers, progress=progress
-    )
-    keep = [i for i in range(len(items)) if i not in failed_pos]
-    kept = [items[i] for i in keep]
-    variants = []
-    for v in range(N_TEXT_VARIANTS):
-        texts = [it.texts[v] if v < len(it.texts) else it.texts[0] for it in kept]
-        variants.append(text_features(text_tower, texts, cache, batch_size=256))
-    return PairFeatures(
-        items=kept,
-        images=images[keep],
-        texts=variants,
-        failed={items[i].key: msg for i, msg in failed_pos.items()},
-        computed=computed,
-    )
 
 
 def training_data(features: PairFeatures, photos: PhotoFeatures | None = None) -> TrainingData:
@@ -304,12 +211,20 @@ def run_align_job(
     train_progress: ProgressFn | None = None,
     photos: Sequence[LabelledPhoto] = (),
     crop_photos: bool = True,
+    runner: JobRunner | None = None,
+    partition_size: int = 1000,
+    work_url: str | None = None,
+    tower_factory: TowerFactory | None = None,
 ) -> AlignJobResult:
     """Extract (or reuse) frozen features for all pairs, train the heads, write the snapshot.
 
-    With labelled `photos`, the image-only block is fitted on them as a photo domain adapter; they are
-    cropped to their object when `crop_photos` (as search crops uploads: `object_crop.should_crop`).
+    Pair features are resumable partitions on `runner` (local by default; Ray actors build their towers
+    with `tower_factory`, partitions go to `work_url`); training is one task on the same runner. With
+    labelled `photos` (a few hundred, extracted in this process), the image-only block is fitted on them
+    as a photo domain adapter; they are cropped to their object when `crop_photos` (as search crops
+    uploads: `object_crop.should_crop`).
     """
+    runner = runner or LocalRunner()
     start = time.perf_counter()
     if len(items) < 4:
         raise InvalidInputError(
@@ -317,7 +232,17 @@ def run_align_job(
             "ingest a catalog first (`moodboard ingest`)",
         )
     feats = extract_pair_features(
-        items, image_tower, text_tower, cache, batch_size=batch_size, workers=workers, progress=extract_progress
+        items,
+        image_tower,
+        text_tower,
+        cache,
+        batch_size=batch_size,
+        workers=workers,
+        progress=extract_progress,
+        runner=runner,
+        partition_size=partition_size,
+        work_url=work_url,
+        tower_factory=tower_factory,
     )
     photo_feats = (
         extract_photo_features(photos, image_tower, cache, batch_size=batch_size, workers=workers, crop=crop_photos)
@@ -325,14 +250,10 @@ def run_align_job(
         else None
     )
     data = training_data(feats, photo_feats)
-    result = train_aligner(
-        data,
-        config,
-        image_tower=image_tower.tower_id,
-        text_tower=text_tower.tower_id,
-        image_groups=image_tower.groups,
-        progress=train_progress,
+    train = partial(
+        train_aligner, image_tower=image_tower.tower_id, text_tower=text_tower.tower_id, image_groups=image_tower.groups
     )
+    result = runner.call(train, data, config, progress=train_progress)
     manifest = {
         "image_tower": image_tower.tower_id,
         "text_tower": text_tower.tower_id,
@@ -341,6 +262,7 @@ def run_align_job(
         "photos": 0 if data.photos is None else int(data.photos.images.shape[0]),
         "metrics": result.aligner.spec.metrics,
         "history": result.history,
+        "runner": runner.name,
     }
     snap = write_aligner(snapshots_dir, result.aligner, manifest)
     return AlignJobResult(

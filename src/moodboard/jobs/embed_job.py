@@ -21,6 +21,7 @@ import numpy as np
 
 from moodboard.catalog.images import ImageLimits, open_checked, read_capped
 from moodboard.core.arrays import FloatArray, IntArray
+from moodboard.core.layout import HomeLayout
 from moodboard.embed.aligned import TowerEmbedder
 from moodboard.embed.embedder import Embedder
 from moodboard.embed.feature_cache import FeatureCache, content_hash
@@ -259,7 +260,7 @@ def run_embed_job(
     """
     start = time.perf_counter()
     runner = runner or LocalRunner()
-    base = work_url or str(snapshots_dir.parent / "jobs")
+    base = work_url or str(HomeLayout.of_snapshots(snapshots_dir).jobs)
     store = PartitionStore(embed_work_url(base, embedder.model_id, partition_size))
     parts = make_partitions(items, partition_size, item_key)
     factory = EmbedMapperFactory(

@@ -3,6 +3,10 @@
 Reader (store batches -> arrays) -> mapper (`graph.build.build_graph`) -> writer (`write_snapshot`, kind
 "graph"). Every event in the store is read, including the real-time ones the serving overlay already
 applied, so the new snapshot merges the overlay; servers then rebase their overlay onto it.
+
+The mapper is one global, vectorised aggregation (edge weights summed per (collection, pin) over all
+events, board entropy over all of a board's pins, CSR layout of the whole graph): partitions would need
+a shuffle by key to merge, so it runs as one task on the job runner (this process, or one Ray task).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from moodboard.graph.csr import TasteGraph
 from moodboard.graph.weights import EVENT_CODES
 from moodboard.index.bundle import current_profile
 from moodboard.index.profile import CatalogProfile
+from moodboard.jobs.runner import JobRunner, LocalRunner
 
 Progress = Callable[[str, int], None]
 """Called as progress(stage, items_done_in_this_call)."""
@@ -121,8 +126,12 @@ def build_params(settings: Settings) -> BuildParams:
     )
 
 
-def run_graph_job(store: CatalogStore, settings: Settings, progress: Progress | None = None) -> tuple[Path, TasteGraph]:
+def run_graph_job(
+    store: CatalogStore, settings: Settings, progress: Progress | None = None, runner: JobRunner | None = None
+) -> tuple[Path, TasteGraph]:
     """Build the taste graph from the store and publish it as the current "graph" snapshot.
+
+    The build runs as one task on `runner` (local by default); reading and publishing run here.
 
     Returns:
         The snapshot folder and the graph that was written.
@@ -130,7 +139,8 @@ def run_graph_job(store: CatalogStore, settings: Settings, progress: Progress | 
     pins = read_pins(store, progress, current_profile(settings.snapshots_dir))
     events = read_events(store, progress)
     boards = read_boards(store, progress)
-    graph = build_graph(events, boards, pins, build_params(settings))
+    runner = runner or LocalRunner()
+    graph = runner.call(build_graph, events, boards, pins, build_params(settings))
     if progress:
         progress("built", 1)
     manifest: dict[str, Any] = {
@@ -140,6 +150,7 @@ def run_graph_job(store: CatalogStore, settings: Settings, progress: Progress | 
             "board_pins": len(boards.pin),
         },
         "settings": settings.graph.model_dump(),
+        "runner": runner.name,
     }
     path = write_snapshot(settings.snapshots_dir, "graph", graph.save, manifest)
     return path, graph

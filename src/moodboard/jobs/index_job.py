@@ -190,7 +190,7 @@ def run_index_job(
     items = list(read_pins(store, settings.thumbnails_dir))
     if not items:
         raise InvalidInputError("the catalog has no pins with images", "run `moodboard catalog ingest` first")
-    cache_path = settings.home / "cache" / "vectors.sqlite"
+    cache_path = settings.layout.vector_cache
     cache_path.parent.mkdir(parents=True, exist_ok=True)
     embedded = run_embed_job(
         items,
@@ -203,7 +203,7 @@ def run_index_job(
         progress=(lambda done, total, _n: progress("embed", done, total)) if progress else None,
         runner=make_runner(settings.jobs),
         partition_size=settings.jobs.partition_size,
-        work_url=settings.jobs.work_url or str(settings.home / "jobs"),
+        work_url=settings.jobs.work_url or str(settings.layout.jobs),
         embedder_factory=partial(make_embedder, settings.embed, settings.snapshots_dir),
     )
     from moodboard.embed.vectors import read_vectors

@@ -5,8 +5,10 @@ pins' category / price-band codes; `replay_requests` rebuilds, for every user wi
 request just before their newest one: candidates from the sequence model (its snapshot holds out each
 user's newest engagement in training, so the replay does not leak) and from popularity (counts without
 the held-out engagements), features from `blend_features`, and a graded label on the pin the user went
-on to engage with; `run_ranker_job` fits the ranker (a fifth of the users early-stop) and publishes a
-versioned `ranker` snapshot. Other sources join the replay once they can be queried as of a past time.
+on to engage with; `fit_ranker` replays and fits the ranker (a fifth of the users early-stop) as one
+task on the job runner (this process or one Ray task: one boosting loop, not partitioned), and
+`run_ranker_job` publishes a versioned `ranker` snapshot. Other sources join the replay once they can be
+queried as of a past time.
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ from moodboard.core.records import Candidate
 from moodboard.core.snapshot import write_snapshot
 from moodboard.index.bundle import current_profile
 from moodboard.jobs.graph_job import read_pins
+from moodboard.jobs.runner import JobRunner, LocalRunner
 from moodboard.rank.blend_features import ItemStats, RequestContext, build_features, category_preferences, feature_names
 from moodboard.rank.ranker import RANKER_KIND, Ranker, RankerParams
+from moodboard.rank.sequence_model import SequenceModel
 from moodboard.rank.sequence_source import SequenceSource, current_sequence_source
 
 if TYPE_CHECKING:
@@ -106,8 +110,50 @@ def replay_requests(
     return ReplayData(np.concatenate(xs), np.concatenate(ys), np.array(gs, np.int64), names)
 
 
-def run_ranker_job(store: CatalogStore, settings: RankerSettings, snapshots_dir: Path) -> RankerJobResult:
-    """Replay the store's engagement, fit the ranker and publish the current `ranker` snapshot.
+def fit_ranker(
+    histories: dict[int, list[int]],
+    first_seen: dict[int, float],
+    last_seen: dict[int, float],
+    model: SequenceModel,
+    pin_ids: IntArray,
+    pin_codes: dict[int, tuple[int, int]],
+    settings: RankerSettings,
+) -> tuple[Ranker, int, int]:
+    """Replay every user's newest engagement against the sequence model (`pin_ids[i]` = its row i) and fit the
+    ranker; returns (ranker, requests, rows). Takes the model, not a `SequenceSource` (whose lock cannot
+    travel to a Ray task).
+
+    Raises:
+        InvalidInputError: too little engagement to learn from.
+    """
+    source = SequenceSource(model, pin_ids)
+    data = replay_requests(histories, first_seen, last_seen, source, pin_codes, settings.candidates_per_source)
+    n = len(data.groups)
+    perm = np.random.default_rng(settings.seed).permutation(n)
+    stop = set(perm[: n // 5].tolist()) if n >= 10 else set()
+    ends = np.cumsum(data.groups)
+    starts = ends - data.groups
+    fit_rows = np.concatenate([np.arange(starts[i], ends[i]) for i in range(n) if i not in stop])
+    params = RankerParams(
+        n_estimators=settings.n_estimators, learning_rate=settings.learning_rate, num_leaves=settings.num_leaves,
+        min_child_samples=settings.min_child_samples, seed=settings.seed,
+    )  # fmt: skip
+    valid = None
+    if stop:
+        rows = np.concatenate([np.arange(starts[i], ends[i]) for i in sorted(stop)])
+        valid = (data.features[rows], data.labels[rows], data.groups[sorted(stop)])
+    keep = [i for i in range(n) if i not in stop]
+    ranker = Ranker.fit(
+        data.features[fit_rows], data.labels[fit_rows], data.groups[keep], data.names, params, valid=valid
+    )
+    return ranker, n, len(data.labels)
+
+
+def run_ranker_job(
+    store: CatalogStore, settings: RankerSettings, snapshots_dir: Path, runner: JobRunner | None = None
+) -> RankerJobResult:
+    """Replay the store's engagement, fit the ranker (one task on `runner`, local by default) and publish the
+    current `ranker` snapshot.
 
     Raises:
         SnapshotError: there is no sequence snapshot to take candidates from.
@@ -128,29 +174,15 @@ def run_ranker_job(store: CatalogStore, settings: RankerSettings, snapshots_dir:
         last_seen[u] = max(last_seen.get(u, t), t)
     table = read_pins(store, profile=current_profile(snapshots_dir))
     pin_codes = {int(p): (int(f[0]), int(f[1])) for p, f in zip(table.ids.tolist(), table.feats, strict=True)}
-    data = replay_requests(histories, first_seen, last_seen, source, pin_codes, settings.candidates_per_source)
-    n = len(data.groups)
-    perm = np.random.default_rng(settings.seed).permutation(n)
-    stop = set(perm[: n // 5].tolist()) if n >= 10 else set()
-    ends = np.cumsum(data.groups)
-    starts = ends - data.groups
-    fit_rows = np.concatenate([np.arange(starts[i], ends[i]) for i in range(n) if i not in stop])
-    params = RankerParams(
-        n_estimators=settings.n_estimators, learning_rate=settings.learning_rate, num_leaves=settings.num_leaves,
-        min_child_samples=settings.min_child_samples, seed=settings.seed,
-    )  # fmt: skip
-    valid = None
-    if stop:
-        rows = np.concatenate([np.arange(starts[i], ends[i]) for i in sorted(stop)])
-        valid = (data.features[rows], data.labels[rows], data.groups[sorted(stop)])
-    keep = [i for i in range(n) if i not in stop]
-    ranker = Ranker.fit(
-        data.features[fit_rows], data.labels[fit_rows], data.groups[keep], data.names, params, valid=valid
+    runner = runner or LocalRunner()
+    ranker, n, rows = runner.call(
+        fit_ranker, histories, first_seen, last_seen, source.model, source.pin_ids, pin_codes, settings
     )
     manifest: dict[str, Any] = {
-        "inputs": {"requests": n, "rows": len(data.labels), "sources": list(SOURCES)},
+        "inputs": {"requests": n, "rows": rows, "sources": list(SOURCES)},
         "settings": settings.model_dump(),
         "trained_at": time.time(),
+        "runner": runner.name,
     }
     path = write_snapshot(snapshots_dir, RANKER_KIND, ranker.save, manifest)
-    return RankerJobResult(path, n, len(data.labels), ranker.train_seconds)
+    return RankerJobResult(path, n, rows, ranker.train_seconds)

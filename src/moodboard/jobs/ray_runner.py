@@ -5,6 +5,9 @@ the mapper once per actor with the job's `MapperFactory`, computes one partition
 through the `PartitionStore` itself, so a partition is durable the moment its actor finishes it and a
 killed job loses at most the partitions the actors held. On a cluster, point `jobs.work_url` at shared
 storage (`s3://...`) so every node writes to the same place.
+
+`RayRunner.call` runs an unpartitioned step (a training loop, the graph build) as one Ray task with the
+actors' CPU/GPU request; its progress calls travel back through a Ray queue and are replayed here.
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ import logging
 import os
 import pickle
 import sys
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -31,6 +34,8 @@ from moodboard.jobs.runner import (
 )
 
 log = logging.getLogger(__name__)
+
+R = TypeVar("R")
 
 
 def _ray() -> Any:
@@ -77,6 +82,25 @@ class _PartitionActor:
             rows.append(compute_partition(self.mapper, self.store, part))
             indexes.append(part.index)
         return {"index": np.array(indexes, dtype=np.int64), "rows": np.array(rows, dtype=np.int64)}
+
+
+class _QueueProgress:
+    """A progress callback inside a Ray task: puts each call's arguments on a Ray queue for the driver."""
+
+    def __init__(self, queue: Any) -> None:
+        self.queue = queue
+
+    def __call__(self, *args: Any) -> None:
+        self.queue.put(args)
+
+
+def _run_task(fn: Callable[..., Any], args: tuple[Any, ...], threads: int, queue: Any) -> Any:
+    """The body of `RayRunner.call`'s task: pin torch threads like the actors, then run `fn`."""
+    if threads > 0:
+        import torch
+
+        torch.set_num_threads(threads)
+    return fn(*args, progress=_QueueProgress(queue)) if queue is not None else fn(*args)
 
 
 class RayRunner:
@@ -127,3 +151,39 @@ class RayRunner:
                 yield int(row["index"]), int(row["rows"])
 
         return run_partitions(partitions, store, compute, progress)
+
+    def call(self, fn: Callable[..., R], *args: Any, progress: Callable[..., None] | None = None) -> R:
+        """Run `fn(*args)` as one Ray task (`ray_cpus_per_actor` CPUs, `ray_gpus_per_actor` GPUs).
+
+        Progress calls made inside the task are replayed on `progress` here as they arrive; an error in
+        the task is raised here as itself (unwrapped from Ray's `RayTaskError`).
+        """
+        ray = ensure_ray(self.settings)
+        queue = None
+        if progress is not None:
+            from ray.util.queue import Queue
+
+            queue = Queue()
+        task = ray.remote(_run_task).options(
+            num_cpus=self.settings.ray_cpus_per_actor, num_gpus=self.settings.ray_gpus_per_actor
+        )
+        ref = task.remote(fn, args, self.actor_threads(), queue)
+
+        def drain() -> None:
+            while queue is not None and progress is not None and not queue.empty():
+                progress(*queue.get())
+
+        try:
+            while not ray.wait([ref], timeout=0.2)[0]:
+                drain()
+            result: R = ray.get(ref)
+            drain()
+        except ray.exceptions.RayTaskError as exc:
+            cause = getattr(exc, "cause", None)
+            if isinstance(cause, Exception):
+                raise cause from None  # the step's own error (e.g. InvalidInputError), not Ray's wrapper
+            raise
+        finally:
+            if queue is not None:
+                queue.shutdown()
+        return result

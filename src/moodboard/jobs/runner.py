@@ -14,6 +14,10 @@ A partition is done exactly when its `.done` marker exists and names the partiti
 marker is written only after the data file is in place. So a job killed at any moment, rerun with the
 same items, recomputes only the partitions that were in flight (at most one per worker), and a partition
 whose items changed is recomputed because its key changed.
+
+A step that is one computation over all its input (a training loop, the taste graph's global
+aggregation) is not partitioned: `JobRunner.call` runs it as one task where the runner runs its work
+(this process, or one Ray task on the cluster, with the actors' CPU/GPU request).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from moodboard.core.errors import ConfigError, DependencyError, SnapshotError
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -175,6 +180,10 @@ class JobRunner(Protocol):
         """Compute the missing partitions; returns which were computed and which reused."""
         ...
 
+    def call(self, fn: Callable[..., R], *args: Any, progress: Callable[..., None] | None = None) -> R:
+        """Run `fn(*args)` (with `progress=` when given) as one task; returns its result or raises its error."""
+        ...
+
 
 def pending(partitions: Sequence[Partition[Any]], store: PartitionStore) -> tuple[list[Partition[Any]], list[int]]:
     """Split partitions into (to compute, indexes already done)."""
@@ -237,6 +246,11 @@ class LocalRunner:
                 yield part.index, compute_partition(mapper, store, part)
 
         return run_partitions(partitions, store, compute, progress)
+
+    def call(self, fn: Callable[..., R], *args: Any, progress: Callable[..., None] | None = None) -> R:
+        """Run `fn(*args)` in this process (torch pinned to `worker_threads` when set)."""
+        set_worker_threads(self.worker_threads)
+        return fn(*args, progress=progress) if progress is not None else fn(*args)
 
 
 def set_worker_threads(n: int) -> None:

@@ -2,8 +2,9 @@
 
 Reader → mapper → writer: `read_sequences` orders each user's positive engagements (every event but a
 hide) by time; `train_from_sequences` holds out each user's newest engagement for early stopping on
-full-catalogue HR@10 and fits the transformer; `run_sequence_job` publishes a versioned `sequence`
-snapshot holding the model, its pin rows and the users' histories (all events, the held-out one too).
+full-catalogue HR@10 and fits the transformer (one training loop: one task on the job runner, this
+process or one Ray task, not partitioned); `run_sequence_job` publishes a versioned `sequence` snapshot
+holding the model, its pin rows and the users' histories (all events, the held-out one too).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from moodboard.core.snapshot import write_snapshot
 from moodboard.embed.vectors import vectors_or_none
 from moodboard.graph.weights import EVENT_CODES
 from moodboard.jobs.graph_job import read_events
+from moodboard.jobs.runner import JobRunner, LocalRunner
 from moodboard.rank.metrics import full_rank_of_target, loo_hr_ndcg
 from moodboard.rank.sequence_model import SequenceConfig, SequenceModel
 from moodboard.rank.sequence_source import SEQUENCE_KIND, save_sequence_snapshot
@@ -135,13 +137,19 @@ def train_from_sequences(
 
 
 def run_sequence_job(
-    data: SequenceData, settings: SequenceSettings, snapshots_dir: Path, progress: ProgressFn | None = None
+    data: SequenceData,
+    settings: SequenceSettings,
+    snapshots_dir: Path,
+    progress: ProgressFn | None = None,
+    runner: JobRunner | None = None,
 ) -> SequenceJobResult:
-    """Train on `data` and publish the current `sequence` snapshot."""
+    """Train on `data` as one task on `runner` (local by default) and publish the current `sequence` snapshot."""
     import time
 
     t0 = time.perf_counter()
-    model, pin_ids, val_hr, best_epoch = train_from_sequences(data, settings, progress)
+    runner = runner or LocalRunner()
+    trained = runner.call(train_from_sequences, data, settings, progress=progress)
+    model, pin_ids, val_hr, best_epoch = trained
     seconds = time.perf_counter() - t0
     n_events = sum(len(h) for h in data.histories.values())
     manifest: dict[str, Any] = {
@@ -150,6 +158,7 @@ def run_sequence_job(
         "val_hr_at_10": val_hr,
         "best_epoch": best_epoch,
         "train_seconds": round(seconds, 2),
+        "runner": runner.name,
     }
     path = write_snapshot(
         snapshots_dir, SEQUENCE_KIND, lambda d: save_sequence_snapshot(d, model, pin_ids, data.histories), manifest

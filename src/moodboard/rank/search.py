@@ -14,27 +14,21 @@ every turn embeds each once.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import numpy as np
 
 from moodboard.core.arrays import FloatArray, IntArray
 from moodboard.core.errors import DependencyError, InvalidInputError, ModelMismatchError, SnapshotError
-from moodboard.core.query import Filters
-from moodboard.core.records import Pin
 from moodboard.core.settings import IndexSettings
-from moodboard.index.attributes import FACET_FIELDS
 from moodboard.index.bundle import SearchIndex
 from moodboard.index.fusion import rrf
 from moodboard.rank.category_vote import category_vote_rerank
 from moodboard.rank.lexical_cache import LexicalCache
+from moodboard.rank.request import MODES, Mode, PinLookup, QueryImage, SearchHit, SearchRequest, SearchResponse
+from moodboard.rank.vector_cache import TextVectorCache, VectorCache
 
-Mode = Literal["hybrid", "vector", "lexical"]
-MODES: tuple[str, ...] = ("hybrid", "vector", "lexical")
 _MAX_TEXT = 1000
 
 
@@ -51,151 +45,6 @@ class QueryEncoder(Protocol):
     def embed_images(self, images: list[Any]) -> FloatArray:
         """Embed decoded images."""
         ...
-
-
-@dataclass(frozen=True)
-class QueryImage:
-    """A decoded query photo and the digest of its bytes (the key of its cached vector)."""
-
-    image: Any
-    digest: str
-
-
-@dataclass(frozen=True)
-class SearchRequest:
-    """One query: weighted positive terms (at least one), negatives, filters and options.
-
-    `text`, `image` and `pin_id` are the one-term form the HTTP API uses; `texts`, `images` and `pins`
-    add more weighted terms (a conversation's state). Texts are embedded for the vector ranking; the
-    lexical ranking searches `lexical_text` when given (an empty string turns it off), else `text`.
-    `exclude_ids` never come back. Filters are pushed into the index.
-    """
-
-    text: str = ""
-    text_weight: float = 1.0
-    image: Any | None = None
-    image_weight: float = 1.0
-    pin_id: int | None = None
-    pin_weight: float = 1.0
-    vector: Sequence[float] | None = None
-    texts: tuple[tuple[str, float], ...] = ()
-    images: tuple[tuple[QueryImage, float], ...] = ()
-    pins: tuple[tuple[int, float], ...] = ()
-    lexical_text: str | None = None
-    negative_text: tuple[str, ...] = ()
-    negative_pin_ids: tuple[int, ...] = ()
-    negative_weight: float = 0.5
-    exclude_ids: frozenset[int] = frozenset()
-    filters: Filters = field(default_factory=Filters)
-    k: int = 20
-    mode: Mode = "hybrid"
-    vector_weight: float | None = None
-    lexical_weight: float | None = None
-    cutoff: bool = True
-    facets: tuple[str, ...] = FACET_FIELDS
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    """One result: fused score, per-source rank and raw score, and the pin when a lookup was given."""
-
-    pin_id: int
-    score: float
-    sources: dict[str, dict[str, float]]
-    pin: Pin | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """The result as the CLI/API print it."""
-        return {
-            "pin_id": self.pin_id,
-            "external_id": self.pin.external_id if self.pin else None,
-            "title": self.pin.title if self.pin else None,
-            "score": round(self.score, 6),
-            "sources": self.sources,
-        }
-
-
-@dataclass(frozen=True)
-class SearchResponse:
-    """Results best first, facets over the retrieved pool, and how the cutoff acted."""
-
-    hits: list[SearchHit]
-    facets: dict[str, dict[str, int]]
-    cutoff: float | None
-    below_cutoff: int
-    model_id: str
-
-    def to_json(self) -> dict[str, Any]:
-        """`{"results": [...], "facets": {...}, "cutoff": ..., "below_cutoff": n}`."""
-        return {
-            "results": [h.to_json() for h in self.hits],
-            "facets": self.facets,
-            "cutoff": self.cutoff,
-            "below_cutoff": self.below_cutoff,
-            "model_id": self.model_id,
-        }
-
-
-PinLookup = Callable[[list[int]], Mapping[int, Pin]]
-
-
-class TextVectorCache:
-    """LRU cache of query-text vectors per model: conversations re-send the same terms every turn, and
-    encoding one short text costs tens of milliseconds on a CPU, far more than the index search."""
-
-    def __init__(self, capacity: int = 4096) -> None:
-        """Remember up to `capacity` (model, text) vectors."""
-        self.capacity = capacity
-        self._items: OrderedDict[tuple[str, str], FloatArray] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
-
-    def embed(self, encoder: QueryEncoder, texts: list[str]) -> FloatArray:
-        """(n, d) vectors of `texts`, encoding only the ones not seen before for this encoder's model."""
-        keys = [(encoder.model_id, t) for t in texts]
-        with self._lock:
-            found = {k: self._items[k] for k in keys if k in self._items}
-            for k in found:
-                self._items.move_to_end(k)
-        missing = list(dict.fromkeys(k for k in keys if k not in found))
-        self.hits += len(keys) - len(missing)
-        self.misses += len(missing)
-        if missing:
-            fresh = np.asarray(encoder.embed_texts([t for _, t in missing]), dtype=np.float32)
-            with self._lock:
-                for k, v in zip(missing, fresh, strict=True):
-                    self._items[k] = v
-                    found[k] = v
-                while len(self._items) > self.capacity:
-                    self._items.popitem(last=False)
-        return np.stack([found[k] for k in keys])
-
-
-class VectorCache:
-    """A small thread-safe LRU of vectors keyed by (model id, key): query photos by content digest."""
-
-    def __init__(self, capacity: int) -> None:
-        """Remember up to `capacity` vectors."""
-        self.capacity = capacity
-        self._items: OrderedDict[tuple[str, str], FloatArray] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, model_id: str, key: str) -> FloatArray | None:
-        """The cached vector, or None."""
-        with self._lock:
-            found = self._items.get((model_id, key))
-            if found is not None:
-                self._items.move_to_end((model_id, key))
-            return found
-
-    def put(self, model_id: str, key: str, vector: FloatArray) -> None:
-        """Remember a vector, dropping the least recently used beyond capacity."""
-        with self._lock:
-            self._items[(model_id, key)] = vector
-            self._items.move_to_end((model_id, key))
-            while len(self._items) > self.capacity:
-                self._items.popitem(last=False)
 
 
 def should_crop_photo(policy: str, packshot_fraction: float | None) -> bool:
@@ -484,3 +333,19 @@ class SearchService:
             keep = np.array([i in relevant for i in ids.tolist()], dtype=bool)
             out[source] = (ids[keep], scores[keep])
         return out, int(candidates.shape[0] - len(relevant & set(candidates.tolist())))
+
+
+__all__ = [  # the records and caches live in rank/request.py and rank/vector_cache.py; callers import them here
+    "MODES",
+    "Mode",
+    "PinLookup",
+    "QueryEncoder",
+    "QueryImage",
+    "SearchHit",
+    "SearchRequest",
+    "SearchResponse",
+    "SearchService",
+    "TextVectorCache",
+    "VectorCache",
+    "should_crop_photo",
+]

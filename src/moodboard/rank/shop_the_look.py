@@ -73,6 +73,7 @@ class LookRegion:
     vote_share: float
     filtered: bool
     hits: list[SearchHit]
+    match: float = 0.0  # mean similarity of its top results: how well the catalog matches what it shows
 
     def to_json(self, index: int) -> dict[str, Any]:
         """The region as the API returns it."""
@@ -84,6 +85,7 @@ class LookRegion:
             "score": round(self.score, 4),
             "source": self.source,
             "vote_share": round(self.vote_share, 4),
+            "match": round(self.match, 4),
             "category_filtered": self.filtered,
             "results": [h.to_json() for h in self.hits],
         }
@@ -134,21 +136,26 @@ class ShopTheLook:
         self.proposer = proposer
         self.settings = settings
 
-    def _region_hits(self, vector: np.ndarray, k: int) -> tuple[list[SearchHit], str | None, float, bool]:
-        """Search one region; re-search within its voted category when the vote is clear."""
-        req = SearchRequest(vector=vector.tolist(), k=k, mode="vector", cutoff=False, facets=())
+    def _region_hits(
+        self, vector: np.ndarray, k: int, filters: Filters
+    ) -> tuple[list[SearchHit], str | None, float, bool]:
+        """Search one region under `filters`; re-search within its voted category when the vote is clear
+        (not when `filters` already name categories: the shopper's scope wins)."""
+        req = SearchRequest(vector=vector.tolist(), k=k, mode="vector", cutoff=False, facets=(), filters=filters)
         hits = self.search.search(req).hits
         label, share = vote(hits, self.settings.vote_depth)
-        if not (self.settings.category_filter and label is not None and share >= self.settings.min_vote_share):
+        clear = label is not None and share >= self.settings.min_vote_share
+        if not (self.settings.category_filter and clear and not filters.categories):
             return hits, label, share, False
-        flt = Filters(categories=(label,))
+        flt = filters.model_copy(update={"categories": (label,)})
         narrowed = self.search.search(
             SearchRequest(vector=vector.tolist(), k=k, mode="vector", cutoff=False, facets=(), filters=flt)
         ).hits
         return (narrowed if narrowed else hits), label, share, bool(narrowed)
 
-    def answer(self, image: Any, k: int = 20) -> LookResponse:
-        """Regions and products of a decoded photo (PIL image); `k` is the length of the merged list.
+    def answer(self, image: Any, k: int = 20, filters: Filters | None = None) -> LookResponse:
+        """Regions and products of a decoded photo (PIL image); `k` is the length of the merged list;
+        `filters` (e.g. a conversation's price limit) constrain every region's search.
 
         Raises:
             InvalidInputError: k out of range.
@@ -157,37 +164,52 @@ class ShopTheLook:
             raise InvalidInputError(f"k={k} is out of range", f"ask for 1..{self.search.settings.max_k}", field="k")
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        rgb_image = image.convert("RGB")
-        rgb = np.asarray(rgb_image)  # (H, W, 3)
+        photo = image if image.mode == "RGB" else image.convert("RGB")  # decoded once, never copied again
+        width, height = photo.size
+        # one reduced working copy: a region is embedded at 224 px, so a 12-megapixel photo's full
+        # resolution only costs time (every cue, crop and letterbox would resize from it again)
+        factor = -(-max(width, height) // self.settings.work_side)  # ceil
+        work = photo.reduce(factor) if factor > 1 else photo
+        rgb = np.asarray(work)  # (h, w, 3)
         proposed = self.proposer.propose(rgb, self.settings.max_regions)[: self.settings.max_regions]
         t1 = time.perf_counter()
         timings["proposals"] = (t1 - t0) * 1000
-        crops = [rgb_image.crop(tuple(r.box)) for r in proposed]
+        crops = [work.crop(tuple(r.box)) for r in proposed]
         vectors = self.search.embed_photos(crops)  # (n_regions, d)
         t2 = time.perf_counter()
         timings["embedding"] = (t2 - t1) * 1000
         per_k = max(k, self.settings.per_region_k)
         regions: list[LookRegion] = []
         for r, vec in zip(proposed, vectors, strict=True):
-            hits, voted, share, filtered = self._region_hits(vec, per_k)
+            hits, voted, share, filtered = self._region_hits(vec, per_k, filters or Filters())
+            match = float(np.mean([h.score for h in hits[: self.settings.match_depth]])) if hits else 0.0
+            box = _scaled(tuple(r.box), factor, width, height)
             regions.append(
-                LookRegion(tuple(r.box), float(r.score), r.source, r.label or voted, share, filtered, hits[:k])  # type: ignore[arg-type]
+                LookRegion(box, float(r.score), r.source, r.label or voted, share, filtered, hits[:k], match)
             )
         merged = self._merge(regions, k)
         timings["search"] = (time.perf_counter() - t2) * 1000
         timings["total"] = (time.perf_counter() - t0) * 1000
         model_id = self.search.model_id()
-        return LookResponse(regions, merged, rgb.shape[1], rgb.shape[0], model_id, timings)
+        return LookResponse(regions, merged, width, height, model_id, timings)
 
     def _merge(self, regions: list[LookRegion], k: int) -> list[tuple[SearchHit, list[int]]]:
         """Interleave the regions' lists: a product's merged score is its best `w / (rrf_k + rank)` over
-        the regions that found it (w = 1 + objectness). The maximum, not RRF's sum: with a sum, products
-        that overlapping regions of one object all found would crowd out the other objects' products."""
+        the regions that found it, w = 1 + the region's match (mean similarity of its top results), so
+        regions the catalog matches closely lead and background patches (a wall, a floor, a patterned
+        texture) trail. The maximum, not RRF's sum: with a sum, products that overlapping regions of one
+        object all found would crowd out the other objects' products.
+
+        Chosen over `1 + objectness`, equal weights and `match` alone in the composite and real-photo
+        protocol of `benchmarks/shop_the_look.py` (BENCHMARKS.md): equal weights bury a real photo's one
+        product among its background's matches; `match` alone (a sharper ratio between regions, and one
+        that depends on the embedder's similarity scale) keeps the product first but loses composites'
+        Recall@20."""
         rrf_k = self.search.settings.rrf_k
         best: dict[int, float] = {}
         found: dict[int, dict[int, tuple[int, SearchHit]]] = {}
         for i, region in enumerate(regions):
-            w = 1.0 + region.score
+            w = 1.0 + max(region.match, 0.0)
             for rank, hit in enumerate(region.hits, start=1):
                 if i in found.get(hit.pin_id, {}):
                     continue
@@ -203,3 +225,9 @@ class ShopTheLook:
             top = max((h for _, h in by_region.values()), key=lambda h: h.score)
             out.append((SearchHit(pid, float(top.score), sources, top.pin), sorted(by_region)))
         return out
+
+
+def _scaled(box: tuple[int, ...], factor: int, width: int, height: int) -> Box:
+    """A box on the working copy in the photo's pixels (clipped to the photo)."""
+    left, top, right, bottom = (int(v) * factor for v in box)
+    return (min(left, width), min(top, height), min(right, width), min(bottom, height))

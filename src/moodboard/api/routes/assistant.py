@@ -6,6 +6,8 @@
   structured filter change: `"filters": {...}` in the `POST /search` form, `"remove_filters": ["color"]`), or multipart
   with a `message` field and an `image` file. With `?stream=true` (or `Accept: text/event-stream`) the
   reply streams as server-sent events: `turn`, then `section`/`results`, then `done` with the reply.
+  A photo that shows a scene is also answered region by region (`regions` in the reply, as
+  `POST /search/look` does); `?regions=false` skips that work.
 - `POST /assistant/sessions/{id}/feedback` records a click, save or hide as an engagement event of the
   session (a thin alias of `POST /events` with `context.session_id`, which anonymous sessions can use).
 - `DELETE /assistant/sessions/{id}` forgets a conversation (state, history, uploaded images).
@@ -15,18 +17,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from functools import partial
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from moodboard.api.auth import Caller, CallerDep, ensure_owner
 from moodboard.api.pools import run_model
-from moodboard.api.schemas import PinCard
+from moodboard.api.schemas import PinCard, SceneRegionOut
 from moodboard.api.services import Services, ServicesDep
-from moodboard.assistant.engine import Assistant, Reply
+from moodboard.assistant.engine import Assistant
+from moodboard.assistant.reply import Reply
 from moodboard.core.errors import ImageError, InvalidInputError, PayloadTooLargeError
 from moodboard.core.query import FilterEdit
 from moodboard.index.attributes import parse_filter_edit
@@ -77,6 +81,12 @@ class SectionOut(BaseModel):
     note: str | None = None
 
 
+class AssistantRegionOut(SceneRegionOut):
+    """A region of this turn's scene photo with its products as assistant cards."""
+
+    results: list[CardOut]
+
+
 class ReplyOut(BaseModel):
     """One turn's reply: the message, the parsed turn, the new state and the results (flat or by section)."""
 
@@ -92,6 +102,37 @@ class ReplyOut(BaseModel):
     notes: list[str]
     parser: str
     timings_ms: dict[str, float]
+    regions: list[AssistantRegionOut] = Field(
+        default_factory=list, description="this turn's photo region by region, when it shows a scene (else empty)"
+    )
+
+
+class SessionOut(BaseModel):
+    """A new conversation: its id (the handle for every later call), its empty state and its shopper."""
+
+    session_id: str
+    state: dict[str, Any]
+    user_id: int | None
+
+
+class StoredSessionOut(BaseModel):
+    """A stored conversation: state, recent turns, the session's engagement profile and its version."""
+
+    id: str
+    state: dict[str, Any]
+    history: list[dict[str, Any]]
+    profile: dict[str, float]
+    user_id: int | None
+    created_at: float
+    updated_at: float
+    version: int
+
+
+class FeedbackOut(BaseModel):
+    """The session's engagement profile after the feedback (pin id -> weight)."""
+
+    session_id: str
+    profile: dict[str, float]
 
 
 class FeedbackIn(BaseModel):
@@ -130,7 +171,13 @@ def _body(model: type[BaseModel], multipart: dict[str, Any] | None = None) -> di
     return {"requestBody": {"content": content, "required": False}}
 
 
-@router.post("/sessions", status_code=201, summary="Open a conversation", openapi_extra=_body(SessionIn))
+@router.post(
+    "/sessions",
+    status_code=201,
+    summary="Open a conversation",
+    response_model=SessionOut,
+    openapi_extra=_body(SessionIn),
+)
 async def create_session(request: Request, services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
     """Open a new session and return its id and (empty) state.
 
@@ -146,7 +193,7 @@ async def create_session(request: Request, services: ServicesDep, caller: Caller
     return {"session_id": session.id, "state": session.state.to_dict(), "user_id": session.user_id}
 
 
-@router.get("/sessions/{session_id}", summary="A conversation's state and history")
+@router.get("/sessions/{session_id}", summary="A conversation's state and history", response_model=StoredSessionOut)
 async def get_session(session_id: str, services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
     """Return the stored session."""
     assistant = await run_in_threadpool(get_assistant, services)
@@ -208,13 +255,21 @@ def _sse(events: Iterator[tuple[str, Any]]) -> Iterator[str]:
     openapi_extra=_body(MessageIn, {"message": {"type": "string"}, "image": {"type": "string", "format": "binary"}}),
 )
 async def post_message(
-    session_id: str, request: Request, services: ServicesDep, caller: CallerDep, stream: bool = False
+    session_id: str,
+    request: Request,
+    services: ServicesDep,
+    caller: CallerDep,
+    stream: bool = False,
+    regions: bool = Query(True, description="answer a scene photo region by region too (false skips that work)"),
 ) -> dict[str, Any] | StreamingResponse:
     """Run one turn of the conversation and return (or stream) the reply."""
     message, image, edit = await _read_message(request, services)
     assistant = await run_in_threadpool(get_assistant, services)
     await run_in_threadpool(_owned_session, assistant, session_id, caller)
-    events = await run_in_threadpool(assistant.events, session_id, message, image, edit)
+    turn = partial(assistant.events, session_id, message, image, edit, regions=regions)
+    # `events` runs the whole turn (the stream only replays it): a photo turn embeds the photo, and a scene's
+    # regions several crops, so it runs in the bounded model pool and text turns and searches keep flowing
+    events = await (run_model(services, turn) if image is not None else run_in_threadpool(turn))
     if stream or "text/event-stream" in request.headers.get("accept", ""):
         return StreamingResponse(_sse(events), media_type="text/event-stream")
     reply: Reply | None = None
@@ -226,13 +281,17 @@ async def post_message(
                 last = payload
         return last
 
-    # a photo turn embeds the photo: it runs in the bounded model pool so text turns and searches keep flowing
-    reply = await (run_model(services, drain) if image is not None else run_in_threadpool(drain))
+    reply = await run_in_threadpool(drain)
     assert reply is not None
     return reply.to_dict()
 
 
-@router.post("/sessions/{session_id}/feedback", summary="Record a click, save or hide", openapi_extra=_body(FeedbackIn))
+@router.post(
+    "/sessions/{session_id}/feedback",
+    summary="Record a click, save or hide",
+    response_model=FeedbackOut,
+    openapi_extra=_body(FeedbackIn),
+)
 async def post_feedback(session_id: str, request: Request, services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
     """Record engagement as an event of the session (owner's, or the anonymous session's guest); it
     biases later turns through the session's profile and reaches the taste graph like any event."""

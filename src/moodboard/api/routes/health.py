@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from moodboard import __version__
 from moodboard.api.services import Services, ServicesDep
 from moodboard.core.errors import MoodboardError
-from moodboard.core.snapshot import snapshot_health
+from moodboard.core.live_snapshot import snapshot_health
 
 router = APIRouter(tags=["health"])
 

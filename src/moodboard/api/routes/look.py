@@ -2,21 +2,28 @@
 in; the regions found in it (bounding box, label, score, products) and one merged product list out.
 
 The upload is validated and decoded exactly as `POST /search` does it (size, pixel count, format) and
-searched through the same search service; nothing is stored.
+searched through the same search service; nothing is stored. A big JPEG is decoded at a reduced size
+(JPEG draft mode, what keeps a 12-megapixel photo fast); boxes are scaled back to the uploaded photo's
+pixels, and `image` gives that photo's size.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from moodboard.api.routes.search import SearchHitOut, _read_image, hit_cards
+from moodboard.api.pools import run_model
+from moodboard.api.routes.search import SearchHitOut, hit_cards
+from moodboard.api.schemas import SceneRegionOut
 from moodboard.api.services import Services, ServicesDep
 from moodboard.core.errors import ImageError, InvalidInputError
 from moodboard.rank.shop_the_look import LookResponse, ShopTheLook
+
+if TYPE_CHECKING:
+    from moodboard.catalog.images import Decoded
 
 router = APIRouter(tags=["search"])
 
@@ -29,24 +36,11 @@ class LookIn(BaseModel):
     k: int = Field(20, description="length of the merged list and of each region's list (1..index.max_k)")
 
 
-class BoxOut(BaseModel):
-    """A region's box in the photo's pixels."""
+class RegionOut(SceneRegionOut):
+    """One region of the photo with its own products (and how its category vote went)."""
 
-    left: int
-    top: int
-    right: int
-    bottom: int
-
-
-class RegionOut(BaseModel):
-    """One region of the photo with its own products."""
-
-    id: int
-    bbox: BoxOut
-    label: str | None
-    score: float
-    source: str
     vote_share: float
+    match: float = Field(description="mean similarity of its top results; weights it in the merged list")
     category_filtered: bool
     results: list[SearchHitOut]
 
@@ -114,15 +108,50 @@ async def search_look(request: Request, services: ServicesDep) -> dict[str, Any]
     upload = form.get("image")
     if upload is None or isinstance(upload, str):
         raise ImageError("no photo was uploaded", "attach a JPEG or PNG file as `image`")
-    image = await _read_image(services, upload)
+    decoded = await _read_photo(services, upload)
     look = _look(services)
-    response = await run_in_threadpool(look.answer, image, body.k)
-    return await run_in_threadpool(_cards, services, response)
+    # proposals and the region crops' embedding are model work: the bounded pool keeps text searches flowing
+    response = await run_model(services, look.answer, decoded.image, body.k)
+    return await run_in_threadpool(_cards, services, response, decoded)
 
 
-def _cards(services: Services, response: LookResponse) -> dict[str, Any]:
-    """The answer with every region's results and the merged list as pin cards (source `look`)."""
+async def _read_photo(services: Services, upload: Any) -> Decoded:
+    """The upload checked and decoded as `POST /search` does it (`_read_image`), with the photo's own size."""
+    from moodboard.catalog.images import ImageLimits, open_checked
+
+    limit = services.settings.api.max_upload_bytes
+    data = await upload.read(limit + 1)
+    if not data:
+        raise ImageError("the uploaded image is empty", "attach a JPEG or PNG file as `image`")
+    if len(data) > limit:
+        raise ImageError(f"the uploaded image is over {limit:,} bytes", "send a smaller image")
+    limits = ImageLimits(max_file_bytes=limit, max_pixels=services.settings.api.max_upload_pixels)
+    return await run_model(services, open_checked, data, limits)  # a big photo never holds the shared pool
+
+
+def _to_photo_pixels(out: dict[str, Any], decoded: Decoded) -> None:
+    """Scale boxes found on a draft-reduced decode back to the uploaded photo's pixels."""
+    image = decoded.image
+    scale = max(decoded.width, decoded.height) / max(image.width, image.height)
+    if abs(scale - 1.0) < 1e-9:
+        return
+    width, height = round(image.width * scale), round(image.height * scale)
+    for region in out["regions"]:
+        box = region["bbox"]
+        region["bbox"] = {
+            "left": min(width, round(box["left"] * scale)),
+            "top": min(height, round(box["top"] * scale)),
+            "right": min(width, round(box["right"] * scale)),
+            "bottom": min(height, round(box["bottom"] * scale)),
+        }
+    out["image"] = {"width": width, "height": height}
+
+
+def _cards(services: Services, response: LookResponse, decoded: Decoded) -> dict[str, Any]:
+    """The answer with every region's results and the merged list as pin cards (source `look`), boxes in
+    the uploaded photo's pixels."""
     out = response.to_json()
+    _to_photo_pixels(out, decoded)
     for region, data in zip(response.regions, out["regions"], strict=True):
         data["results"] = hit_cards(services, region.hits, "look")
     merged = hit_cards(services, [hit for hit, _ in response.merged], "look")

@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from moodboard.api.cards import display_category, pins_by_id
+from moodboard.api.fast_json import FastJSON
 from moodboard.api.pools import run_model
 from moodboard.api.schemas import PinCard, pin_card
 from moodboard.api.services import Services, ServicesDep
@@ -125,7 +126,7 @@ async def _read_image(services: Services, upload: Any) -> Any:
         }
     },
 )
-async def search(request: Request, services: ServicesDep) -> dict[str, Any]:
+async def search(request: Request, services: ServicesDep) -> FastJSON:
     """Search the catalog; results carry fused scores, per-source ranks and scores, and facets."""
     content_type = request.headers.get("content-type", "")
     image = None
@@ -159,7 +160,7 @@ async def search(request: Request, services: ServicesDep) -> dict[str, Any]:
     response = await run(services, service.search, query)
     out = response.to_json()
     out["results"] = hit_cards(services, response.hits, "search")
-    return out
+    return FastJSON(out)  # already the SearchOut shape: not validated a second time
 
 
 def hit_cards(services: Services, hits: list[SearchHit], source: str) -> list[dict[str, Any]]:

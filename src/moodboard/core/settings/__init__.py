@@ -25,6 +25,7 @@ from pydantic_settings import (
 )
 
 from moodboard.core.errors import ConfigError
+from moodboard.core.layout import HomeLayout
 from moodboard.core.settings.assistant import AssistantSettings
 from moodboard.core.settings.embed import EmbedSettings
 from moodboard.core.settings.graph import GraphSettings
@@ -132,19 +133,24 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def layout(self) -> HomeLayout:
+        """Every path under the home (`core/layout.py`)."""
+        return HomeLayout(self.home)
+
+    @property
     def database_url(self) -> str:
         """The SQLAlchemy URL of the catalog store (SQLite under home by default)."""
-        return self.database.url or f"sqlite:///{(self.home / 'catalog.db').resolve()}"
+        return self.database.url or f"sqlite:///{self.layout.catalog_db.resolve()}"
 
     @property
     def thumbnails_dir(self) -> Path:
         """Folder for generated thumbnails."""
-        return self.home / "thumbnails"
+        return self.layout.thumbnails
 
     @property
     def snapshots_dir(self) -> Path:
         """Folder for versioned snapshots (vectors, indexes, graphs, models)."""
-        return self.home / "snapshots"
+        return self.layout.snapshots
 
     def ensure_home(self) -> Path:
         """Create the data directory tree if needed and return it."""

@@ -13,6 +13,11 @@ class AssistantSettings(BaseModel):
     llm_api_key: str = ""
     llm_timeout_s: float = Field(8.0, gt=0, le=120)
     max_message_chars: int = Field(4000, ge=16)
+    hints_file: str = Field(
+        "",
+        description='TOML of the operator\'s own words for the catalog ([synonyms] couch = ["sofa"]); '
+        "see README, Conversational assistant",
+    )
     session_ttl_s: float = Field(
         30 * 24 * 3600, ge=60, description="a session idle this long expires (deleted with its photos and guest events)"
     )

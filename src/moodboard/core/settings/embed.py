@@ -10,7 +10,12 @@ from pydantic import BaseModel, Field
 class EmbedSettings(BaseModel):
     """Which embedding model to use and how to run it."""
 
-    backend: Literal["lite", "open_clip", "fake"] = "lite"
+    backend: str = Field(
+        "lite",
+        pattern=r"^[A-Za-z0-9_.:-]{1,100}$",
+        description="embedding backend: lite, open_clip, fake or any name given to `embed.register_backend` "
+        "(checked against the registry when the embedder is built)",
+    )
     model: str = "ViT-B-32"
     pretrained: str = "laion2b_s34b_b79k"
     checkpoint: str = ""
@@ -23,6 +28,13 @@ class EmbedSettings(BaseModel):
     workers: int = Field(0, ge=0, le=256, description="image decode threads; 0 = number of CPUs")
     runtime: Literal["torch", "onnx"] = Field(
         "onnx", description="what runs the lite towers on the CPU: ONNX Runtime (faster, see BENCHMARKS.md) or torch"
+    )
+    threads: int = Field(
+        0,
+        ge=0,
+        le=256,
+        description="threads of the CPU model runtime per process; 0 = all cores (`serve` gives "
+        "each worker its share, so idle runtime threads never spin on another worker's core)",
     )
     onnx_cache: str = Field(
         "", description="folder of the exported ONNX towers; empty = $XDG_CACHE_HOME/moodboard/onnx (or ~/.cache)"

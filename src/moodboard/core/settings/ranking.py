@@ -70,10 +70,26 @@ class LookSettings(BaseModel):
     detector: str = Field(
         "classical", description="region proposer: classical, whole, a registered name or `module:factory`"
     )
-    max_regions: int = Field(6, ge=1, le=32, description="regions searched per photo, the whole image included")
+    max_regions: int = Field(10, ge=1, le=32, description="regions searched per photo, the whole image included")
     per_region_k: int = Field(50, ge=1, le=1000, description="results retrieved per region before the merge")
     category_filter: bool = Field(
-        True, description="search each region again within the category its top results vote for"
+        False,
+        description="search each region again within the category its top results vote for (off: a wrong vote "
+        "drops the region's product; it lowered Recall@100 on every composite set, BENCHMARKS.md)",
     )
     vote_depth: int = Field(10, ge=1, le=1000, description="top results of a region that vote for its category")
     min_vote_share: float = Field(0.5, ge=0, le=1, description="vote share a category needs to become the filter")
+    work_side: int = Field(
+        1280,
+        ge=64,
+        le=16384,
+        description="longest side a photo is reduced to (by an integer factor) before "
+        "proposals and crops; boxes are reported in the photo's own pixels",
+    )
+    match_depth: int = Field(
+        5, ge=1, le=100, description="top results whose mean similarity weights a region in the merged list"
+    )
+    assistant_regions: bool = Field(
+        True, description="an assistant photo turn also answers the photo region by region when it shows a scene"
+    )
+    assistant_region_k: int = Field(8, ge=1, le=100, description="products listed per region in an assistant reply")

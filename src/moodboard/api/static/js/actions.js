@@ -15,7 +15,7 @@ import { loadFeed } from "./feed.js";
 import { dropCard } from "./grid.js";
 import { showError, showInfo } from "./notice.js";
 import { showFeed, showLoading } from "./results.js";
-import { on, state } from "./state.js";
+import { EVENTS, on, state } from "./state.js";
 
 async function similar(pinId, title, negatives) {
   state.mode = "similar";
@@ -70,11 +70,11 @@ async function save(card) {
 
 /** Subscribe the actions to the pin events that cards and the detail dialog emit. */
 export function initActions() {
-  on("pin:open", (card) => {
+  on(EVENTS.pinOpen, (card) => {
     window.location.hash = `#/pin/${card.id}`;
   });
-  on("pin:more", (card) => more(card).catch((err) => showError(err)));
-  on("pin:less", (card) => less(card).catch((err) => showError(err)));
-  on("pin:hide", (card) => hide(card).catch((err) => showError(err)));
-  on("pin:save", (card) => save(card).catch((err) => showError(err)));
+  on(EVENTS.pinMore, (card) => more(card).catch((err) => showError(err)));
+  on(EVENTS.pinLess, (card) => less(card).catch((err) => showError(err)));
+  on(EVENTS.pinHide, (card) => hide(card).catch((err) => showError(err)));
+  on(EVENTS.pinSave, (card) => save(card).catch((err) => showError(err)));
 }

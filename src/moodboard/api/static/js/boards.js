@@ -2,7 +2,7 @@
 
 import { del, get, post } from "./api.js";
 import { $, announce, h } from "./dom.js";
-import { pinGrid } from "./grid.js";
+import { cardOfElement, pinGrid } from "./grid.js";
 import { showError, showInfo } from "./notice.js";
 import { toCard } from "./pins.js";
 import { state } from "./state.js";
@@ -49,7 +49,7 @@ function boardSection(board) {
   const grid = pins.length ? pinGrid(pins, { prefix: id, actions: false }) : h("p", { class: "empty" }, "No pins yet.");
   for (const card of grid.querySelectorAll(".pin-card")) {
     const pinId = Number(card.dataset.pinId);
-    const title = card._card.title;
+    const title = cardOfElement(card).title;
     card.append(
       h("div", { class: "pin-actions" },
         h("button", {

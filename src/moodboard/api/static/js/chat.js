@@ -5,7 +5,7 @@ import { $, announce, h } from "./dom.js";
 import { showError } from "./notice.js";
 import { addResults, addSection, beginReply, endReply } from "./results.js";
 import { readEvents } from "./sse.js";
-import { emit, state } from "./state.js";
+import { EVENTS, emit, state } from "./state.js";
 import { describeTurn } from "./turn.js";
 
 let busy = false;
@@ -112,7 +112,7 @@ export async function sendMessage(text, image = null, edit = null) {
       resp = await streamTurn(text, image, edit);
     }
     state.mode = "chat";
-    emit("mode", "chat");
+    emit(EVENTS.mode, "chat");
     beginReply();
     started = true;
     let reply = null;
@@ -128,7 +128,7 @@ export async function sendMessage(text, image = null, edit = null) {
     endReply(reply);
     bubble.finish(reply.message);
     renderChips(reply.chips);
-    emit("reply", reply);
+    emit(EVENTS.reply, reply);
     return true;
   } catch (err) {
     bubble.fail(err);

@@ -5,7 +5,7 @@ import { $, h, money } from "./dom.js";
 import { engage } from "./engagement.js";
 import { pinGrid } from "./grid.js";
 import { fetchPin, fromPin, toCard } from "./pins.js";
-import { emit } from "./state.js";
+import { PIN_EVENT, emit, state } from "./state.js";
 
 let opener = null;
 let openId = null;
@@ -28,7 +28,7 @@ function button(label, name, card, primary = false) {
     type: "button", class: `btn ${primary ? "btn-primary" : ""}`, dataset: { action: name },
     onclick: () => {
       if (name !== "save") close();
-      emit(`pin:${name}`, card);
+      emit(PIN_EVENT[name], card);
     },
   }, label);
 }
@@ -104,7 +104,7 @@ export function initDetail() {
   });
   dialog.addEventListener("close", () => {
     openId = null;
-    if (window.location.hash.startsWith("#/pin/")) history.replaceState(null, "", window.lastViewHash || "#/");
+    if (window.location.hash.startsWith("#/pin/")) history.replaceState(null, "", state.lastViewHash);
     if (opener && opener.isConnected && opener.focus) opener.focus();
     opener = null;
   });

@@ -1,5 +1,7 @@
 // Tiny DOM helpers: build elements from tag, attributes and children; format prices.
 
+import { state } from "./state.js";
+
 /** Create `tag` with attributes/properties from `attrs` and the given children (strings or nodes). */
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -20,11 +22,20 @@ export function h(tag, attrs = {}, ...children) {
 
 export const $ = (sel, root = document) => root.querySelector(sel);
 
-/** A price in its currency ("$24.99"); empty when unknown. */
-export function money(value, currency) {
+/**
+ * A price in its currency ("$24.99", "₹1,299"); the catalog's currency when none is given; empty when unknown.
+ * @param {number | null | undefined} value
+ * @param {string | null} [currency]
+ */
+export function money(value, currency = state.currency) {
   if (value === null || value === undefined) return "";
+  const whole = Number.isInteger(Number(value));
   try {
-    return new Intl.NumberFormat("en", { style: "currency", currency: currency || "USD" }).format(value);
+    return new Intl.NumberFormat("en", {
+      style: "currency",
+      currency: currency || "USD",
+      maximumFractionDigits: whole ? 0 : 2,
+    }).format(value);
   } catch {
     return `${value} ${currency || ""}`.trim();
   }

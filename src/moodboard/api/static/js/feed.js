@@ -1,6 +1,6 @@
 // The home feed: the signed-in persona's personalised feed, or the catalog's pins for a guest.
 
-import { ApiError, get } from "./api.js";
+import { get } from "./api.js";
 import { syncFromCards } from "./filters.js";
 import { showError } from "./notice.js";
 import { toCard } from "./pins.js";
@@ -9,15 +9,7 @@ import { state } from "./state.js";
 
 const FEED_K = 30;
 
-async function userFeed() {
-  try {
-    return await get(`/me/feed?k=${FEED_K}`);
-  } catch (err) {
-    // servers without GET /me/feed (older builds) serve the same feed at /users/{id}/feed
-    if (!(err instanceof ApiError) || err.status !== 404 || !err.title.startsWith("HTTP")) throw err;
-    return get(`/users/${state.user.id}/feed?k=${FEED_K}`);
-  }
-}
+const userFeed = () => get(`/me/feed?k=${FEED_K}`);
 
 /** Load and show the feed of whoever is shopping now. */
 export async function loadFeed() {

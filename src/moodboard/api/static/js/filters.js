@@ -3,7 +3,7 @@
 // The conversation is the one source of truth: applying filters sends a structured change (the same filter
 // JSON as `POST /search`, plus the fields to drop) with an assistant turn, and every reply's state sets the form.
 
-import { $, h } from "./dom.js";
+import { $, h, money } from "./dom.js";
 
 let current = { price_min: null, price_max: null, colours: [], categories: [] };
 
@@ -27,9 +27,9 @@ function countBy(cards, key) {
 
 function describe(f) {
   const bits = [];
-  if (f.price_min !== null && f.price_max !== null) bits.push(`$${f.price_min}–$${f.price_max}`);
-  else if (f.price_max !== null) bits.push(`under $${f.price_max}`);
-  else if (f.price_min !== null) bits.push(`over $${f.price_min}`);
+  if (f.price_min !== null && f.price_max !== null) bits.push(`${money(f.price_min)}–${money(f.price_max)}`);
+  else if (f.price_max !== null) bits.push(`under ${money(f.price_max)}`);
+  else if (f.price_min !== null) bits.push(`over ${money(f.price_min)}`);
   bits.push(...f.colours.map((c) => c.toLowerCase()));
   bits.push(...(f.exclude_colours || []).map((c) => `not ${c.toLowerCase()}`));
   bits.push(...f.categories.map((c) => `only ${c.toLowerCase()}`));
@@ -101,7 +101,9 @@ export function filterEdit() {
       else if (current.price_min !== null) remove.push("price_min");
       if (b !== null) filters.price_max = b;
       else if (current.price_max !== null) remove.push("price_max");
-      said.push(a !== null && b !== null ? `between $${a} and $${b}` : b !== null ? `under $${b}` : `over $${a}`);
+      said.push(
+        a !== null && b !== null ? `between ${money(a)} and ${money(b)}` : b !== null ? `under ${money(b)}` : `over ${money(a)}`,
+      );
     }
   }
   if (colour && !current.colours.includes(colour)) {

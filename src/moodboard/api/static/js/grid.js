@@ -2,7 +2,7 @@
 // the response's cards carry: no card fetches anything (a thumbnail is an image, not an API request).
 
 import { h, money } from "./dom.js";
-import { emit, state } from "./state.js";
+import { EVENTS, PIN_EVENT, emit, state } from "./state.js";
 
 const ROW = 4; // px: grid-auto-rows of .grid in app.css
 const GAP = 16; // px: vertical gap between cards
@@ -27,11 +27,19 @@ function action(label, name, card, extra = "") {
       dataset: { action: name },
       onclick: (ev) => {
         ev.stopPropagation();
-        emit(`pin:${name}`, card);
+        emit(PIN_EVENT[name], card);
       },
     },
     label,
   );
+}
+
+/** The card behind each rendered card element (no expando properties on DOM nodes). */
+const cardOf = new WeakMap();
+
+/** The card a rendered `.pin-card` element shows. */
+export function cardOfElement(el) {
+  return cardOf.get(el)?.card;
 }
 
 /** One pin card; `options.actions` false leaves out the per-pin actions (e.g. in a board). */
@@ -50,7 +58,7 @@ export function pinCard(card, options = {}) {
   const el = h(
     "article",
     { class: "pin-card", "aria-labelledby": titleId, dataset: { pinId: card.id, color: card.color || "", category: card.category || "" } },
-    h("div", { class: "pin-image", onclick: () => emit("pin:open", card) }, img,
+    h("div", { class: "pin-image", onclick: () => emit(EVENTS.pinOpen, card) }, img,
       card.position ? h("span", { class: "pin-pos", title: `result #${card.position}` }, `#${card.position}`) : null),
     h("div", { class: "pin-meta" },
       h("h3", { class: "pin-title", id: titleId }, h("a", { href: `#/pin/${card.id}` }, card.title)),
@@ -64,8 +72,7 @@ export function pinCard(card, options = {}) {
           action("Less", "less", card),
           action("Hide", "hide", card)),
   );
-  el._card = card;
-  el._price = price;
+  cardOf.set(el, { card });
   sizer.observe(el);
   return el;
 }
@@ -80,14 +87,6 @@ export function pinGrid(cards, options = {}) {
     list.append(item);
   }
   return list;
-}
-
-/** Refresh the price line of every card of `pinId` on the page after its details arrived. */
-export function updateCard(card) {
-  for (const el of document.querySelectorAll(`.pin-card[data-pin-id="${card.id}"]`)) {
-    const node = /** @type {any} */ (el);
-    if (node._price) node._price.textContent = money(card.price, card.currency);
-  }
 }
 
 /** Remove every card of `pinId` from the page. */

@@ -16,7 +16,7 @@ import { loadFeed } from "./feed.js";
 import { filterEdit, syncFromReply } from "./filters.js";
 import { showError, showInfo } from "./notice.js";
 import { initPersonas } from "./personas.js";
-import { on, state } from "./state.js";
+import { EVENTS, on, state } from "./state.js";
 import { initUpload } from "./upload.js";
 
 function showView(name) {
@@ -36,7 +36,7 @@ function route() {
     return;
   }
   closePin();
-  window.lastViewHash = hash;
+  state.lastViewHash = hash;
   if (hash.startsWith("#/boards")) {
     showView("boards");
     document.title = "Boards · moodboard";
@@ -118,7 +118,7 @@ function initLayout() {
       button.focus();
     }
   });
-  on("reply", () => {
+  on(EVENTS.reply, () => {
     if (narrow.matches && document.body.classList.contains("chat-open")) {
       setChatOpen(false); // show the results; the reply is also the note above them
       $("#pins").focus();
@@ -140,7 +140,9 @@ function initLayout() {
 async function initExamples() {
   let examples = [];
   try {
-    examples = (await send("GET", "/catalog/profile")).examples || [];
+    const profile = await send("GET", "/catalog/profile");
+    examples = profile.examples || [];
+    state.currency = profile.currency || null;
   } catch {
     examples = []; // no index yet: the empty-catalog notice says what to do
   }
@@ -159,11 +161,11 @@ async function start() {
   initBoardsForm();
   initLayout();
   initUpload();
-  on("reply", syncFromReply);
-  on("mode", () => {
+  on(EVENTS.reply, syncFromReply);
+  on(EVENTS.mode, () => {
     if ($("#view-home").hidden) window.location.hash = "#/"; // results show on Discover (e.g. a photo dropped on Boards)
   });
-  on("persona", () => {
+  on(EVENTS.persona, () => {
     resetChat();
     invalidate();
     state.hidden.clear();

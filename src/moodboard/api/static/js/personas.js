@@ -3,7 +3,7 @@
 import { get, hasToken, post, setToken } from "./api.js";
 import { $, announce, h } from "./dom.js";
 import { showError } from "./notice.js";
-import { emit, state } from "./state.js";
+import { EVENTS, emit, state } from "./state.js";
 
 const CHOICE_KEY = "moodboard.persona";
 
@@ -60,7 +60,7 @@ export async function initPersonas() {
       if (select.value) await signIn(select.value);
       else signOut();
       announce(state.user ? `Shopping as ${state.user.name}` : "Shopping as a guest");
-      emit("persona", state.user);
+      emit(EVENTS.persona, state.user);
     } catch (err) {
       showError(err, "Switching persona");
       select.value = state.user ? state.user.external_id : "";

@@ -8,17 +8,42 @@ export const state = {
   similar: null, // {pinId, title, negatives: [ids]} when showing "more like this" from the feed
   hidden: new Set(), // pins hidden on this page
   boards: null, // the signed-in shopper's boards, once loaded
+  currency: null, // the catalog's currency (GET /catalog/profile), for prices the client writes itself
+  lastViewHash: "#/", // the view a pin's detail returns to
 };
+
+/** Every event name of the bus, in one place. */
+export const EVENTS = Object.freeze({
+  reply: "reply", // an assistant reply arrived (payload: the reply)
+  mode: "mode", // the grid switched what it shows (payload: "feed" | "chat" | "similar")
+  persona: "persona", // the shopper changed (payload: state.user)
+  pinOpen: "pin:open", // a card was opened (payload: the card)
+  pinMore: "pin:more",
+  pinLess: "pin:less",
+  pinHide: "pin:hide",
+  pinSave: "pin:save",
+});
+const KNOWN = new Set(Object.values(EVENTS));
+
+/** The event a card's action button emits ("save" -> "pin:save"). */
+export const PIN_EVENT = Object.freeze({
+  save: EVENTS.pinSave,
+  more: EVENTS.pinMore,
+  less: EVENTS.pinLess,
+  hide: EVENTS.pinHide,
+});
 
 const handlers = new Map();
 
-/** Subscribe `fn` to `name`. */
+/** Subscribe `fn` to `name` (one of `EVENTS`; an unknown name is a bug, so it throws). */
 export function on(name, fn) {
+  if (!KNOWN.has(name)) throw new Error(`unknown event ${name}`);
   if (!handlers.has(name)) handlers.set(name, []);
   handlers.get(name).push(fn);
 }
 
-/** Call every subscriber of `name` with `payload`. */
+/** Call every subscriber of `name` (one of `EVENTS`) with `payload`. */
 export function emit(name, payload) {
+  if (!KNOWN.has(name)) throw new Error(`unknown event ${name}`);
   for (const fn of handlers.get(name) || []) fn(payload);
 }

@@ -1,6 +1,6 @@
 // What the assistant understood from a message, in words (shown while the reply streams).
 
-const money = (v) => `$${Number(v).toLocaleString("en")}`;
+import { money } from "./dom.js";
 
 /** A one-line summary of a parsed turn, e.g. "Understood: red · under $40 · only lamps". */
 export function describeTurn(turn) {
