@@ -3,19 +3,25 @@
 
 Home: the Myntra demo home of `benchmarks/http_load.py` (built like `make demo`, or reused with `--home`).
 Server: `moodboard serve` with its defaults (workers, logging), the rate limit raised out of the way as in
-http_load (every client is on loopback, so one address).
+http_load (every client is on loopback, so one address), and assistant sessions that expire after
+`--session-ttl-s` idle (swept every minute), so expiry and cleanup run during the soak. `--src` serves a
+frozen copy of the source (an edit to the working tree must not reach a running server or the job).
 
 Traffic is paced at `--rate` requests/s over `--clients` threads (open loop: a slow answer does not slow
-the schedule down). The mix: text search (random catalog words, so most texts are new), search with
-filters, related pins, the feed of the demo personas, health probes, and conversations: each visitor
-opens a fresh session, sends 2-5 turns, and a third of them delete their session at the end (the others
-are left to expire). Half-way through, `moodboard index` rebuilds the index on the same home while the
-traffic goes on; the server must swap the new snapshot in without failing or stalling a request.
+the schedule down). The mix: text search (random catalog words and a number, so most texts are new),
+search with filters, photo search (people's photos, each randomly cropped, so each is a new photo),
+related pins, the feeds and engagement events of `--shoppers` distinct signed-in shoppers (each with its
+own token, so its own rate-limit bucket), health probes, and conversations: each visitor (anonymous, or
+one of the shoppers) opens a fresh session, sends 2-5 turns, and a third of them delete their session at
+the end (the others are left to expire). At most `--open-visitors` conversations are open at once.
+Half-way through, `moodboard index` rebuilds the index on the same home while the traffic goes on; the
+server must swap the new snapshot in without failing or stalling a request.
 
 Reported (`--json OUT`): `errors` (5xx, connection errors and timeouts; 4xx are counted apart, the mix
 sends none on purpose), `rss_growth` (server RSS, all processes, median of the last 3 samples against the
 median of the first 3 after warm-up; sampled every 10 s), `swap_gap_ms` (the longest request that ran
-while the index job ran and for 10 s after it), `max_ms_outside_swap`, per-kind p50/p99 and counts.
+while the index job ran and for 10 s after it), `max_ms_outside_swap`, per-kind p50/p99 and counts, the
+sessions opened and still stored at the end, and the load average at the start and the end.
 
     python benchmarks/soak.py --home /work/speed-home --duration-s 1800 --rate 40 --json /tmp/soak.json
 """
@@ -23,9 +29,12 @@ while the index job ran and for 10 s after it), `max_ms_outside_swap`, per-kind 
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import os
 import platform
 import random
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -40,7 +49,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import http_load
 from http_load import _env, _free_port, start_moodboard
-from load_fixtures import FILTERS, FIRST_TURNS, FOLLOW_UPS, WORDS, build_home
+from load_fixtures import FILTERS, FIRST_TURNS, FOLLOW_UPS, PHOTO_DIR, WORDS, _data_dir, build_home
 
 SWAP_TAIL_S = 10.0
 
@@ -68,78 +77,118 @@ class Log:
             self.records.append(rec)
 
 
-class Traffic:
-    """The request mix; `next()` gives the next (kind, callable) to run."""
+class Photos:
+    """People's photos from the shared data, each request a new random crop (a photo never seen before)."""
 
-    def __init__(self, url: str, tokens: list[str], pins: list[int], seed: int) -> None:
-        """Bind the server, the persona tokens and some pin ids."""
-        self.url = url
-        self.tokens = tokens
-        self.pins = pins
+    def __init__(self, n: int, seed: int) -> None:
+        """Load `n` photos (none when the data set is missing: the mix then sends no photo search)."""
+        data = _data_dir()
+        root = data / PHOTO_DIR if data else None
+        files = sorted(root.rglob("*.jpg")) if root is not None and root.is_dir() else []
+        self.raw = [f.read_bytes() for f in files[:: max(1, len(files) // max(n, 1))][:n]]
         self.rng = random.Random(seed)
         self.lock = threading.Lock()
-        self.visitors: list[list[str]] = []  # pending turns of open conversations: [session id, turns...]
+
+    def next(self) -> bytes:
+        """A random crop of a random photo, as JPEG bytes."""
+        from PIL import Image
+
+        with self.lock:
+            raw = self.rng.choice(self.raw)
+            fx, fy, fw = self.rng.random() * 0.2, self.rng.random() * 0.2, 0.7 + self.rng.random() * 0.1
+        img = Image.open(io.BytesIO(raw)).convert("RGB")
+        w, h = img.size
+        box = (int(fx * w), int(fy * h), int((fx + fw) * w), int((fy + fw) * h))
+        out = io.BytesIO()
+        img.crop(box).save(out, "JPEG", quality=85)
+        return out.getvalue()
+
+
+class Traffic:
+    """The request mix; `next()` gives the next (kind, request) to run."""
+
+    def __init__(self, tokens: list[str], pins: list[int], photos: Photos, seed: int, max_open: int) -> None:
+        """Bind the shoppers' tokens, some pin ids and the photos."""
+        self.tokens = tokens
+        self.pins = pins
+        self.photos = photos
+        self.max_open = max_open
+        self.rng = random.Random(seed)
+        self.lock = threading.Lock()
+        self.visitors: list[list[Any]] = []  # open conversations: [session id, token or None, turns...]
+        self.opened_sessions = 0
 
     def next(self) -> tuple[str, Any]:
         """Pick the next request by the mix's shares."""
         with self.lock:
             r = self.rng.random()
             words = " ".join(self.rng.sample(WORDS, 2))
-            if r < 0.35:
+            token = self.rng.choice(self.tokens)
+            if r < 0.30:
                 return "search", ("POST", "/search", {"text": f"{words} {self.rng.randint(0, 99)}"}, None)
-            if r < 0.45:
+            if r < 0.38:
                 body = {"text": words, "filters": self.rng.choice(FILTERS)}
                 return "search_filters", ("POST", "/search", body, None)
-            if r < 0.55:
+            if r < 0.41 and self.photos.raw:
+                return "photo_search", ("PHOTO", "/search", {"k": 20}, None)
+            if r < 0.50:
                 return "related", ("GET", f"/pins/{self.rng.choice(self.pins)}/related", None, None)
+            if r < 0.57:
+                return "feed", ("GET", "/me/feed", None, token)
             if r < 0.62:
-                return "feed", ("GET", "/me/feed", None, self.rng.choice(self.tokens))
+                kind = self.rng.choice(["view", "view", "click", "save"])
+                body = {"events": [{"pin_id": self.rng.choice(self.pins), "type": kind}]}
+                return "event", ("POST", "/events", body, token)
             if r < 0.65:
                 return "healthz", ("GET", "/healthz", None, None)
-            return "assistant", self._turn()
+            return "assistant", self._turn(token)
 
-    def _turn(self) -> Any:
-        """A turn of an open conversation, or the first turn of a new visitor's session (opened here)."""
-        if self.visitors and self.rng.random() < 0.7:
+    def _turn(self, token: str) -> Any:
+        """A turn of an open conversation, or the first turn of a new visitor's session (opened then)."""
+        if self.visitors and (len(self.visitors) >= self.max_open or self.rng.random() < 0.7):
             visitor = self.rng.choice(self.visitors)
-            sid, turns = visitor[0], visitor[1:]
+            sid, owner, turns = visitor[0], visitor[1], visitor[2:]
             if not turns:
                 self.visitors.remove(visitor)
                 if self.rng.random() < 1 / 3:
-                    return ("DELETE", f"/assistant/sessions/{sid}", None, None)
-                return ("GET", f"/assistant/sessions/{sid}", None, None)
-            visitor.pop(1)
-            return ("POST", f"/assistant/sessions/{sid}/messages", {"message": turns[0]}, None)
-        return ("NEW", "", {"message": self.rng.choice(FIRST_TURNS)}, None)
+                    return ("DELETE", f"/assistant/sessions/{sid}", None, owner)
+                return ("GET", f"/assistant/sessions/{sid}", None, owner)
+            visitor.pop(2)
+            return ("POST", f"/assistant/sessions/{sid}/messages", {"message": turns[0]}, owner)
+        owner = token if self.rng.random() < 0.5 else None  # half the visitors are signed-in shoppers
+        return ("NEW", "", {"message": self.rng.choice(FIRST_TURNS)}, owner)
 
-    def opened(self, sid: str) -> None:
+    def opened(self, sid: str, owner: str | None) -> None:
         """Remember a new visitor's session and the follow-ups they will send."""
         with self.lock:
+            self.opened_sessions += 1
             turns = self.rng.sample(FOLLOW_UPS, self.rng.randint(1, min(4, len(FOLLOW_UPS))))
-            self.visitors.append([sid, *turns])
+            self.visitors.append([sid, owner, *turns])
 
 
 def _send(client: httpx.Client, traffic: Traffic, spec: Any) -> int:
     method, path, body, token = spec
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     if method == "NEW":
-        r = client.post("/assistant/sessions", json={})
+        r = client.post("/assistant/sessions", json={}, headers=headers)
         if r.status_code != 201:
             return r.status_code
         sid = r.json()["session_id"]
-        r = client.post(f"/assistant/sessions/{sid}/messages", json=body)
+        r = client.post(f"/assistant/sessions/{sid}/messages", json=body, headers=headers)
         if r.status_code == 200:
-            traffic.opened(sid)
+            traffic.opened(sid, token)
         return r.status_code
+    if method == "PHOTO":
+        files = {"image": ("photo.jpg", traffic.photos.next(), "image/jpeg")}
+        return client.post(path, files=files, data={"query": json.dumps(body)}).status_code
     r = client.request(method, path, json=body, headers=headers)
     return r.status_code
 
 
-def drive(url: str, traffic: Traffic, log: Log, rate: float, clients: int, stop: threading.Event) -> None:
-    """Run the paced open-loop schedule on `clients` threads until `stop` is set."""
+def drive(url: str, traffic: Traffic, log: Log, rate: float, clients: int, stop: threading.Event, t0: float) -> None:
+    """Run the paced open-loop schedule (from `t0`) on `clients` threads until `stop` is set."""
     slot = [0]
     slot_lock = threading.Lock()
-    t0 = time.monotonic()
 
     def worker() -> None:
         with httpx.Client(base_url=url, timeout=30) as client:
@@ -200,6 +249,9 @@ def summarise(log: Log, rss: list[tuple[float, float]], swap: tuple[float, float
         "errors": len(errors),
         "client_errors_4xx": len(client_errors),
         "error_samples": [{"kind": r.kind, "status": r.status, "t_s": round(r.start, 1)} for r in errors[:10]],
+        "client_error_samples": [
+            {"kind": r.kind, "status": r.status, "t_s": round(r.start, 1)} for r in client_errors[:10]
+        ],
         "rss_growth": growth,
         "rss_mb": [[round(t), round(m, 1)] for t, m in rss],
         "swap_gap_ms": swap_gap,
@@ -207,6 +259,15 @@ def summarise(log: Log, rss: list[tuple[float, float]], swap: tuple[float, float
         "swap_window_s": [round(swap[0], 1), round(swap[1], 1)] if swap else None,
         "kinds": kinds,
     }
+
+
+def _stored_sessions(home: Path) -> int | None:
+    """Assistant sessions still in the home's catalog database (None when it is not SQLite)."""
+    db = home / "catalog.db"
+    if not db.is_file():
+        return None
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        return int(conn.execute("SELECT count(*) FROM assistant_sessions").fetchone()[0])
 
 
 def main() -> None:
@@ -221,6 +282,10 @@ def main() -> None:
     ap.add_argument("--warmup-s", type=float, default=120)
     ap.add_argument("--no-swap", action="store_true", help="skip the index rebuild half-way")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--shoppers", type=int, default=500, help="distinct signed-in shoppers (tokens)")
+    ap.add_argument("--open-visitors", type=int, default=200, help="conversations open at once, at most")
+    ap.add_argument("--photos", type=int, default=64, help="people's photos to crop for photo searches")
+    ap.add_argument("--session-ttl-s", type=float, default=600, help="idle assistant sessions expire after this")
     ap.add_argument(
         "--src",
         type=Path,
@@ -229,21 +294,29 @@ def main() -> None:
     args = ap.parse_args()
     if args.src:
         http_load.SERVER_SRC[0] = args.src.resolve()
+    # sessions expire during the soak, so the expiry and the sweep run under load too (server and job inherit it)
+    os.environ["MOODBOARD_ASSISTANT__SESSION_TTL_S"] = str(args.session_ttl_s)
+    os.environ["MOODBOARD_ASSISTANT__SESSION_SWEEP_S"] = "60"
     env = _env(args.home)
     home_info = build_home(args.home, args.limit, env)
+    load_start = [round(x, 2) for x in os.getloadavg()]
     port = _free_port()
     server = start_moodboard(args.home, port, None, args.home.parent / "soak-server.log")
     url = server.url
     try:
-        with httpx.Client(base_url=url, timeout=60) as c:
+        with httpx.Client(base_url=url, timeout=60) as c:  # dev mode: the token route is open
             tokens = [
-                c.post("/auth/demo-login", json={"persona": p}).raise_for_status().json()["token"]
-                for p in ("ava", "leo", "sam")
+                c.post("/auth/token", json={"user": f"soak-shopper-{i}"}).raise_for_status().json()["token"]
+                for i in range(args.shoppers)
             ]
             pins = [p["id"] for p in c.get("/pins", params={"limit": 200}).raise_for_status().json()]
-        traffic, log, stop = Traffic(url, tokens, pins, args.seed), Log(), threading.Event()
-        loader = threading.Thread(target=drive, args=(url, traffic, log, args.rate, args.clients, stop), daemon=True)
+        photos = Photos(args.photos, args.seed)
+        traffic = Traffic(tokens, pins, photos, args.seed, args.open_visitors)
+        log, stop = Log(), threading.Event()
         t0 = time.monotonic()
+        loader = threading.Thread(
+            target=drive, args=(url, traffic, log, args.rate, args.clients, stop, t0), daemon=True
+        )
         loader.start()
         rss: list[tuple[float, float]] = []
         swap: tuple[float, float] | None = None
@@ -278,8 +351,15 @@ def main() -> None:
             "duration_s": args.duration_s,
             "rate": args.rate,
             "clients": args.clients,
+            "shoppers": args.shoppers,
+            "sessions_opened": traffic.opened_sessions,
+            "sessions_stored_end": _stored_sessions(args.home),
+            "session_ttl_s": args.session_ttl_s,
             "home": home_info,
-            "machine": {"cpus": __import__("os").cpu_count(), "platform": platform.platform()},
+            "server_src": str(http_load.SERVER_SRC[0]),
+            "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "node": platform.node()},
+            "load_avg_start": load_start,
+            "load_avg_end": [round(x, 2) for x in os.getloadavg()],
             "command": " ".join(sys.argv),
         }
     )

@@ -111,7 +111,7 @@ def _stored(settings: Settings, client: TestClient) -> tuple[int, list[str]]:
         ("corrupt", 422, "image"),
         ("huge", 422, "pixels"),
         ("pixel bomb", 422, "pixels"),
-        ("too many bytes", 422, "bytes"),
+        ("too many bytes", 413, "bytes"),
         ("empty", 422, "empty"),
         ("no image", 422, "no photo"),
         ("json body", 422, "multipart"),

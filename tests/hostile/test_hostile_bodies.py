@@ -152,7 +152,7 @@ def _upload(live: Live, data: bytes, ctype: str, name: str = "q.png") -> httpx.R
         (lambda: b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>", "image/svg+xml", (415, 422)),
         (lambda: png((64, 64)), "text/plain", (200, 415, 422)),  # a real PNG, wrong declared type
         (lambda: b"", "image/png", (422,)),
-        (lambda: b"\x89PNG\r\n\x1a\n" + b"\xff" * 500_000, "image/png", (413, 422)),  # over the upload cap
+        (lambda: b"\x89PNG\r\n\x1a\n" + b"\xff" * 500_000, "image/png", (413,)),  # over the upload cap
     ],
     ids=["bomb", "huge", "gif", "apng", "tiff", "truncated", "gif-header", "pdf", "svg", "ctype", "empty", "big"],
 )
@@ -170,6 +170,33 @@ def test_hostile_image_in_an_assistant_message(live: Live, unchanged: Unchanged)
         r = httpx.post(url, files={"image": ("b.png", bomb(), "image/png")}, data={"message": "like this"},
                        headers=live.bob["headers"], timeout=60)  # fmt: skip
         assert_clean(r, 413, 422)
+
+
+def test_an_upload_over_the_size_cap_is_413_on_every_photo_route(live: Live, unchanged: Unchanged) -> None:
+    """Regression: an upload over `api.max_upload_bytes` (but under the body limit) answered 422 as if the
+    image were malformed; it is too large, like a body over the body limit: 413, naming the limit."""
+    data = b"\x89PNG\r\n\x1a\n" + b"\xff" * 450_000  # over the 400 kB upload cap, under the 600 kB body cap
+    files = {"image": ("big.png", data, "image/png")}
+    turn = f"/assistant/sessions/{live.bob['session']}/messages"
+    with unchanged():
+        for path, form in (("/search", {"k": "3"}), ("/search/look", {}), (turn, {"message": "like this"})):
+            r = httpx.post(f"{live.url}{path}", files=files, data=form, headers=live.bob["headers"], timeout=60)
+            assert_clean(r, 413)
+            assert "400,000 bytes" in r.json()["detail"] and r.json()["hint"], (path, r.text)
+
+
+def test_an_event_naming_an_unknown_field_is_refused(live: Live, unchanged: Unchanged) -> None:
+    """Regression: `POST /events` ignored a `user_id` field and stored the event as the caller's own; an
+    unknown field is now a 422 that names it (and says how an event names its shopper)."""
+    for extra in ({"user_id": live.alice["id"]}, {"userid": "alice", "weight": 5}):
+        event = {"pin_id": live.pin_ids[0], "type": "save", **extra}
+        with unchanged():
+            r = httpx.post(f"{live.url}/events", json={"events": [event]}, headers=live.bob["headers"], timeout=30)
+            assert_clean(r, 422)
+            assert all(name in r.json()["detail"] for name in extra) and "`user`" in r.json()["detail"], r.text
+    with unchanged():
+        r = httpx.post(f"{live.url}/events", json={"events": [], "user_id": 1}, headers=live.bob["headers"], timeout=30)
+        assert_clean(r, 422)
 
 
 def test_slow_body_upload_does_not_block_other_requests(live: Live, unchanged: Unchanged) -> None:

@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from moodboard import __version__
 from moodboard.api import problems
@@ -85,3 +87,27 @@ def _install_middleware(app: FastAPI, settings: Settings, services: Services) ->
         )
     limiter = make_rate_limiter(settings.api, settings.serve)
     app.add_middleware(RequestContext, settings=settings, metrics=services.metrics, limiter=limiter)
+    app.add_middleware(KnownMethods)  # outermost: a made-up method never reaches the metrics
+
+
+class KnownMethods:
+    """Answers 501 to an HTTP method no route serves, before the request middleware sees it.
+
+    The latency histogram is labelled by method, so each made-up method (any token is a valid method)
+    would add a child to it for the life of the process: unbounded memory anyone could spend.
+    """
+
+    METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+    def __init__(self, app: ASGIApp) -> None:
+        """Wrap `app`."""
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass known methods (and non-HTTP scopes) on; answer the others with a problem response."""
+        if scope["type"] == "http" and scope["method"] not in self.METHODS:
+            body = {"type": "https://moodboard.dev/problems/http_501", "title": "Not implemented", "status": 501,
+                    "detail": "unknown HTTP method", "hint": "use GET, POST, PUT, PATCH or DELETE"}  # fmt: skip
+            await JSONResponse(body, status_code=501, media_type="application/problem+json")(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

@@ -20,6 +20,7 @@ STATUS: list[tuple[type[e.MoodboardError], int]] = [
     (e.ConflictError, 409),
     (e.ModelMismatchError, 409),
     (e.RateLimitError, 429),
+    (e.PayloadTooLargeError, 413),
     (e.ImageError, 422),
     (e.UnsafeURLError, 422),
     (e.InvalidInputError, 422),

@@ -50,6 +50,10 @@ class TokenBuckets:
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
         self._lock = threading.Lock()
 
+    def __len__(self) -> int:
+        """Clients remembered now (at most `max_clients`)."""
+        return len(self._buckets)
+
     def take(self, key: str, now: float | None = None) -> float:
         """Spend one token for `key`; returns 0 when allowed, else the seconds until a token is free."""
         now = time.monotonic() if now is None else now
@@ -130,7 +134,9 @@ class SharedTokenBuckets:
 
 
 def make_rate_limiter(api: ApiSettings, serve: ServeSettings) -> RateLimiter:
-    """The shared limiter when `serve` named a shared file for its workers, else the in-process one."""
+    """The shared limiter when `serve` named a shared file for its workers, else the in-process one; either
+    remembers at most `api.rate_limit_clients` clients (dict entries, or slots of the fixed-size file)."""
+    per_minute, burst, clients = api.rate_limit_per_minute, api.rate_limit_burst, api.rate_limit_clients
     if serve.rate_limit_file:
-        return SharedTokenBuckets(Path(serve.rate_limit_file), api.rate_limit_per_minute, api.rate_limit_burst)
-    return TokenBuckets(api.rate_limit_per_minute, api.rate_limit_burst)
+        return SharedTokenBuckets(Path(serve.rate_limit_file), per_minute, burst, slots=clients)
+    return TokenBuckets(per_minute, burst, max_clients=clients)

@@ -4,7 +4,8 @@ Every search, feed and related-pins answer turns its top pin ids into `Pin` reco
 that is one ORM query building three objects per row, which measured as most of a text search's time
 (BENCHMARKS.md "HTTP serving speed": 26 of 43 ms under load). Pins change only when the catalog is
 re-ingested or edited, so records are kept for `ttl_s` seconds: an edit shows in results within that
-time, in every worker, without any cross-process invalidation.
+time, in every worker, without any cross-process invalidation. Both the size and the time to live are
+settings (`serve.pin_cache_size`, `serve.pin_cache_ttl_s`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ class PinCache:
         self._clock = clock
         self._items: OrderedDict[int, tuple[float, Pin]] = OrderedDict()
         self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        """Pins held now (at most `capacity`)."""
+        return len(self._items)
 
     def get_pins(self, ids: Sequence[int]) -> list[Pin]:
         """Pins for `ids` in the given order, unknown ids left out (the store's contract)."""

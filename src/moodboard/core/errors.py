@@ -41,6 +41,12 @@ class ImageError(InvalidInputError):
     code = "bad_image"
 
 
+class PayloadTooLargeError(InvalidInputError):
+    """An upload is over its configured size limit (HTTP 413, like a body over the body limit)."""
+
+    code = "too_large"
+
+
 class UnsafeURLError(InvalidInputError):
     """A URL points somewhere moodboard refuses to fetch (private, loopback, metadata...)."""
 

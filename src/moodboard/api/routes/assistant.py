@@ -31,7 +31,7 @@ from moodboard.api.schemas import PinCard, SceneRegionOut
 from moodboard.api.services import Services, ServicesDep
 from moodboard.assistant.engine import Assistant
 from moodboard.assistant.reply import Reply
-from moodboard.core.errors import ImageError, InvalidInputError
+from moodboard.core.errors import ImageError, InvalidInputError, PayloadTooLargeError
 from moodboard.core.query import FilterEdit
 from moodboard.index.attributes import parse_filter_edit
 
@@ -230,7 +230,7 @@ async def _read_message(request: Request, services: Services) -> tuple[str, byte
         if upload is not None and not isinstance(upload, str):
             image = await upload.read(limit + 1)
             if len(image) > limit:
-                raise ImageError(f"the uploaded image is over {limit:,} bytes", "send a smaller image")
+                raise PayloadTooLargeError(f"the uploaded image is over {limit:,} bytes", "send a smaller image")
             if not image:
                 raise ImageError("the uploaded image is empty", "attach a JPEG or PNG file as `image`")
         return message, image, None

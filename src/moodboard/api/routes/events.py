@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from moodboard.api.auth import CallerDep
 from moodboard.api.services import ServicesDep
@@ -17,7 +17,13 @@ router = APIRouter(tags=["events"])
 
 
 class EventIn(BaseModel):
-    """One engagement event. Shoppers send their own; operators name the user."""
+    """One engagement event. Shoppers send their own; operators name the user.
+
+    Unknown fields are refused (422): an event that says `user_id` was silently stored as the caller's
+    own before, so a client that meant another user never learned its events went to the wrong one.
+    """
+
+    model_config = ConfigDict(extra="forbid")
 
     pin_id: Annotated[int, Field(ge=1, le=2**62, examples=[42])]
     type: EventType
@@ -25,9 +31,24 @@ class EventIn(BaseModel):
     ts: datetime | None = None
     context: dict[str, Any] = Field(default_factory=dict, max_length=32)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _known_fields(cls, data: Any) -> Any:
+        """Name unknown fields and the one that names a shopper (`user`, operators only)."""
+        if isinstance(data, dict):
+            unknown = sorted(str(k)[:40] for k in data if k not in cls.model_fields)
+            if unknown:
+                raise ValueError(
+                    f"unknown field {', '.join(unknown)}: an event has pin_id, type, ts, context and (operators "
+                    "only) `user`, the shopper's external id; a shopper's token already says whose event it is"
+                )
+        return data
+
 
 class EventsIn(BaseModel):
     """A batch of events (at most 1,000)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     events: Annotated[list[EventIn], Field(min_length=1, max_length=1000)]
 

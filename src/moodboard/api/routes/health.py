@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from typing import Any
 
 from fastapi import APIRouter
 
 from moodboard import __version__
-from moodboard.api.services import ServicesDep
+from moodboard.api.services import Services, ServicesDep
+from moodboard.core.errors import MoodboardError
 from moodboard.core.live_snapshot import snapshot_health
 
 router = APIRouter(tags=["health"])
@@ -31,7 +34,8 @@ def readyz(services: ServicesDep) -> dict[str, Any]:
     """Report whether the catalog store answers, how many pins it holds, and the state of each snapshot.
 
     `snapshots` maps each kind to `ok`, `missing` or `corrupt`; `problems` lists the others with a hint
-    naming the command that fixes them. A missing or corrupt snapshot does not make the server unready:
+    naming the command that fixes them; `worker` and `serving` say which process answered and which
+    index and graph versions it serves. A missing or corrupt snapshot does not make the server unready:
     the catalog routes still answer, and a corrupt new snapshot is refused while the last good one serves.
     """
     settings = services.settings
@@ -50,4 +54,23 @@ def readyz(services: ServicesDep) -> dict[str, Any]:
         "database": services.store.dialect,
         "snapshots": {kind: s["state"] for kind, s in snapshots.items()},
         "problems": problems,
+        "worker": os.getpid(),
+        "serving": _serving(services),
     }
+
+
+def _serving(services: Services) -> dict[str, str | None]:
+    """The snapshot versions this worker process answers from (None: not loaded yet).
+
+    Once the index is loaded, the probe checks its pointer as a search would (so a worker that gets no
+    search still swaps, and a rollout can see each worker reach the new version); it never loads the
+    first one, which warm-up or the first search does.
+    """
+    index = services.runtime.index
+    if index.status().serving is not None:
+        with contextlib.suppress(MoodboardError):  # a refused snapshot: the last good one serves (see `snapshots`)
+            index.get()
+    served = index.status().serving
+    graph = services.runtime.graph
+    graph_path = graph.get().status().serving if graph.built else None
+    return {"index": served.name if served else None, "graph": graph_path.name if graph_path else None}

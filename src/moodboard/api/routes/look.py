@@ -19,7 +19,7 @@ from moodboard.api.pools import run_model
 from moodboard.api.routes.search import SearchHitOut, hit_cards
 from moodboard.api.schemas import SceneRegionOut
 from moodboard.api.services import Services, ServicesDep
-from moodboard.core.errors import ImageError, InvalidInputError
+from moodboard.core.errors import ImageError, InvalidInputError, PayloadTooLargeError
 from moodboard.rank.shop_the_look import LookResponse, ShopTheLook
 
 if TYPE_CHECKING:
@@ -124,7 +124,7 @@ async def _read_photo(services: Services, upload: Any) -> Decoded:
     if not data:
         raise ImageError("the uploaded image is empty", "attach a JPEG or PNG file as `image`")
     if len(data) > limit:
-        raise ImageError(f"the uploaded image is over {limit:,} bytes", "send a smaller image")
+        raise PayloadTooLargeError(f"the uploaded image is over {limit:,} bytes", "send a smaller image")
     limits = ImageLimits(max_file_bytes=limit, max_pixels=services.settings.api.max_upload_pixels)
     return await run_model(services, open_checked, data, limits)  # a big photo never holds the shared pool
 

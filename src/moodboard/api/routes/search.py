@@ -16,7 +16,7 @@ from moodboard.api.fast_json import FastJSON
 from moodboard.api.pools import run_model
 from moodboard.api.schemas import PinCard, pin_card
 from moodboard.api.services import Services, ServicesDep
-from moodboard.core.errors import ImageError, InvalidInputError
+from moodboard.core.errors import ImageError, InvalidInputError, PayloadTooLargeError
 from moodboard.index.attributes import FACET_FIELDS, parse_filter
 from moodboard.rank.search import SearchHit, SearchRequest, SearchService
 
@@ -97,7 +97,7 @@ async def _read_image(services: Services, upload: Any) -> Any:
     if not data:
         raise ImageError("the uploaded image is empty", "attach a JPEG or PNG file as `image`")
     if len(data) > limit:
-        raise ImageError(f"the uploaded image is over {limit:,} bytes", "send a smaller image")
+        raise PayloadTooLargeError(f"the uploaded image is over {limit:,} bytes", "send a smaller image")
     limits = ImageLimits(max_file_bytes=limit, max_pixels=services.settings.api.max_upload_pixels)
     return (await run_model(services, open_checked, data, limits)).image  # a big photo never holds the shared pool
 

@@ -47,4 +47,7 @@ class IndexSettings(BaseModel):
         description="crop uploaded photos to their main object (GrabCut) before embedding; auto = when the "
         "catalog's images are mostly packshots on white (measured by the index job); packshot uploads pass as-is",
     )
+    text_cache_size: int = Field(4096, ge=0, le=1_000_000, description="query-text vectors cached per process")
+    photo_cache_size: int = Field(256, ge=0, le=100_000, description="query-photo vectors cached per process")
+    lexical_cache_size: int = Field(2048, ge=0, le=1_000_000, description="lexical answers cached per process")
     milvus: MilvusSettings = Field(default_factory=MilvusSettings)

@@ -17,6 +17,9 @@ class ApiSettings(BaseModel):
     max_upload_pixels: int = Field(40_000_000, ge=1)
     rate_limit_per_minute: int = Field(600, ge=1)
     rate_limit_burst: int = Field(120, ge=1, description="requests allowed at once before the per-minute rate applies")
+    rate_limit_clients: int = Field(
+        65_536, ge=16, le=10_000_000, description="clients the rate limiter remembers (the least recent are forgotten)"
+    )
     dev_mode: bool = True
     secret_key: str = Field("", description="signs shopper tokens; generated under home in dev mode")
     token_ttl_s: int = Field(7 * 24 * 3600, ge=60)
@@ -36,6 +39,8 @@ class ServeSettings(BaseModel):
     )
     log_requests: bool = Field(True, description="one JSON log line per request")
     backlog: int = Field(2048, ge=16, le=65_535, description="listen backlog of the server socket")
+    pin_cache_size: int = Field(100_000, ge=0, le=10_000_000, description="catalog pins cached per process; 0 = off")
+    pin_cache_ttl_s: float = Field(30.0, ge=0, le=86_400, description="seconds a cached pin is served before a re-read")
     rate_limit_file: str = Field(
         "", description="shared-memory file of the rate limiter (set by `serve` for its workers; empty = per process)"
     )
