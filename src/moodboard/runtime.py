@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 from moodboard.catalog.pin_cache import PinCache
 from moodboard.catalog.store import CatalogStore
 from moodboard.core.errors import MoodboardError
-from moodboard.core.settings import EmbedSettings, IndexSettings, Settings
+from moodboard.core.settings import EmbedSettings, Settings
 from moodboard.core.sizing import torch_threads
 from moodboard.index.bundle import IndexHolder
 from moodboard.rank.search import SearchService
@@ -184,7 +184,6 @@ def build_runtime(settings: Settings, store: CatalogStore | None = None) -> Runt
         return {p.id: p for p in cache.get_pins(ids)}
 
     search = SearchService(index.get, embedder.get, settings.index, pins, crop=crop_to_object)  # type: ignore[arg-type]
-    bound_search_caches(search, settings.index)
     graph: Lazy[LiveGraph] = Lazy(lambda: build_live_graph(settings, store))
     look: Lazy[ShopTheLook] = Lazy(lambda: build_look(settings, search))
     assistant: Lazy[Assistant] = Lazy(
@@ -199,16 +198,6 @@ def build_runtime(settings: Settings, store: CatalogStore | None = None) -> Runt
 
     store.subscribe(to_sequence)
     return Runtime(settings, store, embedder, index, search, graph, assistant, look, cache, feed)
-
-
-def bound_search_caches(search: SearchService, index: IndexSettings) -> None:
-    """Size the search service's query-text, query-photo and lexical-answer caches from the settings."""
-    # `SearchService` builds its caches with fixed sizes; until it takes them from its `IndexSettings`, the
-    # composition root resizes them here (each cache trims to `capacity` on its next insert, and
-    # `clear_caches` keeps the capacity)
-    search._text_cache.capacity = index.text_cache_size
-    search._photo_cache.capacity = index.photo_cache_size
-    search._lexical.capacity = index.lexical_cache_size
 
 
 def build_feed(settings: Settings, graph: Lazy[LiveGraph]) -> FeedService:

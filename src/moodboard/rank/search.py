@@ -74,9 +74,9 @@ class SearchService:
         self._crop = crop
         self.settings = settings
         self._pins = pins
-        self._text_cache = TextVectorCache()
-        self._photo_cache = VectorCache(256)
-        self._lexical = LexicalCache()  # lexical answers per snapshot (issue 12)
+        self._text_cache = TextVectorCache(settings.text_cache_size)
+        self._photo_cache = VectorCache(settings.photo_cache_size)
+        self._lexical = LexicalCache(settings.lexical_cache_size)  # lexical answers per snapshot (issue 12)
 
     def current_index(self) -> SearchIndex:
         """The live index snapshot (raises `NotFoundError` when none was built)."""
