@@ -275,7 +275,10 @@ class _Column:
         """Every code of the given slots, concatenated."""
         if slots.shape[0] == 0:
             return np.zeros(0, dtype=np.int32)
-        return np.concatenate([self.codes[self.indptr[s] : self.indptr[s + 1]] for s in slots.tolist()])
+        starts, lens = self.indptr[slots], self.indptr[slots + 1] - self.indptr[slots]
+        # one gather instead of a slice per slot (facets of a 200-pin pool read ~1,000 codes per request)
+        offsets = np.repeat(starts - (np.cumsum(lens) - lens), lens)
+        return self.codes[np.arange(int(lens.sum()), dtype=np.int64) + offsets]
 
     def last(self, slots: NDArray[np.int64]) -> NDArray[np.int64]:
         """The last (deepest) code of each slot, 0 when it has none."""
@@ -418,16 +421,19 @@ class AttributeTable:
 
 def price_buckets(prices: NDArray[np.float32]) -> dict[str, int]:
     """Counts of prices in about five round-number bands fitted to their range (any currency's scale)."""
-    prices = prices[np.isfinite(prices)]
-    if prices.shape[0] == 0:
+    prices = np.sort(prices[np.isfinite(prices)])
+    n_prices = prices.shape[0]
+    if n_prices == 0:
         return {}
-    lo, hi = float(np.percentile(prices, 5)), float(np.percentile(prices, 95))
+    # the 5th and 95th percentiles (linear interpolation, as np.percentile) read off the sorted prices
+    lo, hi = (float(v) for v in np.interp([0.05 * (n_prices - 1), 0.95 * (n_prices - 1)], np.arange(n_prices), prices))
     edges = sorted({_round_edge(v) for v in np.geomspace(max(lo, 1e-2), max(hi, lo * 1.01, 1e-2), 5)[1:]})
+    bounds = (0.0, *edges, math.inf)
+    at = np.searchsorted(prices, np.array(bounds), side="left")  # prices below each bound
     out: dict[str, int] = {}
-    for a, b in itertools.pairwise((0.0, *edges, math.inf)):
-        n = int(((prices >= a) & (prices < b)).sum())
+    for (a, b), n in zip(itertools.pairwise(bounds), np.diff(at).tolist(), strict=True):
         if n:
-            out[f"{a:g}-{b:g}" if math.isfinite(b) else f"{a:g}+"] = n
+            out[f"{a:g}-{b:g}" if math.isfinite(b) else f"{a:g}+"] = int(n)
     return out
 
 

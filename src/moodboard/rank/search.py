@@ -23,7 +23,7 @@ from moodboard.core.arrays import FloatArray, IntArray
 from moodboard.core.errors import DependencyError, InvalidInputError, ModelMismatchError, SnapshotError
 from moodboard.core.settings import IndexSettings
 from moodboard.index.bundle import SearchIndex
-from moodboard.index.fusion import rrf
+from moodboard.index.fusion import fuse
 from moodboard.rank.category_vote import category_vote_rerank
 from moodboard.rank.lexical_cache import LexicalCache
 from moodboard.rank.request import MODES, Mode, PinLookup, QueryImage, SearchHit, SearchRequest, SearchResponse
@@ -282,11 +282,10 @@ class SearchService:
             "vector": self.settings.hybrid_vector_weight if req.vector_weight is None else req.vector_weight,
             "lexical": self.settings.hybrid_lexical_weight if req.lexical_weight is None else req.lexical_weight,
         }
-        fused = rrf(rankings, weights, k=self.settings.rrf_k)
+        fused = fuse(rankings, weights, k=self.settings.rrf_k)  # the pool as arrays; records for the top k only
         single = len(rankings) == 1
-        pool_ids = np.array([h.pin_id for h in fused], dtype=np.int64)
-        facets = index.vectors.facet_counts(pool_ids, req.facets) if req.facets else {}
-        top = fused[: req.k]
+        facets = index.vectors.facet_counts(fused.ids, req.facets) if req.facets else {}
+        top = fused.hits(req.k)
         pins = self._pins([h.pin_id for h in top]) if self._pins and top else {}
         hits = [
             SearchHit(
