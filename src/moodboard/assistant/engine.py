@@ -14,7 +14,6 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict
 from typing import Any, Protocol
 
 import numpy as np
@@ -238,7 +237,7 @@ class Assistant:
                 reply.sections.append(sec)
                 if response is not None and not facet_src:
                     facet_src = response.facets
-                yield "section", asdict(sec)
+                yield "section", sec.to_dict()
         elif not state.is_empty():
             items, response, note = self._answer(state, None, ctx, photos, know, 0)
             reply.results = items
@@ -246,7 +245,7 @@ class Assistant:
                 reply.notes.append(note)
             shown = [Shown(pin_id=i.pin_id, price=i.price) for i in items]
             facet_src = response.facets if response is not None else {}
-            yield "results", [asdict(i) for i in reply.results]
+            yield "results", [i.to_dict() for i in reply.results]
         if digest is not None and regions and self.look is not None:  # this turn's photo, region by region
             self._scene(photos.get(digest), self.look, state, know, reply)
         t_retrieve = time.perf_counter()

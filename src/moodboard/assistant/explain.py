@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from moodboard.assistant.vocabulary import singular, words
+from moodboard.assistant.vocabulary import singular, word_set, words
 from moodboard.core.query import Filters, QueryState, TermKind
 from moodboard.core.records import Pin
 
@@ -71,7 +71,7 @@ def explain(
 ) -> str:
     """One short line saying why this result is here."""
     reasons: list[str] = []
-    title_words = {singular(w) for w in words(hit.pin.title)}
+    title_words = word_set(hit.pin.title)
     for term in state.positives:
         if term.kind == TermKind.TEXT:
             for w in words(str(term.value)):

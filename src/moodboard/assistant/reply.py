@@ -8,7 +8,7 @@ understood, and the notes of the turn.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from moodboard.assistant.explain import Hit, distinct_labels, explain, price_phrase
@@ -42,6 +42,13 @@ class ResultItem:
     height: int | None = None
     source: str = "assistant"
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (flat: a copy of the fields; `dataclasses.asdict` deep-copies and was a third
+        of a follow-up turn's CPU)."""
+        out = dict(self.__dict__)
+        out["sources"] = list(self.sources)
+        return out
+
 
 @dataclass
 class SectionReply:
@@ -51,6 +58,15 @@ class SectionReply:
     filters: dict[str, Any]
     results: list[ResultItem]
     note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "name": self.name,
+            "filters": dict(self.filters),
+            "results": [r.to_dict() for r in self.results],
+            "note": self.note,
+        }
 
 
 @dataclass
@@ -73,7 +89,17 @@ class Reply:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return asdict(self)
+        out = dict(self.__dict__)
+        out["results"] = [r.to_dict() for r in self.results]
+        out["sections"] = [s.to_dict() for s in self.sections]
+        out["regions"] = [
+            {**asdict(replace(r, results=[])), "results": [i.to_dict() for i in r.results]} for r in self.regions
+        ]
+        for name in ("chips", "unknown", "notes"):
+            out[name] = list(out[name])
+        out["facets"] = {k: dict(v) for k, v in self.facets.items()}
+        out["timings_ms"] = dict(self.timings_ms)
+        return out
 
 
 def reference_notes(state: QueryState, turn: Turn) -> list[str]:
