@@ -52,8 +52,9 @@ def main() -> None:
     seqs = user_sequences(train, n_users)
     if args.models:
         cfg = SequenceConfig(**json.loads((Path(args.models) / "config.json").read_text()))
-        model = SequenceModel(cfg)
-        model.load_state_dict(torch.load(Path(args.models) / "test.pt", weights_only=True))
+        state = torch.load(Path(args.models) / "test.pt", weights_only=True)
+        model = SequenceModel(cfg, state.get("content"))
+        model.load_state_dict(state)
     else:
         model = SequenceModel(SequenceConfig(n_items=n_items, max_len=50))
     pin_ids = np.arange(-1, n_items)  # row i -> item i - 1

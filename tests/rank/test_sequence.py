@@ -10,7 +10,7 @@ import torch
 
 from moodboard.core.errors import InvalidInputError
 from moodboard.core.settings import SequenceSettings
-from moodboard.jobs.sequence_job import SequenceData, run_sequence_job, sequences_from_arrays
+from moodboard.jobs.sequence_job import SequenceData, run_sequence_job, sequences_from_arrays, times_from_arrays
 from moodboard.rank.metrics import full_rank_of_target
 from moodboard.rank.sequence_model import SequenceConfig, SequenceModel, seen_mask
 from moodboard.rank.sequence_source import SequenceSource, current_sequence_source
@@ -64,7 +64,10 @@ def test_seen_mask_hides_earlier_items_but_never_the_target() -> None:
     targets = torch.tensor([[[2], [3], [5], [7]], [[4], [5], [6], [1]]])  # (B, T, W=1): the next items
     b_idx, t_idx = torch.nonzero(inp > 0, as_tuple=True)
     mask = seen_mask(inp, b_idx, t_idx, targets[b_idx, t_idx], 8)  # (M, 8)
-    got = {(int(b), int(t)): set(torch.nonzero(m).flatten().tolist()) - {0} for b, t, m in zip(b_idx, t_idx, mask)}
+    got = {
+        (int(b), int(t)): set(torch.nonzero(m).flatten().tolist()) - {0}
+        for b, t, m in zip(b_idx, t_idx, mask, strict=True)
+    }
     assert got == {
         (0, 1): {2}, (0, 2): {2, 3}, (0, 3): {2, 3, 5},
         (1, 0): {1}, (1, 1): {1, 4}, (1, 2): {1, 4, 5},
@@ -177,9 +180,11 @@ def test_job_writes_a_snapshot_that_serves_the_same_candidates(tmp_path: Path) -
     codes[5] = 3  # a hide is not an engagement
     ts = np.tile(np.arange(8.0), 30)
     histories = sequences_from_arrays(users, pins, codes, ts)
+    times = times_from_arrays(users, codes, ts)
     assert len(histories[0]) == 7 and len(histories[1]) == 8
+    assert times[0] == [0, 1, 2, 3, 4, 6, 7] and times[1] == list(range(8))  # aligned: the hide is out
     settings = SequenceSettings(max_len=8, d_model=16, n_layers=1, n_heads=2, epochs=20, eval_every=5, lr=1e-2)
-    result = run_sequence_job(SequenceData(histories), settings, tmp_path)
+    result = run_sequence_job(SequenceData(histories, times=times), settings, tmp_path)
     assert result.users == 30 and result.items == N and result.val_hr_at_10 is not None
     src = current_sequence_source(tmp_path)
     assert src is not None

@@ -129,7 +129,8 @@ def train_sequence_model(
     if top > cfg.n_items or min(int(np.min(s)) for s in seqs if len(s)) < 1:
         raise InvalidInputError(f"item indices must lie in 1..{cfg.n_items}", "map pin ids to 1-based indices")
     if times is not None and (
-        len(times) != len(seqs) or any(len(t) != len(q) or np.any(np.diff(t) < 0) for t, q in zip(times, seqs))
+        len(times) != len(seqs)
+        or any(len(t) != len(q) or np.any(np.diff(t) < 0) for t, q in zip(times, seqs, strict=True))
     ):
         raise InvalidInputError("times must give one non-decreasing time per engagement", "sort events by time")
     torch.manual_seed(tcfg.seed)
