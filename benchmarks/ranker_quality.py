@@ -219,7 +219,7 @@ def main() -> None:
     if "sequence" not in args.sources or set(args.sources) - set(ALL_SOURCES):
         ap.error(f"--sources must include sequence and come from {ALL_SOURCES}")
     torch.set_num_threads(1)
-    t_start = time.time()
+    t_start, load_start = time.time(), os.getloadavg()[0]
     r, genres, _ = load(data_dir(args.data_dir))
     n_users = int(r[:, 0].max()) + 1
     names = feature_names(args.sources)
@@ -321,6 +321,7 @@ def main() -> None:
         "users": n_users,
         "per_source": args.per_source,
         "wall_s": round(time.time() - t_start, 1),
+        "load_1min": [load_start, os.getloadavg()[0]],
     }
     Path(args.json).write_text(json.dumps(out, indent=2))
     print(json.dumps({k: v for k, v in out.items() if k not in ("methods", "feature_gain")}, indent=2))

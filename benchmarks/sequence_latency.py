@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -46,6 +47,7 @@ def main() -> None:
     ap.add_argument("--gc-freeze", action="store_true", help="gc.freeze() after loading (long-lived objects)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    load_start = os.getloadavg()[0]
     r, _, _ = load(data_dir(args.data_dir))
     n_users, n_items = int(r[:, 0].max()) + 1, int(r[:, 1].max()) + 1
     train = split(r, n_items, 0)["test"][0]
@@ -89,6 +91,7 @@ def main() -> None:
         "cold": pct(cold), "cached": pct(cached), "update": pct(update), "numpy_scoring_floor": pct(floor),
         "users": n_users, "items": n_items, "k": args.k, "threads": args.threads, "model": model.cfg.to_dict(),
         "trained_weights": bool(args.models), "gc_freeze": args.gc_freeze,
+        "load_1min": [load_start, os.getloadavg()[0]],
     }  # fmt: skip
     Path(args.json).write_text(json.dumps(out, indent=2))
     print(json.dumps({k: out[k] for k in ("cold", "cached", "update", "numpy_scoring_floor")}, indent=2))

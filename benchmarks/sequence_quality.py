@@ -156,15 +156,15 @@ def main() -> None:
     ap.add_argument("--heads", type=int, default=2)
     ap.add_argument("--dropout", type=float, default=0.2)
     ap.add_argument("--window", type=int, default=8, help="all_action window")
-    ap.add_argument("--epochs", type=int, default=80, help="most epochs (early stopping on validation)")
-    ap.add_argument("--eval-every", type=int, default=10, help="epochs between validation checks")
-    ap.add_argument("--patience", type=int, default=2, help="validation checks without gain before stopping")
+    ap.add_argument("--epochs", type=int, default=200, help="most epochs (early stopping on validation)")
+    ap.add_argument("--eval-every", type=int, default=5, help="epochs between validation checks")
+    ap.add_argument("--patience", type=int, default=6, help="validation checks without gain before stopping")
     ap.add_argument(
-        "--mask-seen", action=argparse.BooleanOptionalAction, default=False,
+        "--mask-seen", action=argparse.BooleanOptionalAction, default=True,
         help="leave the user's rated items out of the training softmax",
     )  # fmt: skip
     ap.add_argument(
-        "--shuffle-ties", action=argparse.BooleanOptionalAction, default=False,
+        "--shuffle-ties", action=argparse.BooleanOptionalAction, default=True,
         help="reorder ratings with the same timestamp at random each epoch (their file order is arbitrary)",
     )  # fmt: skip
     ap.add_argument("--content", choices=["none", "genres"], default="none", help="item content input")
@@ -179,7 +179,7 @@ def main() -> None:
     ap.add_argument("--skip", default="", help="comma-separated methods to leave out (for quick runs)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    t_start = time.time()
+    t_start, load_start = time.time(), os.getloadavg()[0]
     r, genres, _ = load(data_dir(args.data_dir))
     n_users, n_items = int(r[:, 0].max()) + 1, int(r[:, 1].max()) + 1
     s = split(r, n_items, args.seed)
@@ -303,6 +303,7 @@ def main() -> None:
         "tuned on the second-to-last item (full HR@10)",
         "users": len(users),
         "wall_s": round(time.time() - t_start, 1),
+        "load_1min": [load_start, os.getloadavg()[0]],
     }
     Path(args.json).write_text(json.dumps(out, indent=2, default=str))
     print(f"{'method':<18}{'full HR@10':>11}{'full NDCG':>10}{'samp HR@10':>11}{'samp NDCG':>10}")
