@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from numpy.typing import NDArray
 
 from moodboard.core.arrays import FloatArray, IntArray
 from moodboard.core.errors import InvalidInputError
@@ -22,6 +23,8 @@ from moodboard.rank.sequence_model import SequenceConfig, SequenceModel
 EvalFn = Callable[[SequenceModel], float]
 """Validation score of a model (higher is better), e.g. HR@10 on each user's held-out next item."""
 ProgressFn = Callable[[int, int, dict[str, float]], None]
+TimeArray = NDArray[np.float64]
+"""Engagement times (epoch seconds), one per item of a sequence, non-decreasing."""
 """(epoch, epochs, metrics) after each epoch."""
 
 
@@ -49,7 +52,7 @@ class TrainResult:
     seconds: float = 0.0
 
 
-def shuffle_ties(seq: IntArray, times: FloatArray, rng: np.random.Generator) -> IntArray:
+def shuffle_ties(seq: IntArray, times: TimeArray, rng: np.random.Generator) -> IntArray:
     """The sequence with engagements that share a timestamp put in a random order (times non-decreasing)."""
     return np.asarray(seq)[np.lexsort((rng.random(len(seq)), times))]
 
@@ -59,7 +62,7 @@ def crop_batch(
     rows: IntArray,
     length: int,
     rng: np.random.Generator,
-    times: Sequence[FloatArray] | None = None,
+    times: Sequence[TimeArray] | None = None,
 ) -> torch.Tensor:
     """Left-padded (B, length) batch: each sequence cut at a random end point, then its last `length` items.
 
@@ -112,7 +115,7 @@ def train_sequence_model(
     content: FloatArray | None = None,
     evaluate: EvalFn | None = None,
     progress: ProgressFn | None = None,
-    times: Sequence[FloatArray] | None = None,
+    times: Sequence[TimeArray] | None = None,
 ) -> TrainResult:
     """Fit a `SequenceModel` on engagement sequences; with `evaluate`, keep the best validated weights.
 
