@@ -230,8 +230,8 @@ def main() -> None:
         with cache.open("rb") as fh:
             inputs = pickle.load(fh)  # our own file from an earlier run
         log(f"source lists from {cache}")
-        if set(inputs) != {1, *backs} or any(set(args.sources) - set(i.lists) for i in inputs.values()):
-            ap.error(f"{cache} holds other positions or sources; delete it or pick another --cache")
+        if {1, *backs} - set(inputs) or any(set(args.sources) - set(i.lists) for i in inputs.values()):
+            ap.error(f"{cache} lacks some positions or sources; delete it or pick another --cache")
     else:
         inputs = {b: split_inputs(b, r, genres, configs, args) for b in [*backs, 1]}
         if cache is not None:
