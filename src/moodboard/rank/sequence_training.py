@@ -23,9 +23,9 @@ from moodboard.rank.sequence_model import SequenceConfig, SequenceModel
 EvalFn = Callable[[SequenceModel], float]
 """Validation score of a model (higher is better), e.g. HR@10 on each user's held-out next item."""
 ProgressFn = Callable[[int, int, dict[str, float]], None]
+"""(epoch, epochs, metrics) after each epoch."""
 TimeArray = NDArray[np.float64]
 """Engagement times (epoch seconds), one per item of a sequence, non-decreasing."""
-"""(epoch, epochs, metrics) after each epoch."""
 
 
 @dataclass(frozen=True)
