@@ -10,11 +10,11 @@ import torch
 
 from moodboard.core.errors import InvalidInputError
 from moodboard.core.settings import SequenceSettings
-from moodboard.jobs.sequence_job import SequenceData, run_sequence_job, sequences_from_arrays
+from moodboard.jobs.sequence_job import SequenceData, run_sequence_job, sequences_from_arrays, times_from_arrays
 from moodboard.rank.metrics import full_rank_of_target
-from moodboard.rank.sequence_model import SequenceConfig, SequenceModel
+from moodboard.rank.sequence_model import SequenceConfig, SequenceModel, seen_mask
 from moodboard.rank.sequence_source import SequenceSource, current_sequence_source
-from moodboard.rank.sequence_training import TrainConfig, score_all, train_sequence_model
+from moodboard.rank.sequence_training import TrainConfig, score_all, shuffle_ties, train_sequence_model
 
 N = 12  # items 1..12
 
@@ -45,6 +45,56 @@ def test_hidden_state_is_causal_and_ignores_padding() -> None:
     assert torch.allclose(a[0, :-1], b[0, :-1], atol=1e-6)  # a later item never changes an earlier state
     assert not torch.allclose(a[0, -1], b[0, -1])
     assert torch.allclose(a[0, -1], unpadded[0, -1], atol=1e-5)  # padding is invisible
+
+
+def test_serving_encoder_matches_the_training_encoder() -> None:
+    # encode_last (no mask, last block on the newest position only) must give the user embedding that
+    # the padded batch path gives, or serving would rank with a different model than the one validated
+    torch.manual_seed(0)
+    model = SequenceModel(SequenceConfig(n_items=N, max_len=8, d_model=16, n_layers=3, n_heads=4)).eval()
+    seq = torch.tensor([[0, 0, 0, 3, 4, 5, 6, 7]])
+    with torch.no_grad():
+        padded = model.user_embedding(seq)[0]
+        served = model.encode_last(model.item_table()[seq[0, 3:]])
+    assert torch.allclose(padded, served, atol=1e-5)
+
+
+def test_seen_mask_hides_earlier_items_but_never_the_target() -> None:
+    inp = torch.tensor([[0, 2, 3, 5], [1, 4, 5, 6]])
+    targets = torch.tensor([[[2], [3], [5], [7]], [[4], [5], [6], [1]]])  # (B, T, W=1): the next items
+    b_idx, t_idx = torch.nonzero(inp > 0, as_tuple=True)
+    mask = seen_mask(inp, b_idx, t_idx, targets[b_idx, t_idx], 8)  # (M, 8)
+    got = {
+        (int(b), int(t)): set(torch.nonzero(m).flatten().tolist()) - {0}
+        for b, t, m in zip(b_idx, t_idx, mask, strict=True)
+    }
+    assert got == {
+        (0, 1): {2}, (0, 2): {2, 3}, (0, 3): {2, 3, 5},
+        (1, 0): {1}, (1, 1): {1, 4}, (1, 2): {1, 4, 5},
+        (1, 3): {4, 5, 6},  # item 1 comes again as the target: it stays in the softmax
+    }  # fmt: skip
+
+
+def test_mask_seen_learns_the_next_item_too() -> None:
+    cfg = SequenceConfig(n_items=N, max_len=8, d_model=16, n_layers=1, n_heads=2, dropout=0.0, mask_seen=True)
+    result = train_sequence_model(cfg, TrainConfig(epochs=40, batch_size=32, lr=1e-2), cycles(64, 10))
+    test = cycles(50, 7, seed=1)
+    history = [s[:-1] for s in test]
+    # trained with the history out of the softmax, it may score engaged items high: rank as serving does
+    ranks = full_rank_of_target(score_all(result.model, history), np.array([s[-1] for s in test]), history)
+    assert (ranks < 1).mean() >= 0.9
+
+
+def test_shuffle_ties_only_reorders_within_a_timestamp() -> None:
+    seq = np.arange(1, 9)
+    times = np.array([0, 0, 0, 5, 7, 7, 7, 9], dtype=np.float64)
+    rng = np.random.default_rng(0)
+    outs = [shuffle_ties(seq, times, rng) for _ in range(50)]
+    for out in outs:
+        assert sorted(out[:3]) == [1, 2, 3] and out[3] == 4 and sorted(out[4:7]) == [5, 6, 7] and out[7] == 8
+    assert len({tuple(o) for o in outs}) > 10  # the ties really move
+    with pytest.raises(InvalidInputError):
+        train_sequence_model(small(), TrainConfig(epochs=1), [seq], times=[times[::-1]])
 
 
 @pytest.mark.parametrize("objective", ["next_item", "all_action"])
@@ -130,9 +180,11 @@ def test_job_writes_a_snapshot_that_serves_the_same_candidates(tmp_path: Path) -
     codes[5] = 3  # a hide is not an engagement
     ts = np.tile(np.arange(8.0), 30)
     histories = sequences_from_arrays(users, pins, codes, ts)
+    times = times_from_arrays(users, codes, ts)
     assert len(histories[0]) == 7 and len(histories[1]) == 8
+    assert times[0] == [0, 1, 2, 3, 4, 6, 7] and times[1] == list(range(8))  # aligned: the hide is out
     settings = SequenceSettings(max_len=8, d_model=16, n_layers=1, n_heads=2, epochs=20, eval_every=5, lr=1e-2)
-    result = run_sequence_job(SequenceData(histories), settings, tmp_path)
+    result = run_sequence_job(SequenceData(histories, times=times), settings, tmp_path)
     assert result.users == 30 and result.items == N and result.val_hr_at_10 is not None
     src = current_sequence_source(tmp_path)
     assert src is not None

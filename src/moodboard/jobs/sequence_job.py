@@ -41,6 +41,7 @@ class SequenceData:
     histories: dict[int, list[int]]
     vector_ids: IntArray | None = None
     vectors: FloatArray | None = None
+    times: dict[int, list[float]] | None = None  # each engagement's time, aligned with `histories`
 
 
 @dataclass
@@ -73,6 +74,16 @@ def sequences_from_arrays(
     return out
 
 
+def times_from_arrays(users: NDArray[Any], codes: NDArray[Any], ts: NDArray[Any]) -> dict[int, list[float]]:
+    """Each user's positive-event times, oldest first, aligned with `sequences_from_arrays`."""
+    keep = codes != EVENT_CODES[EventType.HIDE]
+    u, t = users[keep], np.asarray(ts[keep], dtype=np.float64)
+    order = np.lexsort((np.arange(len(u)), t, u))
+    u, t = u[order], t[order]
+    bounds = np.flatnonzero(np.diff(u)) + 1
+    return {int(cu[0]): ct.tolist() for cu, ct in zip(np.split(u, bounds), np.split(t, bounds), strict=True) if len(cu)}
+
+
 def read_sequences(store: CatalogStore, snapshots_dir: Path | None = None) -> SequenceData:
     """Every user's engagement sequence from the store, plus the live vectors snapshot when there is one."""
     ev = read_events(store)
@@ -81,6 +92,7 @@ def read_sequences(store: CatalogStore, snapshots_dir: Path | None = None) -> Se
         sequences_from_arrays(ev.user, ev.pin, ev.code, ev.ts),
         vec[0] if vec else None,
         vec[1] if vec else None,
+        times_from_arrays(ev.user, ev.code, ev.ts),
     )
 
 
@@ -114,11 +126,16 @@ def train_from_sequences(
     if not any(len(q) >= 2 for q in seqs):
         raise InvalidInputError("no user has two engagements to learn a sequence from", "log more engagement")
     held = [i for i, q in enumerate(seqs) if len(q) >= 3]
-    train = [q[:-1] if i in set(held) else q for i, q in enumerate(seqs)]
+    held_set = set(held)
+    train = [q[:-1] if i in held_set else q for i, q in enumerate(seqs)]
+    times = None
+    if s.shuffle_ties and data.times is not None:
+        full = [np.asarray(data.times[u], dtype=np.float64) for u in data.histories]
+        times = [t[:-1] if i in held_set else t for i, t in enumerate(full)]
     cfg = SequenceConfig(
         n_items=len(pin_ids) - 1, max_len=s.max_len, d_model=s.d_model, n_layers=s.n_layers, n_heads=s.n_heads,
         dropout=s.dropout, content_dim=0 if content is None else int(content.shape[1]), objective=s.objective,
-        all_action_window=s.all_action_window,
+        all_action_window=s.all_action_window, mask_seen=s.mask_seen,
     )  # fmt: skip
     tcfg = TrainConfig(
         epochs=s.epochs, batch_size=s.batch_size, lr=s.lr, eval_every=s.eval_every, patience=s.patience, seed=s.seed
@@ -132,7 +149,7 @@ def train_from_sequences(
             scores = score_all(model, val_seqs)
             return loo_hr_ndcg(full_rank_of_target(scores, targets, val_seqs), 10)[0]
 
-    result = train_sequence_model(cfg, tcfg, train, content, evaluate, progress)
+    result = train_sequence_model(cfg, tcfg, train, content, evaluate, progress, times)
     return result.model, pin_ids, result.best_score, result.best_epoch
 
 

@@ -41,6 +41,7 @@ class SequenceConfig:
     content_dim: int = 0  # width of the items' content embeddings; 0 = id embeddings only
     objective: Objective = "next_item"
     all_action_window: int = 8  # future actions each position predicts under `all_action`
+    mask_seen: bool = False  # leave items already in the history out of each position's softmax
 
     def to_dict(self) -> dict[str, Any]:
         """The config as JSON-ready values (stored in the snapshot manifest)."""
@@ -57,17 +58,23 @@ class CausalSelfAttention(nn.Module):
         self.proj = nn.Linear(cfg.d_model, cfg.d_model)
         self.dropout = cfg.dropout
 
-    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
-        """x (B, T, C), mask (B, 1, T, T) bool (True = may attend) -> (B, T, C)."""
+    def forward(self, x: Tensor, mask: Tensor | None, last_only: bool = False) -> Tensor:
+        """x (B, T, C), mask (B, 1, T, T) bool (True = may attend; None = no padding) -> (B, T, C).
+
+        `last_only` computes the newest position alone -> (B, 1, C): it sees every key, so needs no mask.
+        """
         b, t, c = x.shape
         q, k, v = self.qkv(x).split(c, dim=2)  # 3 x (B, T, C)
-        q = q.view(b, t, self.n_heads, c // self.n_heads).transpose(1, 2)  # (B, H, T, C/H)
+        if last_only:
+            q = q[:, -1:]  # (B, 1, C)
+        q = q.view(b, q.shape[1], self.n_heads, c // self.n_heads).transpose(1, 2)  # (B, H, T', C/H)
         k = k.view(b, t, self.n_heads, c // self.n_heads).transpose(1, 2)  # (B, H, T, C/H)
         v = v.view(b, t, self.n_heads, c // self.n_heads).transpose(1, 2)  # (B, H, T, C/H)
         p = self.dropout if self.training else 0.0
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)  # (B, H, T, C/H)
-        y = y.transpose(1, 2).contiguous().view(b, t, c)  # (B, T, C)
-        return self.proj(y)  # (B, T, C)
+        causal = mask is None and not last_only
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, is_causal=causal)  # (B, H, T', C/H)
+        y = y.transpose(1, 2).contiguous().view(b, q.shape[2], c)  # (B, T', C)
+        return self.proj(y)  # (B, T', C)
 
 
 class Block(nn.Module):
@@ -86,10 +93,11 @@ class Block(nn.Module):
         )
         self.drop = nn.Dropout(cfg.dropout)
 
-    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
-        """x (B, T, C) -> (B, T, C)."""
-        x = x + self.drop(self.attn(self.ln1(x), mask))  # (B, T, C)
-        return x + self.mlp(self.ln2(x))  # (B, T, C)
+    def forward(self, x: Tensor, mask: Tensor | None, last_only: bool = False) -> Tensor:
+        """x (B, T, C) -> (B, T, C), or (B, 1, C) for the newest position alone (`last_only`)."""
+        y = self.drop(self.attn(self.ln1(x), mask, last_only))  # (B, T', C)
+        x = (x[:, -1:] if last_only else x) + y  # (B, T', C)
+        return x + self.mlp(self.ln2(x))  # (B, T', C)
 
 
 class SequenceModel(nn.Module):
@@ -154,21 +162,41 @@ class SequenceModel(nn.Module):
             x = block(x, mask) * valid.unsqueeze(-1)  # (B, T, C)
         return self.ln_f(x)  # (B, T, C)
 
+    def encode_last(self, emb: Tensor) -> Tensor:
+        """The user embedding of one unpadded history: item embeddings (T, C), oldest first -> (C,).
+
+        The serving path: without padding, attention needs no mask (SDPA's causal kernel), and the last
+        block computes the newest position only, the one the user embedding is read from.
+        """
+        t = emb.shape[0]
+        pos = torch.arange(t - 1, -1, -1, device=emb.device)  # (T,), as in `encode`
+        x = (emb * math.sqrt(self.cfg.d_model) + self.pos_emb(pos))[None]  # (1, T, C)
+        for i, block in enumerate(self.blocks):
+            x = block(x, None, last_only=i == len(self.blocks) - 1)  # (1, T, C); (1, 1, C) after the last
+        return self.ln_f(x)[0, -1]  # (C,)
+
     def loss(self, seq: Tensor) -> Tensor:
-        """Training loss on a batch of sequences (B, T + 1): positions 0..T-1 predict what comes after."""
+        """Training loss on a batch of sequences (B, T + 1): positions 0..T-1 predict what comes after.
+
+        Only real positions (an item in, an item to predict) are scored: with left padding to max_len most
+        of a batch can be padding, and the (positions x catalogue) logits are the bulk of the cost.
+        """
         inp, tgt = seq[:, :-1], seq[:, 1:]  # (B, T), (B, T)
-        h = self(inp)  # (B, T, C)
-        logits = h @ self.item_table().T  # (B, T, N)
-        logits[..., 0] = float("-inf")  # never predict padding
+        w = self.cfg.all_action_window if self.cfg.objective == "all_action" else 1
+        future = F.pad(tgt, (0, w - 1)).unfold(1, w, 1)  # (B, T, W): future[b, t, j] = seq[b, t + 1 + j]
+        b_idx, t_idx = torch.nonzero((inp > 0) & (tgt > 0), as_tuple=True)  # (M,), (M,)
+        h = self(inp)[b_idx, t_idx]  # (M, C)
+        logits = h @ self.item_table().T  # (M, N)
+        logits[:, 0] = float("-inf")  # never predict padding
+        fut = future[b_idx, t_idx]  # (M, W)
+        if self.cfg.mask_seen:
+            logits = logits.masked_fill(seen_mask(inp, b_idx, t_idx, fut, logits.shape[-1]), float("-inf"))
         if self.cfg.objective == "next_item":
-            return F.cross_entropy(logits.flatten(0, 1), tgt.flatten(), ignore_index=0)
+            return F.cross_entropy(logits, fut[:, 0])
         # dense all-action: position t predicts each of seq[t+1 .. t+W] (PinnerFormer, section 3.3)
-        logp = F.log_softmax(logits, dim=-1)  # (B, T, N)
-        w = self.cfg.all_action_window
-        padded = F.pad(tgt, (0, w - 1))  # (B, T + W - 1)
-        future = padded.unfold(1, w, 1)  # (B, T, W): future[b, t, j] = seq[b, t + 1 + j]
-        valid = (future > 0) & (inp > 0).unsqueeze(-1)  # (B, T, W)
-        ll = logp.gather(2, future)  # (B, T, W)
+        logp = F.log_softmax(logits, dim=-1)  # (M, N)
+        valid = fut > 0  # (M, W): the window runs past the end of the sequence
+        ll = logp.gather(1, fut)  # (M, W)
         ll = torch.where(valid, ll, torch.zeros_like(ll))  # padding targets have log-likelihood -inf
         return -ll.sum() / valid.sum().clamp(min=1)
 
@@ -176,3 +204,18 @@ class SequenceModel(nn.Module):
     def user_embedding(self, seq: Tensor) -> Tensor:
         """seq (B, T) left-padded -> the hidden state at the last position (B, C)."""
         return self(seq)[:, -1, :]  # (B, C)
+
+
+def seen_mask(inp: Tensor, b_idx: Tensor, t_idx: Tensor, targets: Tensor, n: int) -> Tensor:
+    """(M, N) True where item i occurs in inp[b, :t+1] for each scored position (b, t), targets excepted.
+
+    Serving leaves engaged items out of a user's candidates, so training need not spend the softmax on
+    pushing them down (on catalogues where an item is engaged once, e.g. rated films, they never come next);
+    a target that repeats an earlier item stays in (re-engagement is still learned).
+    """
+    b, t = inp.shape
+    steps = torch.arange(t, device=inp.device)  # (T,)
+    first = torch.full((b, n), t, dtype=torch.long, device=inp.device)  # (B, N): T = never seen
+    first.scatter_reduce_(1, inp, steps.expand(b, t), reduce="amin")  # first position of each item
+    mask = first[b_idx] <= t_idx[:, None]  # (M, N)
+    return mask.scatter(1, targets, False)  # (M, N)

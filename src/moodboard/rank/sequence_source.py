@@ -126,9 +126,9 @@ class SequenceSource:
             return cached
         if not hist:
             return None
-        emb = torch.from_numpy(table[np.asarray(hist)])[None]  # (1, T, C)
-        with torch.no_grad():
-            u = self.model.encode(emb, torch.ones(1, len(hist), dtype=torch.bool))[0, -1].numpy()  # (C,)
+        emb = torch.from_numpy(table[np.asarray(hist)])  # (T, C)
+        with torch.inference_mode():  # no autograd bookkeeping at all on the serving path
+            u = self.model.encode_last(emb).numpy()  # (C,)
         with self._lock:
             self._cache[uid] = u
         return u

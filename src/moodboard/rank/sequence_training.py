@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from numpy.typing import NDArray
 
 from moodboard.core.arrays import FloatArray, IntArray
 from moodboard.core.errors import InvalidInputError
@@ -23,6 +24,8 @@ EvalFn = Callable[[SequenceModel], float]
 """Validation score of a model (higher is better), e.g. HR@10 on each user's held-out next item."""
 ProgressFn = Callable[[int, int, dict[str, float]], None]
 """(epoch, epochs, metrics) after each epoch."""
+TimeArray = NDArray[np.float64]
+"""Engagement times (epoch seconds), one per item of a sequence, non-decreasing."""
 
 
 @dataclass(frozen=True)
@@ -49,11 +52,26 @@ class TrainResult:
     seconds: float = 0.0
 
 
-def crop_batch(seqs: Sequence[IntArray], rows: IntArray, length: int, rng: np.random.Generator) -> torch.Tensor:
-    """Left-padded (B, length) batch: each sequence cut at a random end point, then its last `length` items."""
+def shuffle_ties(seq: IntArray, times: TimeArray, rng: np.random.Generator) -> IntArray:
+    """The sequence with engagements that share a timestamp put in a random order (times non-decreasing)."""
+    return np.asarray(seq)[np.lexsort((rng.random(len(seq)), times))]
+
+
+def crop_batch(
+    seqs: Sequence[IntArray],
+    rows: IntArray,
+    length: int,
+    rng: np.random.Generator,
+    times: Sequence[TimeArray] | None = None,
+) -> torch.Tensor:
+    """Left-padded (B, length) batch: each sequence cut at a random end point, then its last `length` items.
+
+    With `times`, engagements logged in the same second are reordered at random first: their logged order
+    is arbitrary, so the model should not learn it.
+    """
     out = np.zeros((len(rows), length), dtype=np.int64)
     for i, r in enumerate(rows.tolist()):
-        s = seqs[r]
+        s = seqs[r] if times is None else shuffle_ties(seqs[r], times[r], rng)
         end = len(s) if len(s) <= length else int(rng.integers(length, len(s) + 1))
         window = s[max(0, end - length) : end]
         out[i, length - len(window) :] = window
@@ -97,11 +115,15 @@ def train_sequence_model(
     content: FloatArray | None = None,
     evaluate: EvalFn | None = None,
     progress: ProgressFn | None = None,
+    times: Sequence[TimeArray] | None = None,
 ) -> TrainResult:
     """Fit a `SequenceModel` on engagement sequences; with `evaluate`, keep the best validated weights.
 
+    `times` (one non-decreasing array per sequence) lets training shuffle engagements that share a timestamp.
+
     Raises:
-        InvalidInputError: no sequence has two engagements, or an index is outside 1..n_items.
+        InvalidInputError: no sequence has two engagements, an index is outside 1..n_items, or `times`
+            does not match the sequences.
     """
     usable = np.array([i for i, s in enumerate(seqs) if len(s) >= 2], dtype=np.int64)
     if not len(usable):
@@ -109,6 +131,11 @@ def train_sequence_model(
     top = max(int(np.max(s)) for s in seqs if len(s))
     if top > cfg.n_items or min(int(np.min(s)) for s in seqs if len(s)) < 1:
         raise InvalidInputError(f"item indices must lie in 1..{cfg.n_items}", "map pin ids to 1-based indices")
+    if times is not None and (
+        len(times) != len(seqs)
+        or any(len(t) != len(q) or np.any(np.diff(t) < 0) for t, q in zip(times, seqs, strict=True))
+    ):
+        raise InvalidInputError("times must give one non-decreasing time per engagement", "sort events by time")
     torch.manual_seed(tcfg.seed)
     rng = np.random.default_rng(tcfg.seed)
     model = SequenceModel(cfg, torch.from_numpy(content) if content is not None else None)
@@ -123,7 +150,7 @@ def train_sequence_model(
         order = rng.permutation(usable)
         total = 0.0
         for lo in range(0, len(order), tcfg.batch_size):
-            batch = crop_batch(seqs, order[lo : lo + tcfg.batch_size], cfg.max_len + 1, rng)  # (B, T + 1)
+            batch = crop_batch(seqs, order[lo : lo + tcfg.batch_size], cfg.max_len + 1, rng, times)  # (B, T + 1)
             loss = model.loss(batch)
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -18,6 +18,8 @@ class SequenceSettings(BaseModel):
     objective: Literal["next_item", "all_action"] = "next_item"
     all_action_window: int = Field(8, ge=1, le=256, description="future actions predicted under all_action")
     use_content: bool = Field(True, description="add the pins' content embeddings (vectors snapshot) to ids")
+    mask_seen: bool = Field(True, description="leave a user's engaged pins out of the training softmax")
+    shuffle_ties: bool = Field(True, description="reorder same-timestamp engagements at random in training")
     epochs: int = Field(200, ge=1, le=10_000)
     batch_size: int = Field(128, ge=1, le=8192)
     lr: float = Field(1e-3, gt=0, le=1)
