@@ -257,6 +257,41 @@ def test_text_vector_cache_encodes_each_text_once_per_model() -> None:
     assert calls[-1] == ["blue jeans"]
 
 
+def test_text_vector_cache_sends_concurrent_misses_to_the_tower_together() -> None:
+    """Misses of requests answered at once share one tower run; a text two of them miss is encoded once."""
+    import threading
+    import time
+
+    from moodboard.rank.search import TextVectorCache
+
+    calls: list[list[str]] = []
+    gate = threading.Event()
+
+    class Slow(FakeEmbedder):
+        def embed_texts(self, texts):  # type: ignore[no-untyped-def, override]
+            calls.append(list(texts))
+            gate.wait(5)
+            return super().embed_texts(texts)
+
+    enc, cache = Slow(dim=16), TextVectorCache(capacity=64)
+    out: dict[str, np.ndarray] = {}
+    texts = ["first", "red dress", "blue jeans", "red dress"]
+    threads = [threading.Thread(target=lambda t=t: out.__setitem__(t, cache.embed(enc, [t])[0])) for t in texts]
+    threads[0].start()
+    while not calls:
+        time.sleep(0.001)
+    for t in threads[1:]:
+        t.start()
+    while cache._batcher(enc).calls < 4:
+        time.sleep(0.001)
+    gate.set()
+    for t in threads:
+        t.join(5)
+    assert calls == [["first"], ["red dress", "blue jeans"]]
+    for t in texts:
+        assert np.allclose(out[t], enc.embed_texts([t])[0])
+
+
 def test_category_vote_reranks_vector_results(bundle: SearchIndex, encoder, catalog) -> None:
     """With one voter and a big bonus, the top result's category fills the head of the list."""
     pins = catalog[0]

@@ -1,7 +1,8 @@
 """Query vectors a server keeps: query texts by (model, text), query photos by (model, content digest).
 
 Conversations re-send the same terms every turn, and encoding one short text costs milliseconds of CPU,
-far more than the index search; a photo costs tens of milliseconds. Both caches are bounded LRUs.
+far more than the index search; a photo costs tens of milliseconds. Both caches are bounded LRUs. Texts
+that miss in requests answered at the same time go to the text tower in one run (`core.coalesce`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from moodboard.core.arrays import FloatArray
+from moodboard.core.coalesce import Coalescer
 
 
 class TextEncoder(Protocol):
@@ -34,8 +36,19 @@ class TextVectorCache:
         self.capacity = capacity
         self._items: OrderedDict[tuple[str, str], FloatArray] = OrderedDict()
         self._lock = threading.Lock()
+        self._batchers: dict[int, tuple[TextEncoder, Coalescer[str, FloatArray]]] = {}
         self.hits = 0
         self.misses = 0
+
+    def _batcher(self, encoder: TextEncoder) -> Coalescer[str, FloatArray]:
+        """The coalescer that merges concurrent misses of `encoder` into one run of its tower."""
+        with self._lock:
+            held = self._batchers.get(id(encoder))
+            if held is None or held[0] is not encoder:
+                held = (encoder, Coalescer(lambda texts: _embed_unique(encoder, texts)))
+                self._batchers = {k: v for k, v in self._batchers.items() if k != id(encoder)}
+                self._batchers[id(encoder)] = held
+            return held[1]
 
     def embed(self, encoder: TextEncoder, texts: list[str]) -> FloatArray:
         """(n, d) vectors of `texts`, encoding only the ones not seen before for this encoder's model."""
@@ -48,7 +61,7 @@ class TextVectorCache:
         self.hits += len(keys) - len(missing)
         self.misses += len(missing)
         if missing:
-            fresh = np.asarray(encoder.embed_texts([t for _, t in missing]), dtype=np.float32)
+            fresh = np.stack(self._batcher(encoder)([t for _, t in missing]))
             with self._lock:
                 for k, v in zip(missing, fresh, strict=True):
                     self._items[k] = v
@@ -56,6 +69,14 @@ class TextVectorCache:
                 while len(self._items) > self.capacity:
                     self._items.popitem(last=False)
         return np.stack([found[k] for k in keys])
+
+
+def _embed_unique(encoder: TextEncoder, texts: list[str]) -> list[FloatArray]:
+    """One vector per text, each distinct text encoded once (concurrent callers may miss the same text)."""
+    unique = list(dict.fromkeys(texts))
+    vecs = np.asarray(encoder.embed_texts(unique), dtype=np.float32)
+    at = {t: i for i, t in enumerate(unique)}
+    return [vecs[at[t]] for t in texts]
 
 
 class VectorCache:
