@@ -17,7 +17,7 @@ from moodboard.api.app import build_services, create_app
 from moodboard.api.pools import model_concurrency, run_model
 from moodboard.api.ratelimit import SharedTokenBuckets, TokenBuckets, make_rate_limiter
 from moodboard.core.settings import ServeSettings, load_settings
-from moodboard.core.sizing import torch_threads, worker_count
+from moodboard.core.sizing import request_threads, torch_threads, worker_count
 
 
 def _spend(path: str, n: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
@@ -69,6 +69,32 @@ def test_default_sizing_shares_the_cores_out() -> None:
     assert torch_threads(serve) * worker_count(serve) <= max(worker_count(serve), cores)  # no oversubscription
     assert torch_threads(ServeSettings(workers=1, torch_threads=0)) >= 1
     assert model_concurrency(ServeSettings(model_concurrency=3)) == 3
+
+
+def test_request_threads_are_few_per_core_unless_requests_wait_on_a_network_service() -> None:
+    serve = ServeSettings(workers=2, torch_threads=1)
+    assert request_threads(serve, waits_on_network=False) == 4
+    assert request_threads(ServeSettings(workers=1, torch_threads=3), waits_on_network=False) == 12
+    assert request_threads(serve, waits_on_network=True) == 40  # an LLM or database server: threads mostly wait
+    assert request_threads(ServeSettings(request_threads=7), waits_on_network=True) == 7
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"serve": {"torch_threads": 1}}, 4),
+        ({"serve": {"request_threads": 6}}, 6),
+        ({"serve": {"torch_threads": 1}, "assistant": {"llm_base_url": "http://127.0.0.1:9/v1"}}, 40),
+    ],
+)
+def test_the_app_sizes_its_thread_pool_at_start_up(tmp_path: Path, overrides: dict, expected: int) -> None:
+    async def tokens() -> float:
+        return anyio.to_thread.current_default_thread_limiter().total_tokens
+
+    with TestClient(create_app(load_settings(home=tmp_path / "h", **overrides))) as client:
+        assert client.portal is not None
+        assert client.portal.call(tokens) == expected
+        assert client.get("/healthz").status_code == 200
 
 
 def test_model_pool_bounds_photo_work_and_leaves_the_shared_pool_free(tmp_path: Path) -> None:

@@ -12,6 +12,8 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -23,6 +25,7 @@ from moodboard.api.ratelimit import make_rate_limiter
 from moodboard.api.services import Services
 from moodboard.catalog.store import CatalogStore
 from moodboard.core.settings import Settings
+from moodboard.core.sizing import request_threads
 from moodboard.runtime import build_runtime
 
 log = logging.getLogger("moodboard.api")
@@ -56,6 +59,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        db = settings.database.url  # empty = SQLite under the home
+        remote = bool(settings.assistant.llm_base_url) or (bool(db) and not db.startswith("sqlite"))
+        anyio.to_thread.current_default_thread_limiter().total_tokens = request_threads(settings.serve, remote)
         yield
         services.close()
 

@@ -30,6 +30,20 @@ def torch_threads(serve: ServeSettings) -> int:
     return serve.torch_threads or max(1, cores() // worker_count(serve))
 
 
+def request_threads(serve: ServeSettings, waits_on_network: bool) -> int:
+    """Requests a worker runs at once on its thread pool: the setting, else 4 per model thread, or anyio's
+    40 when requests wait on a network service (an LLM server, a database server) and threads mostly wait.
+
+    A worker's requests are mostly Python under one GIL: with anyio's 40 threads, 8 requests per worker
+    shared the GIL in 5 ms slices and every one of them finished late. Four per core cut the p99 of text
+    search and of assistant follow-ups by a third to a half at 16 connections (BENCHMARKS.md, "HTTP serving
+    speed"); the text tower still gets enough callers at once to batch them (`core.coalesce`).
+    """
+    if serve.request_threads:
+        return serve.request_threads
+    return 40 if waits_on_network else 4 * torch_threads(serve)
+
+
 def limit_native_threads(threads: int) -> None:
     """Hold this process's native thread pools (BLAS behind numpy, OpenMP, torch) to `threads` each.
 

@@ -37,6 +37,12 @@ class ServeSettings(BaseModel):
     model_concurrency: int = Field(
         0, ge=0, le=64, description="photo decodes/embeddings and photo turns at once per worker; 0 = torch threads"
     )
+    request_threads: int = Field(
+        0,
+        ge=0,
+        le=1024,
+        description="requests run at once per worker; 0 = 4 per model thread, 40 with an LLM or database server",
+    )
     log_requests: bool = Field(True, description="one JSON log line per request")
     backlog: int = Field(2048, ge=16, le=65_535, description="listen backlog of the server socket")
     pin_cache_size: int = Field(100_000, ge=0, le=10_000_000, description="catalog pins cached per process; 0 = off")
