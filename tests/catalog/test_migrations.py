@@ -4,6 +4,7 @@ revision 0002 (assistant sessions, events by session) upgrades a catalog that al
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -58,3 +59,20 @@ def test_0002_upgrades_a_catalog_with_events_and_downgrades(db_url: str) -> None
     _alembic(engine, "0001", up=False)
     _alembic(engine, "head")
     engine.dispose()
+
+
+def test_the_session_expiry_sweep_reads_an_index_not_the_table(tmp_path: Path) -> None:
+    # the sweep asks for sessions idle past the time to live every minute in every worker: without an
+    # index on updated_at it scanned every stored session (revision 0003)
+    engine = make_engine(f"sqlite:///{tmp_path / 'c.db'}")
+    migrate(engine)
+    with engine.connect() as conn:
+        plan = " ".join(
+            str(row[-1])
+            for row in conn.execute(
+                text("EXPLAIN QUERY PLAN SELECT id, actor_id FROM assistant_sessions WHERE updated_at < :t LIMIT 500"),
+                {"t": datetime.now(UTC)},
+            )
+        )
+    engine.dispose()
+    assert "ix_assistant_sessions_updated_at" in plan, plan

@@ -133,7 +133,7 @@ class AssistantSessionRow(Base):
     state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     history: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)  # the expiry sweep
 
 
 class AssistantSessionImageRow(Base):
