@@ -43,3 +43,8 @@ def test_codes_of_slots_equal_the_concatenation(rows: list[list[int]], data: st.
     slots = np.array(data.draw(st.lists(st.integers(0, len(rows) - 1), max_size=40)), dtype=np.int64)
     want = [c for s in slots.tolist() for c in rows[s]]
     assert col.of(slots).tolist() == want
+
+
+def test_a_price_on_an_inexact_band_edge_is_in_the_band_that_starts_there() -> None:
+    # found by the property test above: 0.01 has no exact float32, and the band edges are float64
+    assert price_buckets(np.array([0.01], dtype=np.float32)) == {"0.01+": 1}

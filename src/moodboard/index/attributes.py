@@ -429,7 +429,8 @@ def price_buckets(prices: NDArray[np.float32]) -> dict[str, int]:
     lo, hi = (float(v) for v in np.interp([0.05 * (n_prices - 1), 0.95 * (n_prices - 1)], np.arange(n_prices), prices))
     edges = sorted({_round_edge(v) for v in np.geomspace(max(lo, 1e-2), max(hi, lo * 1.01, 1e-2), 5)[1:]})
     bounds = (0.0, *edges, math.inf)
-    at = np.searchsorted(prices, np.array(bounds), side="left")  # prices below each bound
+    # bounds in the prices' own precision: a float32 price of 0.01 is in the band that starts at 0.01
+    at = np.searchsorted(prices, np.array(bounds, dtype=prices.dtype), side="left")  # prices below each bound
     out: dict[str, int] = {}
     for (a, b), n in zip(itertools.pairwise(bounds), np.diff(at).tolist(), strict=True):
         if n:
