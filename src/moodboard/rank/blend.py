@@ -71,7 +71,7 @@ def clean_lists(lists: Mapping[str, Sequence[Candidate]], exclude: Set[int]) -> 
             if c.pin_id in exclude or c.pin_id in seen:
                 continue
             seen.add(c.pin_id)
-            kept.append(replace(c, rank=len(kept)))
+            kept.append(c if c.rank == len(kept) else replace(c, rank=len(kept)))  # copy only what moved
         out[name] = kept
     return out
 
@@ -97,12 +97,15 @@ class Blender:
         clean = clean_lists(lists, exclude)
         fill: list[Candidate] = []
         if ranker is not None and features is not None and any(clean.values()):
-            pool, ranked_by = self._by_ranker(clean, ranker, features), "ranker"
+            (pool, scores), ranked_by = self._by_ranker(clean, ranker, features), "ranker"
         else:
-            (pool, fill), ranked_by = self._by_fallback(clean), "fallback"
-        cats = categories([c.pin_id for c in pool]) if categories is not None and pool else [-1] * len(pool)
-        page = [pool[i] for i in cap_per_category(cats, k, self.config.max_category_share)]
-        page += fill[: k - len(page)]  # a fill pin never displaces a ranked one, only fills a short page
+            (pool, scores, fill), ranked_by = self._by_fallback(clean), "fallback"
+        pins = [c.pin_id for c in pool]
+        cats = categories(pins) if categories is not None and pool else [-1] * len(pool)
+        # records with the blended score are made for the page only (a copy per candidate was a quarter
+        # of a feed's time)
+        page = [replace(pool[i], score=scores[i]) for i in cap_per_category(cats, k, self.config.max_category_share)]
+        page += [replace(c, score=0.0) for c in fill[: k - len(page)]]  # fill never displaces a ranked pin
         per_source: dict[str, int] = {}
         for c in page:
             per_source[c.source] = per_source.get(c.source, 0) + 1
@@ -116,14 +119,20 @@ class Blender:
                 first.setdefault(c.pin_id, c)
         return first
 
-    def _by_ranker(self, clean: Mapping[str, list[Candidate]], ranker: Ranker, features: FeatureFn) -> list[Candidate]:
+    def _by_ranker(
+        self, clean: Mapping[str, list[Candidate]], ranker: Ranker, features: FeatureFn
+    ) -> tuple[list[Candidate], list[float]]:
+        """The union best first by the ranker's score: first-mention records and their scores."""
         pins, x = features(clean, ranker_sources(ranker))
         scores = ranker.rank(x)
         first = self._first_mentions(clean)
-        order = np.argsort(-scores, kind="stable")
-        return [replace(first[int(pins[i])], score=float(scores[i])) for i in order.tolist()]
+        order = np.argsort(-scores, kind="stable").tolist()
+        return [first[int(pins[i])] for i in order], [float(scores[i]) for i in order]
 
-    def _by_fallback(self, clean: Mapping[str, list[Candidate]]) -> tuple[list[Candidate], list[Candidate]]:
+    def _by_fallback(
+        self, clean: Mapping[str, list[Candidate]]
+    ) -> tuple[list[Candidate], list[float], list[Candidate]]:
+        """Primary pins best first by weighted RRF (records and scores), then the fill candidates in order."""
         cfg = self.config
         primary = {n: c for n, c in clean.items() if n in cfg.weights and n not in cfg.fill}
         fused: dict[int, float] = {}
@@ -133,7 +142,8 @@ class Blender:
             for c in cands:
                 fused[c.pin_id] = fused.get(c.pin_id, 0.0) + w / (cfg.rrf_k + c.rank)
         order = list(first)  # first-proposed order breaks ties (sorted() is stable)
-        pool = [replace(first[p], score=fused[p]) for p in sorted(order, key=lambda p: -fused[p])]
+        ranked = sorted(order, key=lambda p: -fused[p])
+        pool, scores = [first[p] for p in ranked], [fused[p] for p in ranked]
         taken = set(fused)
         fill: list[Candidate] = []
         fill_names = [n for n in cfg.fill if n in clean] + [n for n in clean if n not in primary and n not in cfg.fill]
@@ -141,5 +151,5 @@ class Blender:
             for c in clean[name]:
                 if c.pin_id not in taken:
                     taken.add(c.pin_id)
-                    fill.append(replace(c, score=0.0))
-        return pool, fill
+                    fill.append(c)
+        return pool, scores, fill
