@@ -22,26 +22,11 @@ from moodboard.core.snapshot import (
     verify_snapshot,
     write_snapshot,
 )
-
-
-def _write(root: Path, payload: bytes, kind: str = "thing") -> Path:
-    def build(tmp: Path) -> dict[str, int]:
-        (tmp / "data.bin").write_bytes(payload)
-        (tmp / "sub").mkdir()
-        (tmp / "sub" / "more.txt").write_text("x" * 10)
-        return {"n": len(payload)}
-
-    return write_snapshot(root, kind, build, {"source": "test"})
-
-
-def _flip_a_byte(path: Path) -> None:
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    path.write_bytes(bytes(data))
+from tests.snapshot_helpers import flip_a_byte, write_small_snapshot
 
 
 def test_manifest_lists_every_file_with_size_and_sha256(tmp_path: Path) -> None:
-    snap = _write(tmp_path, b"hello world")
+    snap = write_small_snapshot(tmp_path, b"hello world")
     files = json.loads((snap / MANIFEST).read_text())["files"]
     assert set(files) == {"data.bin", "sub/more.txt"}
     assert files["data.bin"]["bytes"] == 11
@@ -51,10 +36,10 @@ def test_manifest_lists_every_file_with_size_and_sha256(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "delete", "manifest"])
 def test_damaged_snapshot_is_refused(tmp_path: Path, damage: str) -> None:
-    snap = _write(tmp_path, bytes(range(256)) * 40)
+    snap = write_small_snapshot(tmp_path, bytes(range(256)) * 40)
     target = snap / "data.bin"
     if damage == "flip":
-        _flip_a_byte(target)  # same size: only the checksum sees it
+        flip_a_byte(target)  # same size: only the checksum sees it
     elif damage == "truncate":
         target.write_bytes(target.read_bytes()[:100])  # a half-written file
     elif damage == "delete":
@@ -68,15 +53,15 @@ def test_damaged_snapshot_is_refused(tmp_path: Path, damage: str) -> None:
 
 
 def test_size_only_check_misses_a_flip_but_the_full_check_does_not(tmp_path: Path) -> None:
-    snap = _write(tmp_path, b"a" * 1000)
-    _flip_a_byte(snap / "data.bin")
+    snap = write_small_snapshot(tmp_path, b"a" * 1000)
+    flip_a_byte(snap / "data.bin")
     verify_snapshot(snap, full=False)
     with pytest.raises(CorruptSnapshotError, match="checksum"):
         verify_snapshot(snap)
 
 
 def test_legacy_snapshot_without_checksums_still_loads(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    snap = _write(tmp_path, b"old")
+    snap = write_small_snapshot(tmp_path, b"old")
     manifest = json.loads((snap / MANIFEST).read_text())
     del manifest["files"]
     (snap / MANIFEST).write_text(json.dumps(manifest))
@@ -101,7 +86,7 @@ def test_sweep_removes_dead_writers_temp_folders_only(tmp_path: Path) -> None:
     os.utime(old, (0, 0))  # an older version's temp name, long abandoned
     removed = {p.name for p in sweep_temp(tmp_path, "thing")}
     assert removed == {f".tmp-{dead_pid}@{_host()}-abc123", f".CURRENT.{dead_pid}@{_host()}", ".tmp-legacy_x"}
-    _write(tmp_path, b"next")  # every writer sweeps first
+    write_small_snapshot(tmp_path, b"next")  # every writer sweeps first
     names = {p.name for p in base.iterdir() if p.name.startswith(".")}  # a set: pids sort as strings
     assert names == {f".tmp-{os.getppid()}@{_host()}-live99", f".tmp-{dead_pid}@otherhost-young1"}
 
@@ -119,12 +104,12 @@ def test_live_snapshot_swaps_refuses_corrupt_and_keeps_the_old_value(
     live: LiveSnapshot[bytes] = LiveSnapshot(tmp_path, "thing", load, check_every_s=0)
     with pytest.raises(NotFoundError):
         live.get()
-    first = _write(tmp_path, b"one")
+    first = write_small_snapshot(tmp_path, b"one")
     assert live.get() == b"one" and live.path == first
-    second = _write(tmp_path, b"two")
+    second = write_small_snapshot(tmp_path, b"two")
     assert live.get() == b"two"
-    third = _write(tmp_path, b"three")
-    _flip_a_byte(third / "data.bin")
+    third = write_small_snapshot(tmp_path, b"three")
+    flip_a_byte(third / "data.bin")
     with caplog.at_level(logging.ERROR):
         assert live.get() == b"two"
         assert live.get() == b"two"
@@ -134,7 +119,7 @@ def test_live_snapshot_swaps_refuses_corrupt_and_keeps_the_old_value(
     assert status.serving == second and status.current == third
     assert isinstance(status.error, CorruptSnapshotError)
     assert loads.count(third.name) == 0  # refused before the loader trusted its bytes
-    fixed = _write(tmp_path, b"four")
+    fixed = write_small_snapshot(tmp_path, b"four")
     assert live.get() == b"four" and live.status().error is None and live.path == fixed
 
 
@@ -143,9 +128,9 @@ def test_live_snapshot_at_start_up_falls_back_to_the_newest_good_version(tmp_pat
         verify_snapshot(path)
         return (path / "data.bin").read_bytes()
 
-    _write(tmp_path, b"one")
-    _write(tmp_path, b"two")
-    broken = _write(tmp_path, b"three")
+    write_small_snapshot(tmp_path, b"one")
+    write_small_snapshot(tmp_path, b"two")
+    broken = write_small_snapshot(tmp_path, b"three")
     (broken / "data.bin").write_bytes(b"th")  # a half-written file
     live: LiveSnapshot[bytes] = LiveSnapshot(tmp_path, "thing", load, check_every_s=0)
     assert live.get() == b"two"
@@ -161,14 +146,14 @@ def test_live_snapshot_at_start_up_falls_back_to_the_newest_good_version(tmp_pat
 def test_pointer_to_a_missing_version_keeps_serving(tmp_path: Path) -> None:
     read = lambda p: (p / "data.bin").read_bytes()  # noqa: E731
     live: LiveSnapshot[bytes] = LiveSnapshot(tmp_path, "thing", read, check_every_s=0)
-    _write(tmp_path, b"one")
+    write_small_snapshot(tmp_path, b"one")
     assert live.get() == b"one"
     (tmp_path / "thing" / "CURRENT").write_text("20990101T000000-000000\n")
     assert live.get() == b"one" and live.status().error is not None
 
 
 def test_a_failed_build_leaves_nothing_and_keeps_the_old_current(tmp_path: Path) -> None:
-    old = _write(tmp_path, b"one")
+    old = write_small_snapshot(tmp_path, b"one")
 
     def boom(tmp: Path) -> None:
         (tmp / "half.bin").write_bytes(b"x")

@@ -11,23 +11,8 @@ from fastapi.testclient import TestClient
 from moodboard.core.errors import CorruptSnapshotError
 from moodboard.core.live_snapshot import snapshot_health
 from moodboard.core.settings import Settings
-from moodboard.core.snapshot import current_snapshot, set_current, write_snapshot
-
-
-def _write(root: Path, payload: bytes, kind: str = "thing") -> Path:
-    def build(tmp: Path) -> dict[str, int]:
-        (tmp / "data.bin").write_bytes(payload)
-        (tmp / "sub").mkdir()
-        (tmp / "sub" / "more.txt").write_text("x" * 10)
-        return {"n": len(payload)}
-
-    return write_snapshot(root, kind, build, {"source": "test"})
-
-
-def _flip_a_byte(path: Path) -> None:
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    path.write_bytes(bytes(data))
+from moodboard.core.snapshot import current_snapshot, set_current
+from tests.snapshot_helpers import flip_a_byte, write_small_snapshot
 
 
 def test_index_holder_refuses_a_same_size_corruption(tmp_path: Path) -> None:
@@ -48,7 +33,7 @@ def test_index_holder_refuses_a_same_size_corruption(tmp_path: Path) -> None:
     good = holder.get()
     bad = write_index_snapshot(tmp_path, index, iter(docs), {"calibration": {}})
     victim = max((p for p in (bad / "vectors").rglob("*") if p.is_file()), key=lambda p: p.stat().st_size)
-    _flip_a_byte(victim)
+    flip_a_byte(victim)
     assert holder.get() is good
     assert holder.status().current == bad and isinstance(holder.status().error, CorruptSnapshotError)
 
@@ -64,7 +49,7 @@ def test_live_graph_keeps_the_old_graph_when_the_new_one_is_corrupt(settings: Se
     rec = live.recommender()
     assert live.snapshot == first
     second, _ = run_graph_job(store, settings)
-    _flip_a_byte(max(second.glob("*.npy"), key=lambda p: p.stat().st_size))
+    flip_a_byte(max(second.glob("*.npy"), key=lambda p: p.stat().st_size))
     assert live.recommender() is rec and live.snapshot == first
     assert live.status().current == second and live.status().error is not None
 
@@ -77,10 +62,10 @@ def test_readyz_reports_missing_and_corrupt_snapshots_with_hints(settings: Setti
     assert body["status"] == "ready" and body["snapshots"]["index"] == "missing"
     hints = {p["snapshot"]: p["hint"] for p in body["problems"]}
     assert "moodboard index" in hints["index"] and "moodboard graph build" in hints["graph"]
-    snap = _write(settings.snapshots_dir, b"v" * 64, kind="graph")
+    snap = write_small_snapshot(settings.snapshots_dir, b"v" * 64, kind="graph")
     assert client.get("/readyz").json()["snapshots"]["graph"] == "ok"
-    broken = _write(settings.snapshots_dir, b"w" * 64, kind="graph")
-    _flip_a_byte(broken / "data.bin")
+    broken = write_small_snapshot(settings.snapshots_dir, b"w" * 64, kind="graph")
+    flip_a_byte(broken / "data.bin")
     body = client.get("/readyz").json()
     assert body["snapshots"]["graph"] == "corrupt"
     problem = next(p for p in body["problems"] if p["snapshot"] == "graph")

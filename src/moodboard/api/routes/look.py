@@ -16,10 +16,10 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from moodboard.api.pools import run_model
-from moodboard.api.routes.search import SearchHitOut, hit_cards
+from moodboard.api.routes.search import SearchHitOut, hit_cards, read_photo
 from moodboard.api.schemas import SceneRegionOut
 from moodboard.api.services import Services, ServicesDep
-from moodboard.core.errors import ImageError, InvalidInputError, PayloadTooLargeError
+from moodboard.core.errors import ImageError, InvalidInputError
 from moodboard.rank.shop_the_look import LookResponse, ShopTheLook
 
 if TYPE_CHECKING:
@@ -108,25 +108,11 @@ async def search_look(request: Request, services: ServicesDep) -> dict[str, Any]
     upload = form.get("image")
     if upload is None or isinstance(upload, str):
         raise ImageError("no photo was uploaded", "attach a JPEG or PNG file as `image`")
-    decoded = await _read_photo(services, upload)
+    decoded = await read_photo(services, upload)
     look = _look(services)
     # proposals and the region crops' embedding are model work: the bounded pool keeps text searches flowing
     response = await run_model(services, look.answer, decoded.image, body.k)
     return await run_in_threadpool(_cards, services, response, decoded)
-
-
-async def _read_photo(services: Services, upload: Any) -> Decoded:
-    """The upload checked and decoded as `POST /search` does it (`_read_image`), with the photo's own size."""
-    from moodboard.catalog.images import ImageLimits, open_checked
-
-    limit = services.settings.api.max_upload_bytes
-    data = await upload.read(limit + 1)
-    if not data:
-        raise ImageError("the uploaded image is empty", "attach a JPEG or PNG file as `image`")
-    if len(data) > limit:
-        raise PayloadTooLargeError(f"the uploaded image is over {limit:,} bytes", "send a smaller image")
-    limits = ImageLimits(max_file_bytes=limit, max_pixels=services.settings.api.max_upload_pixels)
-    return await run_model(services, open_checked, data, limits)  # a big photo never holds the shared pool
 
 
 def _to_photo_pixels(out: dict[str, Any], decoded: Decoded) -> None:

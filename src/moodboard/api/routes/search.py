@@ -89,7 +89,13 @@ def to_request(body: SearchIn, image: Any | None = None) -> SearchRequest:
     )
 
 
-async def _read_image(services: Services, upload: Any) -> Any:
+async def read_photo(services: Services, upload: Any) -> Any:
+    """An uploaded photo read within the size cap and decoded (`catalog.images.Decoded`), in the model pool.
+
+    Raises:
+        ImageError: the upload is empty or not a valid image.
+        PayloadTooLargeError: it is over `api.max_upload_bytes`.
+    """
     from moodboard.catalog.images import ImageLimits, open_checked
 
     limit = services.settings.api.max_upload_bytes
@@ -99,7 +105,11 @@ async def _read_image(services: Services, upload: Any) -> Any:
     if len(data) > limit:
         raise PayloadTooLargeError(f"the uploaded image is over {limit:,} bytes", "send a smaller image")
     limits = ImageLimits(max_file_bytes=limit, max_pixels=services.settings.api.max_upload_pixels)
-    return (await run_model(services, open_checked, data, limits)).image  # a big photo never holds the shared pool
+    return await run_model(services, open_checked, data, limits)  # a big photo never holds the shared pool
+
+
+async def _read_image(services: Services, upload: Any) -> Any:
+    return (await read_photo(services, upload)).image
 
 
 @router.post(
